@@ -1,0 +1,93 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/chara-dev/chara/internal/config"
+	"github.com/chara-dev/chara/internal/progress"
+)
+
+// globalOptions are the flags every command shares.
+type globalOptions struct {
+	Workspace  string
+	ConfigPath string
+	LogFormat  string // text | json
+	Verbose    bool
+	Stdout     io.Writer
+	Stderr     io.Writer
+}
+
+type globalsKey struct{}
+
+func globalFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "workspace", Aliases: []string{"w"}, Value: ".", EnvVars: []string{"CHARA_WORKSPACE"}, Usage: "workspace `DIR` holding chara.yaml, raw/, curated/, datasets/, runs/"},
+		&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "config `FILE` (default: chara.yaml in the workspace)"},
+		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "progress and log format: text or json"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "more detail"},
+	}
+}
+
+func setupGlobals(c *cli.Context) error {
+	g := &globalOptions{
+		Workspace:  c.String("workspace"),
+		ConfigPath: c.String("config"),
+		LogFormat:  c.String("log-format"),
+		Verbose:    c.Bool("verbose"),
+		Stdout:     c.App.Writer,
+		Stderr:     c.App.ErrWriter,
+	}
+	if g.LogFormat != "text" && g.LogFormat != "json" {
+		return usagef("--log-format: want text or json, got %q", g.LogFormat)
+	}
+	if g.ConfigPath == "" {
+		g.ConfigPath = filepath.Join(g.Workspace, "chara.yaml")
+	}
+	c.App.Metadata = map[string]any{"globals": g}
+	return nil
+}
+
+// globals returns the shared options set up before every command.
+func globals(c *cli.Context) *globalOptions {
+	for _, ctx := range c.Lineage() {
+		if ctx.App != nil && ctx.App.Metadata != nil {
+			if g, ok := ctx.App.Metadata["globals"].(*globalOptions); ok {
+				return g
+			}
+		}
+	}
+	// A command run without the app's Before (tests): defaults.
+	return &globalOptions{Workspace: ".", ConfigPath: "chara.yaml", LogFormat: "text", Stdout: os.Stdout, Stderr: os.Stderr}
+}
+
+// loadConfig reads the workspace's chara.yaml.
+func (g *globalOptions) loadConfig() (*config.Config, error) {
+	cfg, err := config.Load(g.ConfigPath)
+	if err != nil {
+		return nil, fmt.Errorf("%w (run \"chara init\" to write one)", err)
+	}
+	return cfg, nil
+}
+
+// reporter picks how progress is shown: JSON lines, progress bars on a
+// terminal, or plain lines otherwise. Progress goes to stderr.
+func (g *globalOptions) reporter() progress.Reporter {
+	if g.LogFormat == "json" {
+		return progress.JSON(g.Stderr)
+	}
+	if f, ok := g.Stderr.(*os.File); ok && isTerminal(f) {
+		return progress.Terminal(f)
+	}
+	return progress.Lines(g.Stderr, 5*time.Second)
+}
+
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,41 @@
+package config
+
+// Train is the train: section.
+type Train struct {
+	Models    []string `yaml:"models"`
+	Epochs    int      `yaml:"epochs"`
+	BatchSize int      `yaml:"batch_size"`
+	LR        float64  `yaml:"lr"`
+	Patience  int      `yaml:"patience"`
+	Device    string   `yaml:"device"`
+	Freeze    bool     `yaml:"freeze"`
+	Augment   bool     `yaml:"augment"`
+	Weights   string   `yaml:"weights,omitempty"`
+}
+
+func defaultTrain() Train {
+	return Train{Models: []string{"effnet-b0", "cnn2"}, Epochs: 50, BatchSize: 32, LR: 1e-3, Patience: 7, Device: "auto"}
+}
+
+func (t Train) validate() *fieldError {
+	for i, m := range t.Models {
+		switch m {
+		case "effnet-b0", "cnn", "cnn2":
+		default:
+			return ferr("models", "entry %d: unknown model %q (effnet-b0, cnn or cnn2)", i, m)
+		}
+	}
+	if t.Epochs <= 0 {
+		return ferr("epochs", "must be positive")
+	}
+	if t.BatchSize <= 0 {
+		return ferr("batch_size", "must be positive")
+	}
+	if t.LR <= 0 {
+		return ferr("lr", "must be positive")
+	}
+	if t.Patience < 0 {
+		return ferr("patience", "negative")
+	}
+	return nil
+}

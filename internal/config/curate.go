@@ -34,4 +34,3 @@ func (c Curate) validate() *fieldError {
 	}
 	return nil
 }
-

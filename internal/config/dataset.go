@@ -47,4 +47,3 @@ func (s Split) validate() *fieldError {
 	}
 	return nil
 }
-

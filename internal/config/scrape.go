@@ -85,4 +85,3 @@ func (s Scrape) validate() *fieldError {
 	}
 	return nil
 }
-

@@ -1,0 +1,185 @@
+// Package dataset builds chara's datasets from curation decisions: it
+// balances the classes to an exact count, resizes the images, splits them
+// into train, val and test (stratified, exact, group-aware and stable), and
+// writes the manifests of package manifests. It also verifies a dataset on
+// disk and exports it as an image-folder tree.
+//
+// Every function takes its settings as functional options with the
+// defaults of chara.yaml; library code never prints (progress goes through
+// a progress.Reporter).
+package dataset
+
+import (
+	"fmt"
+	"image/color"
+	"runtime"
+	"time"
+
+	"github.com/chara-dev/chara/internal/progress"
+)
+
+// Defaults, the same as chara.yaml's.
+const (
+	DefaultPerClass       = 800
+	DefaultHeight         = 300
+	DefaultWidth          = 150
+	DefaultFit            = FitPad
+	DefaultGroupThreshold = 12
+	DefaultSeed           = 42
+	DefaultQuality        = 95
+)
+
+type options struct {
+	reporter       progress.Reporter
+	seed           int64
+	perClass       int
+	height, width  int
+	fit            string
+	train          float64
+	val            float64
+	test           float64
+	groupThreshold int
+	allowFewer     bool
+	oversample     bool
+	format         string
+	quality        int
+	pad            color.NRGBA
+	workers        int
+	toolVersion    string
+	maxPixels      int64
+	now            func() time.Time
+	extraConfig    map[string]any
+}
+
+func defaultOptions() options {
+	return options{
+		reporter:       progress.Nop(),
+		seed:           DefaultSeed,
+		perClass:       DefaultPerClass,
+		height:         DefaultHeight,
+		width:          DefaultWidth,
+		fit:            DefaultFit,
+		train:          0.70,
+		val:            0.15,
+		test:           0.15,
+		groupThreshold: DefaultGroupThreshold,
+		format:         FormatJPEG,
+		quality:        DefaultQuality,
+		pad:            DefaultPad,
+		workers:        runtime.GOMAXPROCS(0),
+		toolVersion:    "dev",
+		now:            time.Now,
+	}
+}
+
+// Option configures Build.
+type Option func(*options)
+
+// WithReporter sends progress (the resize bar) and log lines to r.
+func WithReporter(r progress.Reporter) Option {
+	return func(o *options) {
+		if r != nil {
+			o.reporter = r
+		}
+	}
+}
+
+// WithSeed sets the seed of every keyed choice (selection and split).
+func WithSeed(seed int64) Option { return func(o *options) { o.seed = seed } }
+
+// WithPerClass sets the exact number of images per class (images.per_class).
+func WithPerClass(n int) Option { return func(o *options) { o.perClass = n } }
+
+// WithSize sets the processed image size, height x width.
+func WithSize(height, width int) Option {
+	return func(o *options) { o.height, o.width = height, width }
+}
+
+// WithFit sets the fit mode: FitPad, FitCrop or FitStretch.
+func WithFit(fit string) Option { return func(o *options) { o.fit = fit } }
+
+// WithFractions sets the split fractions (they must add up to 1).
+func WithFractions(train, val, test float64) Option {
+	return func(o *options) { o.train, o.val, o.test = train, val, test }
+}
+
+// WithGroupThreshold sets the pHash distance at or below which two images
+// stay on one side of the split (split.group_threshold); negative disables
+// the pHash grouping (curation groups still hold).
+func WithGroupThreshold(d int) Option { return func(o *options) { o.groupThreshold = d } }
+
+// WithAllowFewer cuts every class to the smallest instead of failing when a
+// class has fewer than per_class images.
+func WithAllowFewer(b bool) Option { return func(o *options) { o.allowFewer = b } }
+
+// WithOversample fills short classes by repeating training images (val and
+// test never repeat) instead of failing.
+func WithOversample(b bool) Option { return func(o *options) { o.oversample = b } }
+
+// WithFormat sets the processed image format: FormatJPEG (default) or
+// FormatPNG; quality is the JPEG quality (1..100).
+func WithFormat(format string, quality int) Option {
+	return func(o *options) { o.format, o.quality = format, quality }
+}
+
+// WithPad sets the padding colour of FitPad (default white).
+func WithPad(c color.NRGBA) Option { return func(o *options) { o.pad = c } }
+
+// WithWorkers sets how many images are processed at once (default
+// GOMAXPROCS).
+func WithWorkers(n int) Option {
+	return func(o *options) {
+		if n > 0 {
+			o.workers = n
+		}
+	}
+}
+
+// WithToolVersion records the chara version in dataset.json.
+func WithToolVersion(v string) Option { return func(o *options) { o.toolVersion = v } }
+
+// WithMaxPixels refuses source images above n pixels (default: imageio's).
+func WithMaxPixels(n int64) Option { return func(o *options) { o.maxPixels = n } }
+
+// WithClock sets the clock used for dataset.json's created_at (tests).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithConfig adds entries to the config recorded in dataset.json.
+func WithConfig(m map[string]any) Option {
+	return func(o *options) {
+		if o.extraConfig == nil {
+			o.extraConfig = map[string]any{}
+		}
+		for k, v := range m {
+			o.extraConfig[k] = v
+		}
+	}
+}
+
+func (o *options) validate() error {
+	if o.perClass <= 0 {
+		return fmt.Errorf("%w: per_class must be positive, got %d", ErrBadOption, o.perClass)
+	}
+	if o.height <= 0 || o.width <= 0 || o.height > 4096 || o.width > 4096 {
+		return fmt.Errorf("%w: image size %dx%d out of range", ErrBadOption, o.height, o.width)
+	}
+	if err := CheckFit(o.fit); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadOption, err)
+	}
+	if o.train <= 0 || o.val < 0 || o.test < 0 {
+		return fmt.Errorf("%w: split fractions must be non-negative and train positive", ErrBadOption)
+	}
+	if s := o.train + o.val + o.test; s < 0.999 || s > 1.001 {
+		return fmt.Errorf("%w: split fractions add up to %v, want 1", ErrBadOption, s)
+	}
+	if o.allowFewer && o.oversample {
+		return fmt.Errorf("%w: allow-fewer and oversample exclude each other", ErrBadOption)
+	}
+	if o.format != FormatJPEG && o.format != FormatPNG {
+		return fmt.Errorf("%w: format %q (want jpeg or png)", ErrBadOption, o.format)
+	}
+	if o.format == FormatJPEG && (o.quality < 1 || o.quality > 100) {
+		return fmt.Errorf("%w: jpeg quality %d (want 1..100)", ErrBadOption, o.quality)
+	}
+	return nil
+}

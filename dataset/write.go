@@ -1,0 +1,358 @@
+package dataset
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/chara-dev/chara/internal/atomicfile"
+	"github.com/chara-dev/chara/manifests"
+)
+
+// preprocessVersion changes whenever Preprocess or the encoders change
+// output, so that cached processed images are not reused across versions.
+const preprocessVersion = "p1"
+
+// GroupsFile is the dataset's side file mapping every row's sha256 to its
+// split group (and an oversampled row to the row it repeats). verify uses
+// it to check that no group straddles two splits.
+const GroupsFile = "groups.json"
+
+// cacheFile maps a source image and the preprocessing settings to the
+// processed file, so that a rebuild reuses what it already made.
+const cacheFile = "cache.json"
+
+// GroupInfo is one entry of groups.json.
+type GroupInfo struct {
+	Group    string `json:"group"`
+	RepeatOf string `json:"repeat_of,omitempty"`
+}
+
+type cacheEntry struct {
+	File   string `json:"file"`
+	Width  int    `json:"width"`
+	Height int    `json:"height"`
+}
+
+// job is one image to bring into the dataset.
+type job struct {
+	dec    manifests.Decision
+	file   string // processed file name inside images/
+	w, h   int    // source size as displayed
+	reused bool
+}
+
+func (b *builder) cacheKey(sha string) string {
+	o := &b.o
+	return fmt.Sprintf("%s|%dx%d|%s|%s|%d|%02x%02x%02x|%s", sha, o.height, o.width, o.fit, o.format, o.quality,
+		o.pad.R, o.pad.G, o.pad.B, preprocessVersion)
+}
+
+func (b *builder) loadCache() map[string]cacheEntry {
+	m := map[string]cacheEntry{}
+	raw, err := os.ReadFile(filepath.Join(b.dir, cacheFile))
+	if err != nil {
+		return m
+	}
+	if json.Unmarshal(raw, &m) != nil {
+		return map[string]cacheEntry{}
+	}
+	return m
+}
+
+// process brings every job's image into images/: reused when the cache
+// names an existing file, otherwise decoded, preprocessed, encoded and
+// written atomically by a pool of workers.
+func (b *builder) process(jobs []*job, cache map[string]cacheEntry, res *Result) error {
+	imgDir := filepath.Join(b.dir, "images")
+	if err := os.MkdirAll(imgDir, 0o755); err != nil {
+		return err
+	}
+	var pending []*job
+	for _, j := range jobs {
+		if e, ok := cache[b.cacheKey(j.dec.SHA256)]; ok && manifests.CheckPlainName(e.File) == nil {
+			if _, err := os.Stat(filepath.Join(imgDir, e.File)); err == nil {
+				j.file, j.w, j.h, j.reused = e.File, e.Width, e.Height, true
+				res.Reused++
+				continue
+			}
+		}
+		pending = append(pending, j)
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	task := b.o.reporter.Start("resize", int64(len(pending)))
+	defer task.Done()
+	ctx, cancel := context.WithCancel(b.ctx)
+	defer cancel()
+	ch := make(chan *job)
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for w := 0; w < b.o.workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range ch {
+				if err := b.processOne(j, imgDir); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					cancel()
+					continue
+				}
+				task.Add(1)
+			}
+		}()
+	}
+feed:
+	for _, j := range pending {
+		select {
+		case ch <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(ch)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	if err := b.ctx.Err(); err != nil {
+		return err
+	}
+	for _, j := range pending {
+		cache[b.cacheKey(j.dec.SHA256)] = cacheEntry{File: j.file, Width: j.w, Height: j.h}
+	}
+	res.Processed += len(pending)
+	return b.writeCache(cache)
+}
+
+func (b *builder) processOne(j *job, imgDir string) error {
+	src := filepath.Join(b.ws, filepath.FromSlash(j.dec.File))
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("class %q: %w", j.dec.Class, err)
+	}
+	img, w, h, err := decodeFor(raw, b.o.height, b.o.width, b.o.fit, b.o.maxPixels)
+	if err != nil {
+		return fmt.Errorf("%s: %w", src, err)
+	}
+	out := preprocess(img, b.o.height, b.o.width, b.o.fit, b.o.pad)
+	enc, err := encode(out, b.o.format, b.o.quality)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", src, err)
+	}
+	name := hashName(enc, b.o.format)
+	if err := writeIfMissing(filepath.Join(imgDir, name), enc); err != nil {
+		return err
+	}
+	j.file, j.w, j.h = name, w, h
+	return nil
+}
+
+// writeIfMissing writes a content-named file atomically unless it exists.
+func writeIfMissing(path string, b []byte) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	return atomicfile.WriteFile(path, b, 0o644)
+}
+
+func (b *builder) writeCache(cache map[string]cacheEntry) error {
+	return writeJSONFile(filepath.Join(b.dir, cacheFile), cache)
+}
+
+func writeJSONFile(path string, v any) error {
+	raw, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	return atomicfile.WriteFile(path, append(raw, '\n'), 0o644)
+}
+
+func rowFor(d manifests.Decision, j *job, label int, split manifests.Split) manifests.SplitRow {
+	w, h := j.w, j.h
+	if w <= 0 || h <= 0 {
+		w, h = d.Width, d.Height
+	}
+	return manifests.SplitRow{
+		Path: "images/" + j.file, Label: label, Class: d.Class, Split: split, SHA256: d.SHA256,
+		PHash: d.PHash, Width: w, Height: h, Source: d.Source, PostID: d.PostID,
+	}
+}
+
+// repeat makes need oversampled copies of the training rows, cycling
+// through them in order: each copy is the processed file with a comment
+// added (the same pixels, its own bytes and name). It returns the rows and,
+// for each, the sha256 of the row it repeats.
+func (b *builder) repeat(train []manifests.SplitRow, need int) ([]manifests.SplitRow, []string, error) {
+	reps := make([]manifests.SplitRow, 0, need)
+	origs := make([]string, 0, need)
+	cache := map[string][]byte{}
+	for k := 0; k < need; k++ {
+		orig := train[k%len(train)]
+		round := k/len(train) + 1
+		data, ok := cache[orig.Path]
+		if !ok {
+			var err error
+			if data, err = os.ReadFile(filepath.Join(b.dir, filepath.FromSlash(orig.Path))); err != nil {
+				return nil, nil, err
+			}
+			cache[orig.Path] = data
+		}
+		marked, err := withMarker(data, b.o.format, fmt.Sprintf("chara repeat %d of %s", round, orig.SHA256))
+		if err != nil {
+			return nil, nil, fmt.Errorf("repeat %s: %w", orig.Path, err)
+		}
+		name := hashName(marked, b.o.format)
+		if err := writeIfMissing(filepath.Join(b.dir, "images", name), marked); err != nil {
+			return nil, nil, err
+		}
+		r := orig
+		r.Path = "images/" + name
+		r.SHA256 = strings.TrimSuffix(name, extOf(b.o.format))
+		reps = append(reps, r)
+		origs = append(origs, orig.SHA256)
+	}
+	return reps, origs, nil
+}
+
+// prevRow is a row of the previous build.
+type prevRow struct {
+	Class  string
+	Split  manifests.Split
+	repeat bool
+}
+
+// previousRows reads the manifests of the previous build, if any, to count
+// the moves. A missing or unreadable manifest counts as empty.
+func (b *builder) previousRows() map[string]prevRow {
+	m := map[string]prevRow{}
+	for _, s := range manifests.Splits {
+		rows, err := manifests.ReadSplit(filepath.Join(b.dir, string(s)+".csv"), s)
+		if err != nil {
+			continue
+		}
+		for _, r := range rows {
+			stem := strings.TrimSuffix(filepath.Base(r.Path), filepath.Ext(r.Path))
+			m[r.SHA256] = prevRow{Class: r.Class, Split: s, repeat: stem == r.SHA256}
+		}
+	}
+	return m
+}
+
+// labelOrder keeps the previous classes' labels (in their order) for the
+// classes still listed, and appends new classes in list order.
+func labelOrder(prev []manifests.Class, names []string) (order, removed []string) {
+	listed := map[string]bool{}
+	for _, n := range names {
+		listed[n] = true
+	}
+	had := map[string]bool{}
+	for _, c := range prev {
+		had[c.Name] = true
+		if listed[c.Name] {
+			order = append(order, c.Name)
+		} else {
+			removed = append(removed, c.Name)
+		}
+	}
+	for _, n := range names {
+		if !had[n] {
+			order = append(order, n)
+		}
+	}
+	return order, removed
+}
+
+// write stores the manifests, classes.json, groups.json and, last,
+// dataset.json (so that a crash before it leaves a dataset that ReadDataset
+// refuses rather than a wrong one).
+func (b *builder) write(res *Result, rows [3][]manifests.SplitRow, groups map[string]GroupInfo) error {
+	o := &b.o
+	var raw [4][]byte
+	for side, s := range manifests.Splits {
+		rs := rows[side]
+		sort.Slice(rs, func(i, j int) bool {
+			if rs[i].Label != rs[j].Label {
+				return rs[i].Label < rs[j].Label
+			}
+			return rs[i].SHA256 < rs[j].SHA256
+		})
+		p := filepath.Join(b.dir, string(s)+".csv")
+		if err := manifests.WriteSplit(p, rs); err != nil {
+			return err
+		}
+	}
+	if err := manifests.WriteClasses(filepath.Join(b.dir, "classes.json"), res.Classes); err != nil {
+		return err
+	}
+	for i, name := range []string{"train.csv", "val.csv", "test.csv", "classes.json"} {
+		var err error
+		if raw[i], err = os.ReadFile(filepath.Join(b.dir, name)); err != nil {
+			return err
+		}
+	}
+	if err := writeJSONFile(filepath.Join(b.dir, GroupsFile), groups); err != nil {
+		return err
+	}
+	res.Version = manifests.DatasetVersion(raw[0], raw[1], raw[2], raw[3])
+	card := &manifests.Card{
+		Name:        filepath.Base(b.dir),
+		Version:     res.Version,
+		ToolVersion: o.toolVersion,
+		CreatedAt:   o.now().UTC(),
+		Seed:        o.seed,
+		Height:      o.height,
+		Width:       o.width,
+		Fit:         o.fit,
+		Counts:      map[string]manifests.SplitCounts{},
+		Moved:       res.Moved,
+		Notes:       res.Notes,
+		Config: map[string]any{
+			"per_class":       o.perClass,
+			"per_class_used":  res.PerClass,
+			"height":          o.height,
+			"width":           o.width,
+			"fit":             o.fit,
+			"format":          o.format,
+			"quality":         o.quality,
+			"pad":             fmt.Sprintf("#%02x%02x%02x", o.pad.R, o.pad.G, o.pad.B),
+			"train":           o.train,
+			"val":             o.val,
+			"test":            o.test,
+			"group_threshold": o.groupThreshold,
+			"allow_fewer":     o.allowFewer,
+			"oversample":      o.oversample,
+			"preprocess":      preprocessVersion,
+		},
+	}
+	for k, v := range o.extraConfig {
+		if _, ok := card.Config[k]; !ok {
+			card.Config[k] = v
+		}
+	}
+	for _, st := range res.Stats {
+		card.Counts[st.Class] = st.Counts
+	}
+	cardPath := filepath.Join(b.dir, "dataset.json")
+	if old, err := manifests.ReadCard(cardPath); err == nil && old.Version == card.Version {
+		card.CreatedAt = old.CreatedAt
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		res.Notes = append(res.Notes, fmt.Sprintf("previous dataset.json ignored: %v", err))
+	}
+	return manifests.WriteCard(cardPath, card)
+}

@@ -133,8 +133,8 @@ func drawBody(cv *canvas, m affine, s Scene) {
 	neck := poly{{-0.24, 0.55}, {0.24, 0.55}, {0.27, 1.45}, {-0.27, 1.45}}
 	cv.fill(neck, m, skin, 1)
 	cv.fill(and{ellipse{cx: 0, cy: 0.85, rx: 0.3, ry: 0.2}, neck}, m, skinShade, 1)
-	shoulders := poly{{-0.27, 1.3}, {0.27, 1.3}, {1.0, 1.5}, {1.5, 1.85}, {1.75, 2.6}, {1.85, 4.2},
-		{-1.85, 4.2}, {-1.75, 2.6}, {-1.5, 1.85}, {-1.0, 1.5}}
+	shoulders := poly{{-0.27, 1.3}, {0.27, 1.3}, {1.0, 1.5}, {1.5, 1.85}, {1.75, 2.6}, {1.9, 7},
+		{-1.9, 7}, {-1.75, 2.6}, {-1.5, 1.85}, {-1.0, 1.5}}
 	outlined(cv, shoulders, m, clothes, line, 0.03, 0, 2.5)
 	// Arm creases.
 	for _, sx := range []float64{-1, 1} {

@@ -137,10 +137,10 @@ func Describe(c Character, seed int64, opts ...Option) Scene {
 	s := Scene{Character: c, Seed: seed, Width: cfg.w, Height: cfg.h, ss: cfg.ss}
 
 	base := math.Min(W, H*0.75) * 0.25
-	s.HeadRadius = base * math.Exp(0.12*v*normal(r))
-	s.HeadX = W/2 + 0.07*W*v*normal(r)
-	s.HeadY = H*0.37 + 0.035*H*v*normal(r)
-	s.Tilt = 6 * v * normal(r)
+	s.HeadRadius = base * math.Exp(0.18*v*normal(r))
+	s.HeadX = W/2 + 0.11*W*v*normal(r)
+	s.HeadY = H*0.37 + 0.05*H*v*normal(r)
+	s.Tilt = 9 * v * normal(r)
 	s.HeadTilt = 8 * v * normal(r)
 	s.Mirrored = v > 0 && r.IntN(2) == 1
 
@@ -222,4 +222,13 @@ func (s Scene) transforms() (body, head affine) {
 		then(scaleXY(mx, 1))
 	head = body.then(translate(0, 1.1)).then(rotate(s.HeadTilt * math.Pi / 180)).then(translate(0, -1.1))
 	return body, head
+}
+
+// HeadPoint maps a point given in head units (face radius 1, face centre at
+// the origin, y down, before mirroring) to output pixels, following the
+// scene's pose: HeadPoint(0, -0.8) lies in the hair above the fringe.
+func (s Scene) HeadPoint(x, y float64) (px, py float64) {
+	_, head := s.transforms()
+	px, py = head.apply(x, y)
+	return px / float64(s.ss), py / float64(s.ss)
 }

@@ -68,4 +68,3 @@ func nearestCentroid(train, test [][][]float64) float64 {
 	}
 	return float64(ok) / float64(n)
 }
-

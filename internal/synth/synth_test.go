@@ -417,10 +417,12 @@ func TestCorpusErrors(t *testing.T) {
 	for name, f := range map[string]func() (*Corpus, error){
 		"no characters": func() (*Corpus, error) { return NewCorpus(ctx, nil, 5, 1) },
 		"zero":          func() (*Corpus, error) { return NewCorpus(ctx, Characters(), 0, 1) },
-		"no originals":  func() (*Corpus, error) { return NewCorpus(ctx, Characters(), 4, 1, DuplicateFraction(0.5), BrokenFraction(0.5)) },
-		"fraction":      func() (*Corpus, error) { return NewCorpus(ctx, Characters(), 4, 1, DuplicateFraction(-0.1)) },
-		"repeated":      func() (*Corpus, error) { return NewCorpus(ctx, append(Characters(), Characters()[0]), 4, 1) },
-		"tiny":          func() (*Corpus, error) { return NewCorpus(ctx, Characters(), 4, 1, ImageSize(8, 8)) },
+		"no originals": func() (*Corpus, error) {
+			return NewCorpus(ctx, Characters(), 4, 1, DuplicateFraction(0.5), BrokenFraction(0.5))
+		},
+		"fraction": func() (*Corpus, error) { return NewCorpus(ctx, Characters(), 4, 1, DuplicateFraction(-0.1)) },
+		"repeated": func() (*Corpus, error) { return NewCorpus(ctx, append(Characters(), Characters()[0]), 4, 1) },
+		"tiny":     func() (*Corpus, error) { return NewCorpus(ctx, Characters(), 4, 1, ImageSize(8, 8)) },
 	} {
 		if _, err := f(); !errors.Is(err, ErrCorpus) {
 			t.Errorf("%s: err %v, want ErrCorpus", name, err)

@@ -14,9 +14,17 @@ func Truncated(encoded []byte) []byte {
 
 // HTMLPage returns an HTML error page, as a site answering an image URL with
 // a login or error page would serve it.
-func HTMLPage() []byte {
-	return []byte("<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head>\n" +
+func HTMLPage() []byte { return htmlPage("") }
+
+// The salted variants differ by a comment, so that every broken post of a
+// corpus has its own MD5 (boards reject identical uploads).
+func htmlPage(salt string) []byte {
+	b := []byte("<!DOCTYPE html>\n<html><head><title>403 Forbidden</title></head>\n" +
 		"<body><h1>Forbidden</h1><p>You must be logged in to view this image.</p></body></html>\n")
+	if salt != "" {
+		b = append(b, "<!-- request "+salt+" -->\n"...)
+	}
+	return b
 }
 
 // ZeroBytes returns an empty file.
@@ -26,7 +34,9 @@ func ZeroBytes() []byte { return []byte{} }
 // (40 GB decoded). image.DecodeConfig reports that size; the file carries
 // no pixel data, so a decoder that skips the size check still fails instead
 // of allocating.
-func PNGBomb() []byte {
+func PNGBomb() []byte { return pngBomb("") }
+
+func pngBomb(salt string) []byte {
 	var b bytes.Buffer
 	b.WriteString("\x89PNG\r\n\x1a\n")
 	ihdr := make([]byte, 13)
@@ -38,6 +48,9 @@ func PNGBomb() []byte {
 	ihdr[11] = 0 // adaptive filtering
 	ihdr[12] = 0 // no interlace
 	writePNGChunk(&b, "IHDR", ihdr)
+	if salt != "" {
+		writePNGChunk(&b, "tEXt", []byte("Comment\x00"+salt))
+	}
 	writePNGChunk(&b, "IEND", nil)
 	return b.Bytes()
 }
@@ -58,11 +71,17 @@ func writePNGChunk(b *bytes.Buffer, typ string, data []byte) {
 // HugeGIF returns a GIF whose logical screen is 65535x65535 pixels and that
 // holds no image, so image.DecodeConfig reports the size and image.Decode
 // fails.
-func HugeGIF() []byte {
+func HugeGIF() []byte { return hugeGIF("") }
+
+func hugeGIF(salt string) []byte {
 	b := []byte("GIF89a")
 	b = binary.LittleEndian.AppendUint16(b, 65535)
 	b = binary.LittleEndian.AppendUint16(b, 65535)
 	// Global colour table of 2 entries, background 0, no aspect ratio.
 	b = append(b, 0x80, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff)
+	if salt != "" && len(salt) < 256 {
+		b = append(b, 0x21, 0xfe, byte(len(salt)))
+		b = append(append(b, salt...), 0)
+	}
 	return append(b, 0x3b) // trailer
 }

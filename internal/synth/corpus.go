@@ -206,17 +206,18 @@ func NewCorpus(ctx context.Context, chars []Character, perClass int, seed int64,
 		for i := range p.Broken {
 			kind := brokenKinds[(start+i)%len(brokenKinds)]
 			it := &Item{Class: c.Name, Tags: []string{c.Tag}, Rating: cfg.rating(r), Kind: KindBroken, Detail: kind}
+			salt := fmt.Sprintf("%s-%d", c.Tag, i)
 			switch kind {
 			case BrokenTruncated:
 				it.Bytes, it.Ext = Truncated(JPEG(Render(c, r.Int64(), ropts...), cfg.quality)), "jpg"
 			case BrokenHTML:
-				it.Bytes, it.Ext = HTMLPage(), "jpg"
+				it.Bytes, it.Ext = htmlPage(salt), "jpg"
 			case BrokenEmpty:
 				it.Bytes, it.Ext = ZeroBytes(), "png"
 			case BrokenPNGBomb:
-				it.Bytes, it.Ext, it.Width, it.Height = PNGBomb(), "png", 100000, 100000
+				it.Bytes, it.Ext, it.Width, it.Height = pngBomb(salt), "png", 100000, 100000
 			case BrokenHugeGIF:
-				it.Bytes, it.Ext, it.Width, it.Height = HugeGIF(), "gif", 65535, 65535
+				it.Bytes, it.Ext, it.Width, it.Height = hugeGIF(salt), "gif", 65535, 65535
 			}
 			it.MD5 = md5Hex(it.Bytes)
 			items = append(items, it)

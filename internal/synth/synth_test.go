@@ -235,12 +235,13 @@ func TestBrokenFilesDoNotDecode(t *testing.T) {
 		"pngbomb":   PNGBomb(),
 		"hugegif":   HugeGIF(),
 	}
+	cases["pngbomb-salted"], cases["hugegif-salted"], cases["html-salted"] = pngBomb("x1"), hugeGIF("x1"), htmlPage("x1")
 	for name, b := range cases {
 		if _, _, err := image.Decode(bytes.NewReader(b)); err == nil {
 			t.Errorf("%s: image.Decode succeeded", name)
 		}
 	}
-	for name, want := range map[string]int{"pngbomb": 100000, "hugegif": 65535} {
+	for name, want := range map[string]int{"pngbomb": 100000, "hugegif": 65535, "pngbomb-salted": 100000, "hugegif-salted": 65535} {
 		cfg, _, err := image.DecodeConfig(bytes.NewReader(cases[name]))
 		if err != nil {
 			t.Errorf("%s: DecodeConfig: %v", name, err)
@@ -297,6 +298,7 @@ func TestCorpusGroundTruth(t *testing.T) {
 		}
 	}
 	brokenKindsSeen := map[string]bool{}
+	md5s := map[string]int{}
 	for i, it := range c.Items {
 		if it.ID != i+1 {
 			t.Fatalf("item %d has ID %d", i, it.ID)
@@ -307,6 +309,10 @@ func TestCorpusGroundTruth(t *testing.T) {
 		if sum := md5.Sum(it.Bytes); hex.EncodeToString(sum[:]) != it.MD5 {
 			t.Errorf("item %d: MD5 does not match its bytes", it.ID)
 		}
+		if prev, ok := md5s[it.MD5]; ok && it.Detail != BrokenEmpty {
+			t.Errorf("items %d and %d have the same bytes", prev, it.ID)
+		}
+		md5s[it.MD5] = it.ID
 		ch, _ := CharacterByName(it.Class)
 		if len(it.Tags) == 0 || it.Tags[0] != ch.Tag {
 			t.Errorf("item %d: tags %v do not start with %s", it.ID, it.Tags, ch.Tag)

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"fmt"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -14,8 +16,9 @@ type Source struct {
 	UserID      string        `yaml:"user_id,omitempty"`
 	Delay       time.Duration `yaml:"delay,omitempty"`
 	RandomDelay time.Duration `yaml:"random_delay,omitempty"`
-	Parallelism int           `yaml:"parallelism,omitempty"`
-	Limit       int           `yaml:"limit,omitempty"` // page size
+	Parallelism int           `yaml:"parallelism,omitempty"` // concurrent file downloads
+	FileDelay   time.Duration `yaml:"file_delay,omitempty"`  // between file downloads per host
+	Limit       int           `yaml:"limit,omitempty"`       // page size
 	// html sources only: CSS selectors.
 	ImageSelector string `yaml:"image_selector,omitempty"`
 	NextSelector  string `yaml:"next_selector,omitempty"`
@@ -34,8 +37,14 @@ func (s Source) validate() *fieldError {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return ferr("url", "not an http(s) URL: %q", s.URL)
 	}
-	if s.Delay < 0 || s.RandomDelay < 0 {
+	if s.Delay < 0 {
 		return ferr("delay", "negative")
+	}
+	if s.RandomDelay < 0 {
+		return ferr("random_delay", "negative")
+	}
+	if s.FileDelay < 0 {
+		return ferr("file_delay", "negative")
 	}
 	if s.Parallelism < 0 {
 		return ferr("parallelism", "negative")
@@ -58,6 +67,7 @@ type Scrape struct {
 	ExcludeTags  []string `yaml:"exclude_tags"`
 	UserAgent    string   `yaml:"user_agent"`
 	MaxFileSize  int64    `yaml:"max_file_size"`
+	Types        []string `yaml:"types,omitempty"` // jpg, png, gif, webp (default all four)
 	Redis        string   `yaml:"redis,omitempty"`
 	IgnoreRobots bool     `yaml:"ignore_robots,omitempty"`
 }
@@ -71,8 +81,25 @@ func (s Scrape) validate() *fieldError {
 	if s.Candidates <= 0 {
 		return ferr("candidates", "must be positive, got %d", s.Candidates)
 	}
-	if s.MinWidth < 0 || s.MinHeight < 0 {
+	if s.MinWidth < 0 {
 		return ferr("min_width", "negative")
+	}
+	if s.MinHeight < 0 {
+		return ferr("min_height", "negative")
+	}
+	for i, r := range s.Ratings {
+		switch r {
+		case "g", "s", "q", "e":
+		default:
+			return ferr(fmt.Sprintf("ratings[%d]", i), "unknown rating %q (g, s, q or e)", r)
+		}
+	}
+	for i, t := range s.Types {
+		switch strings.ToLower(t) {
+		case "jpg", "jpeg", "png", "gif", "webp":
+		default:
+			return ferr(fmt.Sprintf("types[%d]", i), "unknown type %q (jpg, png, gif or webp)", t)
+		}
 	}
 	if s.MaxFileSize <= 0 {
 		return ferr("max_file_size", "must be positive")
@@ -84,4 +111,47 @@ func (s Scrape) validate() *fieldError {
 		}
 	}
 	return nil
+}
+
+// WithEnv returns the source with credentials from the environment:
+// CHARA_<NAME>_LOGIN, CHARA_<NAME>_API_KEY and CHARA_<NAME>_USER_ID, where
+// NAME is the source's key upper-cased with non-alphanumerics as '_'. The
+// environment wins over the file.
+func (s Source) WithEnv(name string, getenv func(string) string) Source {
+	prefix := "CHARA_" + EnvName(name) + "_"
+	if v := getenv(prefix + "LOGIN"); v != "" {
+		s.Login = v
+	}
+	if v := getenv(prefix + "API_KEY"); v != "" {
+		s.APIKey = v
+	}
+	if v := getenv(prefix + "USER_ID"); v != "" {
+		s.UserID = v
+	}
+	return s
+}
+
+// EnvName is a source key as used in environment variable names.
+func EnvName(name string) string {
+	return strings.ToUpper(strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, name))
+}
+
+// String shows a source without its credentials.
+func (s Source) String() string {
+	return fmt.Sprintf("{kind: %s, url: %s, login: %s, api_key: %s}", s.Kind, s.URL, redacted(s.Login), redacted(s.APIKey))
+}
+
+// GoString keeps %#v from printing credentials too.
+func (s Source) GoString() string { return "config.Source" + s.String() }
+
+func redacted(v string) string {
+	if v == "" {
+		return `""`
+	}
+	return "REDACTED"
 }

@@ -1,0 +1,255 @@
+package booru
+
+import (
+	"encoding/json"
+	"fmt"
+	"html"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var created = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func intParam(q url.Values, key string, def int) int {
+	if v, err := strconv.Atoi(q.Get(key)); err == nil {
+		return v
+	}
+	return def
+}
+
+func page(ps []*Post, offset, limit int) []*Post {
+	if offset >= len(ps) || offset < 0 {
+		return nil
+	}
+	return ps[offset:min(len(ps), offset+limit)]
+}
+
+// danbooru answers /posts.json like Danbooru: limit capped at 200, page
+// numbers up to 1000, b<id>/a<id> cursors, 2 tags for anonymous users.
+func (s *Server) danbooru(w http.ResponseWriter, r *http.Request, q url.Values) {
+	login, key, ok := r.BasicAuth()
+	if !ok {
+		login, key = q.Get("login"), q.Get("api_key")
+	}
+	authed := s.dbLogin != "" && login == s.dbLogin && key == s.dbKey
+	if s.dbLogin != "" && !authed {
+		writeJSON(w, http.StatusUnauthorized, map[string]any{"success": false, "error": "SessionLoader::AuthenticationFailure", "message": "Invalid API key"})
+		return
+	}
+	tags := q.Get("tags")
+	if !authed && len(strings.Fields(tags)) > 2 {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"success": false, "error": "PostQuery::TagLimitError", "message": "You cannot search for more than 2 tags at a time."})
+		return
+	}
+	limit := min(max(intParam(q, "limit", 20), 1), 200)
+	all := s.matching(tags)
+	var res []*Post
+	pg := q.Get("page")
+	switch {
+	case strings.HasPrefix(pg, "b"), strings.HasPrefix(pg, "a"):
+		id, err := strconv.Atoi(pg[1:])
+		if err != nil {
+			writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"success": false, "message": "bad page " + pg})
+			return
+		}
+		if pg[0] == 'b' {
+			for _, p := range all {
+				if p.ID < id && len(res) < limit {
+					res = append(res, p)
+				}
+			}
+		} else {
+			for i := len(all) - 1; i >= 0 && len(res) < limit; i-- {
+				if all[i].ID > id {
+					res = append([]*Post{all[i]}, res...)
+				}
+			}
+		}
+	default:
+		n := max(intParam(q, "page", 1), 1)
+		if n > 1000 {
+			writeJSON(w, http.StatusGone, map[string]any{"success": false, "error": "PaginationExtension::PaginationError", "message": "You cannot go beyond page 1000. Try narrowing your search terms, or upgrade your account to go beyond page 1000."})
+			return
+		}
+		res = page(all, (n-1)*limit, limit)
+	}
+	out := make([]map[string]any, 0, len(res))
+	for _, p := range res {
+		m := map[string]any{
+			"id": p.ID, "created_at": created.Add(time.Duration(p.ID) * time.Minute).Format(time.RFC3339),
+			"rating": p.Rating, "image_width": p.Width, "image_height": p.Height,
+			"tag_string": strings.Join(p.Tags, " "), "file_ext": p.ext, "file_size": p.size,
+			"is_deleted": p.Deleted, "is_banned": p.Banned, "source": p.Source,
+			"tag_count_general": len(p.Tags),
+		}
+		if !p.Restricted {
+			m["md5"] = p.md5
+			m["file_url"] = fileURL(r, p)
+			m["large_file_url"] = fileURL(r, p)
+		}
+		out = append(out, m)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+var gelbooruRatings = map[string]string{"g": "general", "s": "sensitive", "q": "questionable", "e": "explicit"}
+
+// gelbooru answers the dapi like Safebooru (bare list, directory/image/hash,
+// empty body when nothing matches) or Gelbooru (@attributes + post, file_url,
+// md5, api_key+user_id required when set).
+func (s *Server) gelbooru(w http.ResponseWriter, r *http.Request, q url.Values) {
+	if q.Get("page") != "dapi" || q.Get("s") != "post" || q.Get("q") != "index" {
+		http.NotFound(w, r)
+		return
+	}
+	if s.gbKey != "" && (q.Get("api_key") != s.gbKey || q.Get("user_id") != s.gbUser) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte("<h1>401 Unauthorized</h1>Missing authentication. Go to api access credentials on your account profile."))
+		return
+	}
+	limit := min(max(intParam(q, "limit", 100), 1), s.gbMax)
+	pid := max(intParam(q, "pid", 0), 0)
+	all := s.matching(q.Get("tags"))
+	res := page(all, pid*limit, limit)
+	posts := make([]map[string]any, 0, len(res))
+	for _, p := range res {
+		dir := p.md5[:2] + "/" + p.md5[2:4]
+		m := map[string]any{
+			"id": p.ID, "width": p.Width, "height": p.Height, "tags": strings.Join(p.Tags, " "),
+			"directory": dir, "image": p.md5 + "." + p.ext, "owner": "danbooru", "parent_id": 0,
+			"rating": gelbooruRatings[p.Rating], "sample": false, "score": 1, "change": p.ID,
+		}
+		if s.gbAttributes {
+			m["md5"] = p.md5
+			m["file_url"] = "http://" + r.Host + "/images/" + dir + "/" + p.md5 + "." + p.ext
+			m["source"] = p.Source
+			m["created_at"] = created.Format(time.RubyDate)
+		} else {
+			m["hash"] = p.md5
+		}
+		posts = append(posts, m)
+	}
+	if !s.gbAttributes {
+		if len(posts) == 0 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+		writeJSON(w, http.StatusOK, posts)
+		return
+	}
+	body := map[string]any{"@attributes": map[string]any{"limit": limit, "offset": pid * limit, "count": len(all)}}
+	if len(posts) > 0 {
+		body["post"] = posts
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+var moebooruRatings = map[string]string{"g": "s", "s": "s", "q": "q", "e": "e"}
+
+// moebooru answers /post.json like yande.re: limit capped at 100, page numbers.
+func (s *Server) moebooru(w http.ResponseWriter, r *http.Request, q url.Values) {
+	limit := min(max(intParam(q, "limit", 40), 1), 100)
+	n := max(intParam(q, "page", 1), 1)
+	res := page(s.matching(q.Get("tags")), (n-1)*limit, limit)
+	out := make([]map[string]any, 0, len(res))
+	for _, p := range res {
+		out = append(out, map[string]any{
+			"id": p.ID, "tags": strings.Join(p.Tags, " "), "created_at": created.Unix(), "author": "someone",
+			"source": p.Source, "score": 3, "md5": p.md5, "file_size": p.size, "file_ext": p.ext,
+			"file_url": fileURL(r, p), "preview_url": fileURL(r, p), "width": p.Width, "height": p.Height,
+			"rating": moebooruRatings[p.Rating], "status": "active",
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// zerochanName turns nakano_miku into "Nakano Miku".
+func zerochanName(tag string) string {
+	parts := strings.Split(tag, "_")
+	for i, p := range parts {
+		if p != "" {
+			parts[i] = strings.ToUpper(p[:1]) + p[1:]
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+// zerochan answers /<Tag>?json&p=&l= (l capped at 250) and /<id>?json.
+func (s *Server) zerochan(w http.ResponseWriter, r *http.Request, q url.Values) {
+	name := strings.TrimPrefix(r.URL.Path, "/")
+	if id, err := strconv.Atoi(name); err == nil {
+		p, ok := s.byID[id]
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]any{"error": "not found"})
+			return
+		}
+		tags := make([]string, len(p.Tags))
+		for i, t := range p.Tags {
+			tags[i] = zerochanName(t)
+		}
+		writeJSON(w, http.StatusOK, map[string]any{
+			"id": p.ID, "small": fileURL(r, p), "medium": fileURL(r, p), "large": fileURL(r, p),
+			"full": fileURL(r, p), "width": p.Width, "height": p.Height, "size": p.size,
+			"hash": p.md5, "source": p.Source, "primary": firstOr(tags, ""), "tags": tags,
+		})
+		return
+	}
+	tag := strings.ToLower(strings.ReplaceAll(strings.ReplaceAll(name, "+", " "), " ", "_"))
+	limit := min(max(intParam(q, "l", 100), 1), 250)
+	n := max(intParam(q, "p", 1), 1)
+	res := page(s.matching(tag), (n-1)*limit, limit)
+	items := make([]map[string]any, 0, len(res))
+	for _, p := range res {
+		tags := make([]string, len(p.Tags))
+		for i, t := range p.Tags {
+			tags[i] = zerochanName(t)
+		}
+		items = append(items, map[string]any{
+			"id": p.ID, "width": p.Width, "height": p.Height, "md5": p.md5,
+			"thumbnail": fileURL(r, p), "source": p.Source, "tag": zerochanName(tag), "tags": tags,
+		})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+// GalleryPageSize is the number of thumbnails per /gallery page.
+const GalleryPageSize = 10
+
+// gallery answers a plain HTML gallery: links to files and a next link.
+func (s *Server) gallery(w http.ResponseWriter, r *http.Request, q url.Values) {
+	n := max(intParam(q, "page", 1), 1)
+	all := s.matching(q.Get("tags"))
+	res := page(all, (n-1)*GalleryPageSize, GalleryPageSize)
+	var b strings.Builder
+	b.WriteString("<!DOCTYPE html>\n<html><head><title>gallery</title></head><body>\n<div id=\"posts\">\n")
+	for _, p := range res {
+		fmt.Fprintf(&b, "  <div class=\"post\"><a class=\"image\" href=\"/data/%s.%s\"><img src=\"/data/%s.%s\" alt=\"%s\"></a></div>\n",
+			p.md5, p.ext, p.md5, p.ext, html.EscapeString(strings.Join(p.Tags, " ")))
+	}
+	b.WriteString("</div>\n")
+	if n*GalleryPageSize < len(all) {
+		next := url.Values{"tags": {q.Get("tags")}, "page": {strconv.Itoa(n + 1)}}
+		fmt.Fprintf(&b, "<a class=\"next\" href=\"/gallery?%s\">next</a>\n", html.EscapeString(next.Encode()))
+	}
+	b.WriteString("</body></html>\n")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, _ = w.Write([]byte(b.String()))
+}
+
+func firstOr(xs []string, def string) string {
+	if len(xs) > 0 {
+		return xs[0]
+	}
+	return def
+}

@@ -1,0 +1,137 @@
+package scrape
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"time"
+
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+)
+
+// Archive statuses.
+const (
+	StatusDownloaded = "downloaded" // the file is in raw/
+	StatusDuplicate  = "duplicate"  // same content as an archived file
+	StatusFiltered   = "filtered"   // refused after download (type, size)
+	// Curation's verdicts are stored as "curated:<verdict>", review rejects
+	// as "curated:rejected".
+)
+
+// ArchivePath is archive.db inside the workspace.
+func ArchivePath(workspace string) string { return filepath.Join(workspace, "archive.db") }
+
+// PostKey is the archive key of a post: "<source>:<post_id>".
+func PostKey(source, id string) string { return source + ":" + id }
+
+// SHA256Key and MD5Key are the archive keys of a file's content.
+func SHA256Key(sum string) string { return "sha256:" + sum }
+func MD5Key(sum string) string    { return "md5:" + sum }
+
+// Archive is the download archive: every post and file content already
+// handled (downloaded, refused, or removed by curation). It lives in an
+// embedded SQLite database; keys are PostKey, SHA256Key and MD5Key.
+type Archive struct {
+	db   *sql.DB
+	path string
+}
+
+// OpenArchive opens (creating if needed) the archive at path.
+func OpenArchive(path string) (*Archive, error) {
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("archive %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS archive (
+		key TEXT PRIMARY KEY,
+		status TEXT NOT NULL,
+		class TEXT NOT NULL DEFAULT '',
+		at INTEGER NOT NULL
+	) WITHOUT ROWID`); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("archive %s: %w", path, err)
+	}
+	return &Archive{db: db, path: path}, nil
+}
+
+// Close closes the database.
+func (a *Archive) Close() error { return a.db.Close() }
+
+// Has reports whether any of keys is archived.
+func (a *Archive) Has(ctx context.Context, keys ...string) (bool, error) {
+	for _, k := range keys {
+		if k == "" {
+			continue
+		}
+		var one int
+		err := a.db.QueryRowContext(ctx, `SELECT 1 FROM archive WHERE key = ?`, k).Scan(&one)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return false, fmt.Errorf("archive %s: %w", a.path, err)
+		}
+	}
+	return false, nil
+}
+
+// Status returns a key's status.
+func (a *Archive) Status(ctx context.Context, key string) (string, bool, error) {
+	var s string
+	err := a.db.QueryRowContext(ctx, `SELECT status FROM archive WHERE key = ?`, key).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("archive %s: %w", a.path, err)
+	}
+	return s, true, nil
+}
+
+// Put records keys with a status in one durable transaction. With
+// overwrite false, keys already present keep their status.
+func (a *Archive) Put(ctx context.Context, status, class string, overwrite bool, keys ...string) error {
+	tx, err := a.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("archive %s: %w", a.path, err)
+	}
+	defer tx.Rollback()
+	q := `INSERT INTO archive (key, status, class, at) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`
+	if overwrite {
+		q = `INSERT INTO archive (key, status, class, at) VALUES (?, ?, ?, ?)
+			ON CONFLICT(key) DO UPDATE SET status = excluded.status, class = excluded.class, at = excluded.at`
+	}
+	stmt, err := tx.PrepareContext(ctx, q)
+	if err != nil {
+		return fmt.Errorf("archive %s: %w", a.path, err)
+	}
+	defer stmt.Close()
+	now := time.Now().Unix()
+	for _, k := range keys {
+		if k == "" {
+			continue
+		}
+		if _, err := stmt.ExecContext(ctx, k, status, class, now); err != nil {
+			return fmt.Errorf("archive %s: put %s: %w", a.path, k, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("archive %s: commit: %w", a.path, err)
+	}
+	return nil
+}
+
+// Len is the number of archived keys.
+func (a *Archive) Len(ctx context.Context) (int, error) {
+	var n int
+	if err := a.db.QueryRowContext(ctx, `SELECT count(*) FROM archive`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("archive %s: %w", a.path, err)
+	}
+	return n, nil
+}

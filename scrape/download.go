@@ -1,0 +1,252 @@
+package scrape
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/gif"  // DecodeConfig
+	_ "image/jpeg" // DecodeConfig
+	_ "image/png"  // DecodeConfig
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	_ "golang.org/x/image/webp" // DecodeConfig
+
+	"github.com/chara-dev/chara/internal/atomicfile"
+)
+
+// Sniff names an image type from its first bytes: jpg, png, gif, webp, or
+// "" for anything else (an HTML page, say).
+func Sniff(b []byte) string {
+	switch {
+	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
+		return "jpg"
+	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
+		return "png"
+	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
+		return "gif"
+	case len(b) >= 12 && bytes.Equal(b[:4], []byte("RIFF")) && bytes.Equal(b[8:12], []byte("WEBP")):
+		return "webp"
+	}
+	return ""
+}
+
+func looksHTML(b []byte) bool {
+	t := bytes.ToLower(bytes.TrimSpace(b))
+	return bytes.HasPrefix(t, []byte("<!doctype html")) || bytes.HasPrefix(t, []byte("<html")) ||
+		bytes.HasPrefix(t, []byte("<head")) || bytes.HasPrefix(t, []byte("<body")) || bytes.HasPrefix(t, []byte("<!--"))
+}
+
+// filteredError: the downloaded file fails a filter (type, size).
+type filteredError struct{ reason string }
+
+func (e *filteredError) Error() string { return "filtered: " + e.reason }
+
+// errDuplicate: the file's sha256 is already archived or being fetched.
+var errDuplicate = errors.New("same content already fetched")
+
+// fetched is a file safely on disk.
+type fetched struct {
+	Path          string
+	SHA256, MD5   string
+	Ext           string
+	Size          int64
+	Width, Height int
+}
+
+// downloader streams files to disk while hashing them: a file is never
+// held in memory. It follows redirects to other hosts (CDNs), retries like
+// pages do, and limits requests per file host.
+type downloader struct {
+	client  *http.Client
+	policy  RetryPolicy
+	limits  *hostLimiter
+	maxSize int64
+	filters Filters
+	bufs    sync.Pool
+}
+
+func newDownloader(rt http.RoundTripper, policy RetryPolicy, maxSize int64, filters Filters) *downloader {
+	d := &downloader{policy: policy, limits: &hostLimiter{hosts: map[string]*hostSlot{}}, maxSize: maxSize, filters: filters}
+	d.client = &http.Client{Transport: rt, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return fmt.Errorf("GET %s: too many redirects", via[0].URL)
+		}
+		return nil // files may live on another host (a CDN)
+	}}
+	d.bufs.New = func() any { b := make([]byte, 64<<10); return &b }
+	return d
+}
+
+type fileRequest struct {
+	post        *Post
+	dir         string // raw/<slug>
+	header      http.Header
+	parallelism int
+	delay       time.Duration
+	// admit is called with the sha256 once the file is complete, before it
+	// is renamed into place; an error (errDuplicate) discards it.
+	admit func(ctx context.Context, sha string) error
+}
+
+func (d *downloader) fetch(ctx context.Context, fr fileRequest) (*fetched, error) {
+	pu, err := url.Parse(fr.post.FileURL)
+	if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") {
+		return nil, fmt.Errorf("post %s: bad file URL %q", fr.post.ID, fr.post.FileURL)
+	}
+	var out *fetched
+	err = d.policy.do(ctx, d.policy.FileTimeout, func(ctx context.Context) error {
+		release, err := d.limits.acquire(ctx, pu.Host, fr.parallelism, fr.delay)
+		if err != nil {
+			return err
+		}
+		defer release()
+		f, err := d.try(ctx, fr)
+		out = f
+		return err
+	})
+	return out, err
+}
+
+func (d *downloader) try(ctx context.Context, fr fileRequest) (*fetched, error) {
+	u := fr.post.FileURL
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range fr.header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Accept", "image/*")
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return nil, statusFailure(u, resp, b)
+	}
+	if d.maxSize > 0 && resp.ContentLength > d.maxSize {
+		return nil, fmt.Errorf("GET %s: %w: Content-Length %d > %d", u, ErrTooLarge, resp.ContentLength, d.maxSize)
+	}
+	f := &fetched{}
+	path, err := atomicfile.WriteNamed(fr.dir, 0o644, func(w io.Writer) (string, error) {
+		h256, hmd5 := sha256.New(), md5.New()
+		mw := io.MultiWriter(w, h256, hmd5)
+		head := make([]byte, 512)
+		n, err := readUpTo(resp.Body, head)
+		if err != nil {
+			return "", fmt.Errorf("GET %s: %w", u, err)
+		}
+		head = head[:n]
+		ext := Sniff(head)
+		if ext == "" {
+			what := "unknown content"
+			if looksHTML(head) {
+				what = "an HTML page"
+			}
+			return "", fmt.Errorf("GET %s: %w: %s served as %q", u, ErrNotImage, what, resp.Header.Get("Content-Type"))
+		}
+		if !d.filters.typeOK(ext) {
+			return "", &filteredError{ReasonFileType}
+		}
+		if _, err := mw.Write(head); err != nil {
+			return "", err
+		}
+		bp := d.bufs.Get().(*[]byte)
+		defer d.bufs.Put(bp)
+		var src io.Reader = resp.Body
+		if d.maxSize > 0 {
+			src = io.LimitReader(resp.Body, d.maxSize+1-int64(n))
+		}
+		m, err := io.CopyBuffer(mw, src, *bp)
+		if err != nil {
+			return "", fmt.Errorf("GET %s: read body: %w", u, err)
+		}
+		f.Size = int64(n) + m
+		if d.maxSize > 0 && f.Size > d.maxSize {
+			return "", fmt.Errorf("GET %s: %w (%d bytes)", u, ErrTooLarge, d.maxSize)
+		}
+		f.MD5 = hex.EncodeToString(hmd5.Sum(nil))
+		if fr.post.MD5 != "" && f.MD5 != fr.post.MD5 {
+			return "", retryable(fmt.Errorf("GET %s: %w: got %s, listed %s", u, ErrChecksum, f.MD5, fr.post.MD5), 0)
+		}
+		f.SHA256, f.Ext = hex.EncodeToString(h256.Sum(nil)), ext
+		if ra, ok := w.(io.ReaderAt); ok {
+			if cfg, _, err := image.DecodeConfig(io.NewSectionReader(ra, 0, f.Size)); err == nil {
+				f.Width, f.Height = cfg.Width, cfg.Height
+				if f.Width < d.filters.MinWidth || f.Height < d.filters.MinHeight {
+					return "", &filteredError{ReasonTooSmall}
+				}
+			}
+		}
+		if fr.admit != nil {
+			if err := fr.admit(ctx, f.SHA256); err != nil {
+				return "", err
+			}
+		}
+		return f.SHA256 + "." + ext, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	f.Path = path
+	return f, nil
+}
+
+// readUpTo fills b as far as the body goes; io.EOF is not an error.
+func readUpTo(r io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := r.Read(b[n:])
+		n += m
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// hostLimiter bounds concurrent requests per file host and spaces them by
+// a delay, like colly's LimitRule does for pages.
+type hostLimiter struct {
+	mu    sync.Mutex
+	hosts map[string]*hostSlot
+}
+
+type hostSlot struct{ sem chan struct{} }
+
+func (l *hostLimiter) acquire(ctx context.Context, host string, parallelism int, delay time.Duration) (func(), error) {
+	l.mu.Lock()
+	s, ok := l.hosts[host]
+	if !ok {
+		s = &hostSlot{sem: make(chan struct{}, max(parallelism, 1))}
+		l.hosts[host] = s
+	}
+	l.mu.Unlock()
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return func() {
+		if delay > 0 {
+			jitter := time.Duration(rand.Int64N(int64(delay)/10 + 1))
+			_ = sleepCtx(ctx, delay+jitter)
+		}
+		<-s.sem
+	}, nil
+}

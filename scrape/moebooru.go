@@ -1,0 +1,78 @@
+package scrape
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// moebooru: yande.re, Konachan. GET /post.json?tags=&limit=&page= with at
+// most 100 posts per page. Its "s" (safe) rating is reported as g.
+type moebooru struct {
+	src  Source
+	base string
+	p    *pager
+}
+
+type moebooruPost struct {
+	ID       int64  `json:"id"`
+	MD5      string `json:"md5"`
+	FileURL  string `json:"file_url"`
+	FileExt  string `json:"file_ext"`
+	FileSize int64  `json:"file_size"`
+	Width    int    `json:"width"`
+	Height   int    `json:"height"`
+	Rating   string `json:"rating"`
+	Tags     string `json:"tags"`
+	Status   string `json:"status"`
+}
+
+var moebooruRating = map[string]string{"s": "g", "q": "q", "e": "e"}
+
+func (m *moebooru) Page(ctx context.Context, query, cursor string) (*Page, error) {
+	n := 1
+	if cursor != "" {
+		v, err := strconv.Atoi(cursor)
+		if err != nil {
+			return nil, fmt.Errorf("source %q: bad cursor %q", m.src.Name, cursor)
+		}
+		n = v
+	}
+	v := url.Values{"tags": {query}, "limit": {strconv.Itoa(m.src.Limit)}, "page": {strconv.Itoa(n)}}
+	if m.src.Login != "" && m.src.APIKey != "" {
+		v.Set("login", m.src.Login)
+		v.Set("password_hash", m.src.APIKey)
+	}
+	u := m.base + "/post.json?" + v.Encode()
+	body, err := m.p.visit(ctx, u, nil, nil)
+	if err != nil {
+		return nil, fmt.Errorf("source %q: %w", m.src.Name, err)
+	}
+	var raw []moebooruPost
+	if err := decodeJSON(redact(u), body, &raw); err != nil {
+		return nil, err
+	}
+	pg := &Page{URL: redact(u), Skipped: map[string]int{}}
+	for _, r := range raw {
+		if r.Status == "deleted" {
+			pg.Skipped["deleted"]++
+			continue
+		}
+		if r.FileURL == "" {
+			pg.Skipped["restricted"]++
+			continue
+		}
+		id := strconv.FormatInt(r.ID, 10)
+		pg.Posts = append(pg.Posts, Post{
+			ID: id, FileURL: r.FileURL, MD5: strings.ToLower(r.MD5), Width: r.Width, Height: r.Height,
+			Rating: moebooruRating[r.Rating], Tags: strings.Fields(r.Tags), Ext: normExt(r.FileExt),
+			FileSize: r.FileSize, PageURL: m.base + "/post/show/" + id,
+		})
+	}
+	if len(raw) >= m.src.Limit {
+		pg.Next = strconv.Itoa(n + 1)
+	}
+	return pg, nil
+}

@@ -1,0 +1,594 @@
+// Package scrape collects candidate images per class from booru sites:
+// one adapter per site (danbooru, gelbooru, moebooru, zerochan, html)
+// behind the Adapter interface; API pages through a colly collector per
+// source (LimitRule, robots.txt, MaxBodySize, no cross-host redirects);
+// files streamed to raw/<slug>/<sha256>.<ext> while hashed, atomically;
+// a download archive (archive.db, SQLite) checked before every file request
+// and written only once the file is on disk; and, with Redis, one crawl
+// shared by several processes.
+package scrape
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chara-dev/chara/internal/atomicfile"
+	"github.com/chara-dev/chara/internal/progress"
+	"github.com/chara-dev/chara/manifests"
+)
+
+// Scraper runs scrapes in one workspace.
+type Scraper struct {
+	workspace string
+	o         options
+}
+
+// New configures a scraper for workspace.
+func New(workspace string, opts ...Option) *Scraper {
+	o := defaultOptions()
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return &Scraper{workspace: workspace, o: o}
+}
+
+// source at run time.
+type runSource struct {
+	Source
+	ad Adapter
+}
+
+// run is the state of one Run.
+type run struct {
+	s       *Scraper
+	o       *options
+	st      store
+	dl      *downloader
+	sources map[string]*runSource
+	order   []string
+	rep     progress.Reporter
+	filters Filters
+}
+
+// Run scrapes every class (or the one chosen with WithOnlyClass) until it
+// has the requested number of candidates or its sources run dry. A source
+// that keeps failing is reported in the summary and the others carry on;
+// Run's error is for what stops the whole run (bad configuration, the
+// archive or the disk failing, cancellation), and comes with the summary
+// so far.
+func (s *Scraper) Run(ctx context.Context) (*Summary, error) {
+	start := time.Now()
+	o := s.o
+	sum := &Summary{DryRun: o.dryRun}
+	if o.candidates <= 0 {
+		return sum, fmt.Errorf("%w: candidates must be positive, got %d", ErrConfig, o.candidates)
+	}
+	r := &run{s: s, o: &o, sources: map[string]*runSource{}, rep: o.reporter, filters: o.filters.normalized()}
+	transport := o.transport
+	if transport == nil {
+		transport = defaultTransport()
+	}
+	for _, src := range o.sources {
+		src, err := src.withDefaults()
+		if err != nil {
+			return sum, err
+		}
+		if src.Name == "sha256" || src.Name == "md5" {
+			return sum, fmt.Errorf("source %q: %w: the name is reserved", src.Name, ErrConfig)
+		}
+		if _, dup := r.sources[src.Name]; dup {
+			return sum, fmt.Errorf("source %q: %w: defined twice", src.Name, ErrConfig)
+		}
+		if o.delay != nil {
+			src.Delay, src.RandomDelay, src.FileDelay = *o.delay, 0, *o.delay
+		}
+		u, _ := url.Parse(src.URL)
+		pg, err := newPager(pagerConfig{host: u.Host, ua: o.userAgent, delay: src.Delay, randomDelay: src.RandomDelay,
+			parallelism: 1, ignoreRobots: o.ignoreRobots || src.IgnoreRobots, maxBody: o.maxPage,
+			transport: transport, policy: o.retry.withDefaults()})
+		if err != nil {
+			return sum, fmt.Errorf("source %q: %w", src.Name, err)
+		}
+		ad, err := newAdapter(src, pg)
+		if err != nil {
+			return sum, err
+		}
+		r.sources[src.Name] = &runSource{Source: src, ad: ad}
+		r.order = append(r.order, src.Name)
+	}
+	classes, err := r.selectClasses()
+	if err != nil {
+		return sum, err
+	}
+	r.dl = newDownloader(transport, o.retry.withDefaults(), r.filters.MaxFileSize, r.filters)
+
+	arc, err := s.openArchive()
+	if err != nil {
+		return sum, err
+	}
+	defer arc.Close()
+	local := newLocalStore(arc)
+	r.st = local
+	if o.redisURL != "" {
+		rs, err := newRedisStore(ctx, o.redisURL, o.redisNS, local, o.claimTTL, o.crawlTTL, o.lockTTL)
+		if err != nil {
+			return sum, err
+		}
+		defer rs.close()
+		r.st = rs
+	}
+	if !o.dryRun && !o.skipCurated {
+		n, err := markCurated(ctx, s.workspace, r.st)
+		if err != nil {
+			return sum, err
+		}
+		sum.Curated = n
+	}
+	for _, c := range classes {
+		cs, err := r.class(ctx, c)
+		sum.Classes = append(sum.Classes, cs)
+		if err != nil {
+			sum.Elapsed = time.Since(start)
+			return sum, err
+		}
+	}
+	sum.Elapsed = time.Since(start)
+	return sum, ctx.Err()
+}
+
+func (s *Scraper) openArchive() (*Archive, error) {
+	path := ArchivePath(s.workspace)
+	if s.o.dryRun {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return OpenArchive(":memory:") // a dry run writes nothing
+		}
+	} else if err := os.MkdirAll(s.workspace, 0o755); err != nil {
+		return nil, fmt.Errorf("workspace %s: %w", s.workspace, err)
+	}
+	return OpenArchive(path)
+}
+
+func (r *run) selectClasses() ([]Class, error) {
+	var out []Class
+	names := make([]string, 0, len(r.o.classes))
+	for _, c := range r.o.classes {
+		names = append(names, c.Name)
+		for src := range c.Queries {
+			if _, ok := r.sources[src]; !ok {
+				return nil, fmt.Errorf("class %q: queries.%s: %w: no source named %q", c.Name, src, ErrConfig, src)
+			}
+		}
+		if r.o.only == "" || r.o.only == c.Name {
+			out = append(out, c)
+		}
+	}
+	if err := manifests.CheckSlugs(names); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	if r.o.only != "" && len(out) == 0 {
+		return nil, fmt.Errorf("%w: no class named %q", ErrConfig, r.o.only)
+	}
+	return out, nil
+}
+
+// classRun is one class's shared state.
+type classRun struct {
+	name, slug, dir, index string
+	target                 int
+	mu                     sync.Mutex
+	done                   int // files the class has (in Redis mode: the shared count at the last check)
+	inflight               int
+	shas                   map[string]bool
+}
+
+func (c *classRun) reserve() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done+c.inflight >= c.target {
+		return false
+	}
+	c.inflight++
+	return true
+}
+
+func (c *classRun) unreserve() { c.mu.Lock(); c.inflight--; c.mu.Unlock() }
+func (c *classRun) commit()    { c.mu.Lock(); c.inflight--; c.done++; c.mu.Unlock() }
+
+func (c *classRun) full() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.done+c.inflight >= c.target
+}
+
+func (r *run) class(ctx context.Context, cl Class) (ClassSummary, error) {
+	slug, err := manifests.Slug(cl.Name)
+	if err != nil {
+		return ClassSummary{Class: cl.Name}, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	c := &classRun{name: cl.Name, slug: slug, dir: manifests.RawDir(r.s.workspace, slug),
+		index: manifests.RawIndexPath(r.s.workspace, slug), target: r.o.candidates, shas: map[string]bool{}}
+	cs := ClassSummary{Class: cl.Name, Slug: slug, Target: c.target}
+	recs, err := manifests.ReadRawIndex(c.index)
+	if err != nil {
+		return cs, err
+	}
+	for _, rec := range recs {
+		c.shas[rec.SHA256] = true
+	}
+	cs.Before = len(c.shas)
+	if !r.o.dryRun {
+		if _, err := atomicfile.CleanTemp(c.dir); err != nil {
+			return cs, fmt.Errorf("clean %s: %w", c.dir, err)
+		}
+		if err := r.reconcile(ctx, slug, recs); err != nil {
+			return cs, err
+		}
+	}
+	c.done, err = r.st.fetchedCount(ctx, slug, cs.Before)
+	if err != nil {
+		return cs, err
+	}
+	task := r.rep.Start(cl.Name, int64(c.target))
+	task.Add(int64(min(c.done, c.target)))
+	defer task.Done()
+
+	var jobs []*job
+	for _, name := range r.order {
+		q, ok := cl.Queries[name]
+		if !ok || strings.TrimSpace(q) == "" {
+			continue
+		}
+		jobs = append(jobs, &job{r: r, c: c, src: r.sources[name], task: task,
+			sum: SourceSummary{Source: name, Query: q, Filtered: map[string]int{}, Failures: map[string]int{}}})
+	}
+	if len(jobs) == 0 {
+		r.rep.Logf("%s: no source has a query for this class", cl.Name)
+	}
+	if !c.full() {
+		var wg sync.WaitGroup
+		for _, j := range jobs {
+			wg.Add(1)
+			go func() { defer wg.Done(); j.run(ctx) }()
+		}
+		wg.Wait()
+	}
+	var fatal error
+	for _, j := range jobs {
+		if len(j.sum.Failures) == 0 {
+			j.sum.Failures = nil
+		}
+		cs.Sources = append(cs.Sources, j.sum)
+		if j.fatal != nil && fatal == nil {
+			fatal = j.fatal
+		}
+	}
+	cs.After = cs.Before
+	for _, s := range cs.Sources {
+		cs.After += s.Downloaded + len(s.Planned)
+	}
+	if fatal == nil {
+		fatal = ctx.Err()
+	}
+	return cs, fatal
+}
+
+// reconcile makes the archive know every file of the index: a run killed
+// between the index append and the archive write loses nothing.
+func (r *run) reconcile(ctx context.Context, slug string, recs []manifests.RawRecord) error {
+	keys := make([]string, 0, 3*len(recs))
+	for _, rec := range recs {
+		keys = append(keys, SHA256Key(rec.SHA256))
+		if rec.PostID != "" {
+			keys = append(keys, PostKey(rec.Source, rec.PostID))
+		}
+		if rec.MD5 != "" {
+			keys = append(keys, MD5Key(strings.ToLower(rec.MD5)))
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return r.st.put(ctx, StatusDownloaded, slug, false, keys...)
+}
+
+// job is one source working for one class.
+type job struct {
+	r     *run
+	c     *classRun
+	src   *runSource
+	task  progress.Task
+	mu    sync.Mutex
+	sum   SourceSummary
+	fatal error
+	stop  bool
+	fails int // consecutive failed downloads
+}
+
+// maxConsecutiveFailures stops a source whose files keep failing.
+const maxConsecutiveFailures = 20
+
+func (j *job) count(f func(s *SourceSummary)) { j.mu.Lock(); f(&j.sum); j.mu.Unlock() }
+
+func (j *job) stopped() bool { j.mu.Lock(); defer j.mu.Unlock(); return j.stop }
+
+// fail stops the source; fatal errors stop the run.
+func (j *job) fail(err error, fatal bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.stop {
+		return
+	}
+	j.stop = true
+	j.sum.Error = err.Error()
+	if fatal {
+		j.fatal = err
+	}
+	j.r.rep.Logf("%s: %s: %v", j.c.name, j.src.Name, err)
+}
+
+func (j *job) run(ctx context.Context) {
+	fr := j.r.st.frontier(j.c.slug, j.src.Name, j.sum.Query, j.src.ad, func(pg *Page) {
+		j.count(func(s *SourceSummary) {
+			s.Pages++
+			s.Found += len(pg.Posts)
+			for k, v := range pg.Skipped {
+				s.Found += v
+				s.Filtered[k] += v
+			}
+		})
+	})
+	var wg sync.WaitGroup
+	for i := 0; i < j.src.Parallelism; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); j.worker(ctx, fr) }()
+	}
+	wg.Wait()
+}
+
+func (j *job) worker(ctx context.Context, fr frontier) {
+	for ctx.Err() == nil && !j.stopped() {
+		if err := j.refresh(ctx); err != nil {
+			j.fail(err, true)
+			return
+		}
+		if j.c.full() {
+			return
+		}
+		p, err := fr.next(ctx)
+		if errors.Is(err, errExhausted) || ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			j.fail(err, false)
+			return
+		}
+		if err := j.handle(ctx, &p); err != nil {
+			j.fail(err, true)
+			return
+		}
+	}
+}
+
+// refresh reads the shared count in Redis mode.
+func (j *job) refresh(ctx context.Context) error {
+	if _, ok := j.r.st.(*redisStore); !ok {
+		return nil
+	}
+	n, err := j.r.st.fetchedCount(ctx, j.c.slug, 0)
+	if err != nil {
+		return err
+	}
+	j.c.mu.Lock()
+	j.c.done = n
+	j.c.mu.Unlock()
+	return nil
+}
+
+// handle decides about one candidate and fetches it. Only archive, index
+// and disk failures are returned.
+func (j *job) handle(ctx context.Context, p *Post) error {
+	st, src := j.r.st, j.src
+	p.Tags = normalizeTags(p.Tags)
+	p.MD5 = strings.ToLower(p.MD5)
+	if reason := j.r.filters.Check(p); reason != "" {
+		j.count(func(s *SourceSummary) { s.Filtered[reason]++ })
+		return nil
+	}
+	postKey := PostKey(src.Name, p.ID)
+	keys := []string{postKey}
+	if p.MD5 != "" {
+		keys = append(keys, MD5Key(p.MD5))
+	}
+	known, err := st.has(ctx, keys...)
+	if err != nil {
+		return err
+	}
+	if known {
+		j.count(func(s *SourceSummary) { s.Known++ })
+		return nil
+	}
+	var claimed []string
+	defer func() {
+		for _, k := range claimed {
+			st.release(ctx, k)
+		}
+	}()
+	for _, k := range keys {
+		ok, err := st.claim(ctx, k)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			j.count(func(s *SourceSummary) { s.Known++ })
+			return nil
+		}
+		claimed = append(claimed, k)
+	}
+	// The claim is ours: look again, in case another process finished it
+	// between our look and our claim.
+	if known, err := st.has(ctx, keys...); err != nil || known {
+		if known {
+			j.count(func(s *SourceSummary) { s.Known++ })
+		}
+		return err
+	}
+	if !j.c.reserve() {
+		return nil
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			j.c.unreserve()
+		}
+	}()
+	if res, ok := src.ad.(Resolver); ok && p.FileURL == "" {
+		if err := res.Resolve(ctx, p); err != nil {
+			j.failed(ctx, p, err)
+			return nil
+		}
+		p.Tags = normalizeTags(p.Tags)
+		if reason := j.r.filters.Check(p); reason != "" {
+			j.count(func(s *SourceSummary) { s.Filtered[reason]++ })
+			return nil
+		}
+	}
+	if j.r.o.dryRun {
+		j.count(func(s *SourceSummary) { s.Planned = append(s.Planned, Planned{PostID: p.ID, URL: p.FileURL}) })
+		j.c.commit()
+		committed = true
+		return nil
+	}
+	hdr := http.Header{"User-Agent": {j.r.o.userAgent}}
+	if src.Kind == "zerochan" {
+		hdr.Set("User-Agent", j.r.o.userAgent+" - "+src.Login)
+	}
+	if p.PageURL != "" {
+		hdr.Set("Referer", p.PageURL)
+	}
+	f, err := j.r.dl.fetch(ctx, fileRequest{post: p, dir: j.c.dir, header: hdr,
+		parallelism: src.Parallelism, delay: src.FileDelay,
+		admit: func(ctx context.Context, sha string) error {
+			known, err := st.has(ctx, SHA256Key(sha))
+			if err != nil {
+				return err
+			}
+			if known {
+				return errDuplicate
+			}
+			ok, err := st.claim(ctx, SHA256Key(sha))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errDuplicate
+			}
+			claimed = append(claimed, SHA256Key(sha))
+			return nil
+		}})
+	var fe *filteredError
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return nil
+	case errors.Is(err, errDuplicate):
+		j.count(func(s *SourceSummary) { s.Filtered["duplicate"]++ })
+		return st.put(ctx, StatusDuplicate, j.c.slug, false, keys...)
+	case errors.As(err, &fe):
+		j.count(func(s *SourceSummary) { s.Filtered[fe.reason]++ })
+		return st.put(ctx, StatusFiltered, j.c.slug, false, keys...)
+	default:
+		j.failed(ctx, p, err)
+		return nil
+	}
+	rec := manifests.RawRecord{
+		SHA256: f.SHA256, File: f.SHA256 + "." + f.Ext, Source: src.Name, PostID: p.ID, URL: p.FileURL,
+		MD5: f.MD5, Width: f.Width, Height: f.Height, Rating: p.Rating, Tags: p.Tags,
+		FetchedAt: time.Now().UTC().Truncate(time.Second),
+	}
+	if rec.Width == 0 {
+		rec.Width, rec.Height = p.Width, p.Height
+	}
+	j.c.mu.Lock()
+	dup := j.c.shas[f.SHA256]
+	if !dup {
+		err = manifests.AppendRawIndex(j.c.index, rec)
+		if err == nil {
+			j.c.shas[f.SHA256] = true
+		}
+	}
+	j.c.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("%s: %w", j.c.index, err)
+	}
+	if err := st.put(ctx, StatusDownloaded, j.c.slug, false, append(keys, SHA256Key(f.SHA256), MD5Key(f.MD5))...); err != nil {
+		return err
+	}
+	if dup {
+		j.count(func(s *SourceSummary) { s.Filtered["duplicate"]++ })
+		return nil
+	}
+	if err := st.addFetched(ctx, j.c.slug); err != nil {
+		return err
+	}
+	j.c.commit()
+	committed = true
+	j.task.Add(1)
+	j.mu.Lock()
+	j.sum.Downloaded++
+	j.fails = 0
+	j.mu.Unlock()
+	return nil
+}
+
+// failed counts a failed file; a source whose files keep failing stops.
+func (j *job) failed(ctx context.Context, p *Post, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	reason := failureReason(err)
+	j.mu.Lock()
+	j.sum.Failed++
+	j.sum.Failures[reason]++
+	j.fails++
+	n := j.fails
+	j.mu.Unlock()
+	j.r.rep.Logf("%s: %s: post %s: %v", j.c.name, j.src.Name, p.ID, err)
+	if n >= maxConsecutiveFailures {
+		j.fail(fmt.Errorf("%d files in a row failed, last: %w", n, err), false)
+	}
+}
+
+func failureReason(err error) string {
+	var se *StatusError
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrNotImage):
+		return "not_image"
+	case errors.Is(err, ErrTooLarge):
+		return "too_large"
+	case errors.Is(err, ErrChecksum):
+		return "checksum"
+	case errors.Is(err, ErrRetryAfterTooLong):
+		return "retry_after"
+	case errors.As(err, &se):
+		return fmt.Sprintf("http_%d", se.Code)
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	}
+	return "error"
+}
+
+func defaultTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 32
+	t.ResponseHeaderTimeout = time.Minute
+	return t
+}

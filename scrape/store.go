@@ -1,0 +1,122 @@
+package scrape
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// errExhausted: a listing has no more candidates.
+var errExhausted = errors.New("no more candidates")
+
+// store is where a run keeps what must survive it or be shared: the
+// archive, claims on posts being fetched, the per-class count, and the
+// crawl frontier. localStore serves one process; redisStore shares all of
+// it between processes.
+type store interface {
+	has(ctx context.Context, keys ...string) (bool, error)
+	put(ctx context.Context, status, class string, overwrite bool, keys ...string) error
+	// claim takes an exclusive, expiring right to fetch key.
+	claim(ctx context.Context, key string) (bool, error)
+	release(ctx context.Context, key string)
+	// fetchedCount is how many files of the class the crawl has; local is
+	// this workspace's count.
+	fetchedCount(ctx context.Context, slug string, local int) (int, error)
+	addFetched(ctx context.Context, slug string) error
+	frontier(slug, source, query string, ad Adapter, onPage func(*Page)) frontier
+	close() error
+}
+
+// frontier hands out the candidates of one (class, source) listing.
+type frontier interface {
+	next(ctx context.Context) (Post, error)
+}
+
+type localStore struct {
+	arc    *Archive
+	mu     sync.Mutex
+	claims map[string]bool
+}
+
+func newLocalStore(arc *Archive) *localStore {
+	return &localStore{arc: arc, claims: map[string]bool{}}
+}
+
+func (s *localStore) has(ctx context.Context, keys ...string) (bool, error) {
+	return s.arc.Has(ctx, keys...)
+}
+
+func (s *localStore) put(ctx context.Context, status, class string, overwrite bool, keys ...string) error {
+	return s.arc.Put(ctx, status, class, overwrite, keys...)
+}
+
+func (s *localStore) claim(_ context.Context, key string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.claims[key] {
+		return false, nil
+	}
+	s.claims[key] = true
+	return true, nil
+}
+
+func (s *localStore) release(_ context.Context, key string) {
+	s.mu.Lock()
+	delete(s.claims, key)
+	s.mu.Unlock()
+}
+
+func (s *localStore) fetchedCount(_ context.Context, _ string, local int) (int, error) {
+	return local, nil
+}
+
+func (s *localStore) addFetched(context.Context, string) error { return nil }
+
+func (s *localStore) frontier(_, _, query string, ad Adapter, onPage func(*Page)) frontier {
+	return &localFrontier{ad: ad, query: query, onPage: onPage}
+}
+
+func (s *localStore) close() error { return nil }
+
+// localFrontier pages through a listing on demand; one page at a time.
+type localFrontier struct {
+	mu      sync.Mutex
+	ad      Adapter
+	query   string
+	cursor  string
+	started bool
+	ended   bool
+	err     error
+	buf     []Post
+	onPage  func(*Page)
+}
+
+func (f *localFrontier) next(ctx context.Context) (Post, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for len(f.buf) == 0 {
+		if f.err != nil {
+			return Post{}, f.err
+		}
+		if f.ended {
+			return Post{}, errExhausted
+		}
+		pg, err := f.ad.Page(ctx, f.query, f.cursor)
+		if err != nil {
+			if ctx.Err() == nil {
+				f.err = err // a failing source stays failed
+			}
+			return Post{}, err
+		}
+		if f.onPage != nil {
+			f.onPage(pg)
+		}
+		f.buf = pg.Posts
+		f.ended = pg.Next == "" || (f.started && pg.Next == f.cursor)
+		f.cursor = pg.Next
+		f.started = true
+	}
+	p := f.buf[0]
+	f.buf = f.buf[1:]
+	return p, nil
+}

@@ -52,10 +52,10 @@ func decodeFor(b []byte, h, w int, fit string, maxPixels int64) (image.Image, in
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	if info.Format == imageio.JPEG && info.Orientation <= 1 && dcEnough(info.Width, info.Height, h, w, fit) {
+	if info.Format == imageio.JPEG && dcEnough(info.Width, info.Height, h, w, fit) {
 		img, err := jpegdc.DecodeDC(bytes.NewReader(b))
 		if err == nil {
-			return img, info.Width, info.Height, nil
+			return imageio.Orient(img, info.Orientation), info.Width, info.Height, nil
 		}
 		var ue jpegdc.UnsupportedError
 		if !errors.As(err, &ue) {

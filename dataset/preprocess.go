@@ -15,6 +15,8 @@ import (
 	"math"
 
 	"github.com/disintegration/imaging"
+
+	"github.com/chara-dev/chara/internal/imageio"
 )
 
 // Fit modes: how an image is brought to the dataset's height x width.
@@ -79,11 +81,17 @@ func preprocess(img image.Image, h, w int, fit string, pad color.NRGBA) *image.N
 	return out
 }
 
-// resize scales with Lanczos (or returns a copy at the same size).
+// resize scales to w x h. A source at least three times larger on both
+// axes is first area-averaged (imageio.Resample, exact and fast) to twice
+// the size, then Lanczos does the last step: nearly the quality of a
+// Lanczos pass over the full image at a fraction of the cost.
 func resize(img image.Image, w, h int) *image.NRGBA {
 	b := img.Bounds()
 	if b.Dx() == w && b.Dy() == h {
 		return imaging.Clone(img)
+	}
+	if b.Dx() >= 3*w && b.Dy() >= 3*h {
+		img = imageio.Resample(img, 2*w, 2*h)
 	}
 	return imaging.Resize(img, w, h, imaging.Lanczos)
 }

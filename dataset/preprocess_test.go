@@ -161,4 +161,3 @@ func TestWithMarkerKeepsPixels(t *testing.T) {
 		}
 	}
 }
-

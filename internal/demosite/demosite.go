@@ -18,6 +18,12 @@ import (
 	"github.com/chara-dev/chara/internal/synth"
 )
 
+// DefaultPerClass is the demo's number of posts per character: with the
+// corpus defaults, 52 originals, 6 planted duplicates, 3 broken files and 3
+// off-topic pictures (about a tenth rated q or e, which the demo's scrape
+// filters out).
+const DefaultPerClass = 64
+
 // SourceName is the name of the demo site under sources: in chara.yaml.
 const SourceName = "demo"
 

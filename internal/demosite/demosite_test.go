@@ -153,3 +153,10 @@ func TestConfigParses(t *testing.T) {
 		}
 	}
 }
+
+func TestDefaultPerClassPlan(t *testing.T) {
+	p := synth.PlanFor(DefaultPerClass)
+	if p.Originals < DefaultSizes.PerClass {
+		t.Errorf("%d originals per class cannot fill images.per_class %d", p.Originals, DefaultSizes.PerClass)
+	}
+}

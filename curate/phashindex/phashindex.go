@@ -63,32 +63,38 @@ func New(hashes []uint64, radius int) (*Index, error) {
 		if k < extra {
 			w++
 		}
-		c := chunk{shift: shift, width: w, rad: radius / m}
+		c := buildChunk(hashes, shift, w, radius/m)
 		shift += w
-		nb := 1 << w
-		c.start = make([]uint32, nb+1)
-		for _, h := range hashes {
-			c.start[c.key(h)+1]++
-		}
-		for b := 1; b <= nb; b++ {
-			c.start[b] += c.start[b-1]
-		}
-		c.hash = make([]uint64, len(hashes))
-		c.id = make([]uint32, len(hashes))
-		fill := append([]uint32(nil), c.start[:nb]...)
-		for i, h := range hashes {
-			b := c.key(h)
-			c.hash[fill[b]] = h
-			c.id[fill[b]] = uint32(i)
-			fill[b]++
-		}
 		ix.chunks = append(ix.chunks, c)
 	}
 	return ix, nil
 }
 
-// chooseChunks picks the number of chunks that minimises probes (random
-// table reads) plus candidates (sequential popcounts) for n hashes.
+func buildChunk(hashes []uint64, shift, w uint, rad int) chunk {
+	c := chunk{shift: shift, width: w, rad: rad}
+	nb := 1 << w
+	c.start = make([]uint32, nb+1)
+	for _, h := range hashes {
+		c.start[c.key(h)+1]++
+	}
+	for b := 1; b <= nb; b++ {
+		c.start[b] += c.start[b-1]
+	}
+	c.hash = make([]uint64, len(hashes))
+	c.id = make([]uint32, len(hashes))
+	fill := append([]uint32(nil), c.start[:nb]...)
+	for i, h := range hashes {
+		b := c.key(h)
+		c.hash[fill[b]] = h
+		c.id[fill[b]] = uint32(i)
+		fill[b]++
+	}
+	return c
+}
+
+// chooseChunks picks the number of chunks m for n hashes and radius r by a
+// cost model of the blocked self-join: each pair of buckets within the chunk
+// radius costs a fixed overhead plus one popcount per pair of entries.
 func chooseChunks(n, r int) int {
 	best, bestCost := 1, -1.0
 	for m := 1; m <= 32; m++ {
@@ -101,20 +107,20 @@ func chooseChunks(n, r int) int {
 			continue
 		}
 		q := r / m
-		var probes, cands float64
+		cost := 0.0
 		for k := 0; k < m; k++ {
 			w := base
 			if k < extra {
 				w++
 			}
-			p := 0.0
+			ball := 0.0
 			for i := 0; i <= q && i <= w; i++ {
-				p += binom(w, i)
+				ball += binom(w, i)
 			}
-			probes += p
-			cands += p * float64(n) / float64(uint64(1)<<uint(w))
+			buckets := float64(uint64(1) << uint(w))
+			per := float64(n) / buckets
+			cost += buckets*ball*(20+per*per)/2 + float64(n)
 		}
-		cost := 6*probes + cands
 		if bestCost < 0 || cost < bestCost {
 			best, bestCost = m, cost
 		}
@@ -136,27 +142,17 @@ func (ix *Index) Len() int { return len(ix.hashes) }
 // Radius is the radius the index was built for.
 func (ix *Index) Radius() int { return ix.radius }
 
-// query calls fn for every id > after within the radius of q, each once.
-func (ix *Index) query(q uint64, after int, fn func(id int, d int)) {
+// Query calls fn for every indexed id within the radius of q, each once.
+func (ix *Index) Query(q uint64, fn func(id int, dist int)) {
 	for k := range ix.chunks {
 		c := &ix.chunks[k]
-		ck := c.key(q)
-		visitBall(ck, c.width, c.rad, func(b uint64) {
-			lo, hi := int(c.start[b]), int(c.start[b+1])
-			for e := hi - 1; e >= lo; e-- {
-				id := int(c.id[e])
-				if id <= after {
-					break // ids ascend within a bucket
-				}
+		visitBall(c.key(q), c.width, c.rad, func(b uint64) {
+			for e := c.start[b]; e < c.start[b+1]; e++ {
 				h := c.hash[e]
 				d := bits.OnesCount64(h ^ q)
-				if d > ix.radius {
-					continue
+				if d <= ix.radius && !ix.foundEarlier(h, q, k) {
+					fn(int(c.id[e]), d)
 				}
-				if ix.foundEarlier(h, q, k) {
-					continue
-				}
-				fn(id, d)
 			}
 		})
 	}
@@ -193,70 +189,122 @@ func visitBall(center uint64, width uint, rad int, fn func(uint64)) {
 	}
 }
 
-// Query calls fn for every indexed id within the radius of q, each once.
-func (ix *Index) Query(q uint64, fn func(id int, dist int)) { ix.query(q, -1, fn) }
-
 // Pairs returns every pair of indexed hashes within the radius, I < J,
 // sorted, using workers goroutines (0: GOMAXPROCS).
+//
+// The join is blocked: for each chunk, each bucket is compared with the
+// buckets within the chunk radius of it, so both sides of every comparison
+// are short contiguous runs that stay in cache.
 func (ix *Index) Pairs(ctx context.Context, workers int) ([]Pair, error) {
-	return ix.run(ctx, workers, len(ix.hashes), func(i int, emit func(int, int)) {
-		ix.query(ix.hashes[i], i, emit)
-	})
+	out, err := ix.join(ctx, ix, workers)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].I > out[i].J {
+			out[i].I, out[i].J = out[i].J, out[i].I
+		}
+	}
+	sortPairs(out)
+	return out, nil
 }
 
 // Join returns, for every query hash, every indexed id within the radius
-// (Pair.I is the query's position), sorted.
+// (Pair.I is the query's position, Pair.J the id), sorted.
 func (ix *Index) Join(ctx context.Context, queries []uint64, workers int) ([]Pair, error) {
-	return ix.run(ctx, workers, len(queries), func(i int, emit func(int, int)) {
-		ix.query(queries[i], -1, emit)
-	})
-}
-
-func (ix *Index) run(ctx context.Context, workers, n int, one func(i int, emit func(j, d int))) ([]Pair, error) {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+	qx := &Index{hashes: queries, radius: ix.radius}
+	for _, c := range ix.chunks {
+		qx.chunks = append(qx.chunks, buildChunk(queries, c.shift, c.width, c.rad))
 	}
-	const batch = 4096
-	var (
-		mu   sync.Mutex
-		next int
-		out  []Pair
-		wg   sync.WaitGroup
-	)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var local []Pair
-			for {
-				if ctx.Err() != nil {
-					break
-				}
-				mu.Lock()
-				lo := next
-				next += batch
-				mu.Unlock()
-				if lo >= n {
-					break
-				}
-				for i := lo; i < min(lo+batch, n); i++ {
-					one(i, func(j, d int) { local = append(local, Pair{I: int32(i), J: int32(j), D: uint8(d)}) })
-				}
-			}
-			mu.Lock()
-			out = append(out, local...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	out, err := qx.join(ctx, ix, workers)
+	if err != nil {
 		return nil, err
 	}
+	sortPairs(out)
+	return out, nil
+}
+
+func sortPairs(out []Pair) {
 	sort.Slice(out, func(a, b int) bool {
 		if out[a].I != out[b].I {
 			return out[a].I < out[b].I
 		}
 		return out[a].J < out[b].J
 	})
+}
+
+// join pairs every entry of a with every entry of b within the radius; when
+// a == b each unordered pair of distinct entries is reported once.
+func (a *Index) join(ctx context.Context, b *Index, workers int) ([]Pair, error) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	self := a == b
+	r := a.radius
+	var (
+		mu  sync.Mutex
+		out []Pair
+	)
+	for k := range a.chunks {
+		ca, cb := &a.chunks[k], &b.chunks[k]
+		nb := len(ca.start) - 1
+		const batch = 256
+		var next int
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var local []Pair
+				emit := func(i, j uint32, ha, hb uint64) {
+					d := bits.OnesCount64(ha ^ hb)
+					if d <= r && !a.foundEarlier(ha, hb, k) {
+						local = append(local, Pair{I: int32(i), J: int32(j), D: uint8(d)})
+					}
+				}
+				for ctx.Err() == nil {
+					mu.Lock()
+					lo := next
+					next += batch
+					mu.Unlock()
+					if lo >= nb {
+						break
+					}
+					for bk := lo; bk < min(lo+batch, nb); bk++ {
+						as, ae := ca.start[bk], ca.start[bk+1]
+						if as == ae {
+							continue
+						}
+						ha, ia := ca.hash[as:ae], ca.id[as:ae]
+						visitBall(uint64(bk), ca.width, ca.rad, func(ob uint64) {
+							if self && ob < uint64(bk) {
+								return // visited from the other side
+							}
+							bs, be := cb.start[ob], cb.start[ob+1]
+							hb, ib := cb.hash[bs:be], cb.id[bs:be]
+							for x, hx := range ha {
+								ys := 0
+								if self && ob == uint64(bk) {
+									ys = x + 1
+								}
+								for y := ys; y < len(hb); y++ {
+									if bits.OnesCount64(hx^hb[y]) <= r {
+										emit(ia[x], ib[y], hx, hb[y])
+									}
+								}
+							}
+						})
+					}
+				}
+				mu.Lock()
+				out = append(out, local...)
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }

@@ -1,11 +1,94 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/chara-dev/chara/train/torchrt"
+)
+
+type doctorReport struct {
+	Chara          string   `json:"chara"`
+	Go             string   `json:"go"`
+	Libtorch       string   `json:"libtorch"`
+	LibtorchHeader string   `json:"libtorch_headers"`
+	CPUThreads     int      `json:"cpu_threads"`
+	TorchThreads   int      `json:"torch_threads"`
+	CUDA           bool     `json:"cuda"`
+	Devices        []string `json:"cuda_devices"`
+	CuDNN          int      `json:"cudnn,omitempty"`
+}
 
 func newDoctorCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "doctor",
-		Usage:  "check chara's environment: libtorch, threads, CUDA",
-		Action: notBuilt("doctor"),
+		Name:  "doctor",
+		Usage: "check chara's environment: libtorch, threads, CUDA",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"}},
+		Action: func(c *cli.Context) error {
+			return runDoctor(globals(c), c.Bool("json"))
+		},
 	}
+}
+
+func runDoctor(g *globalOptions, asJSON bool) error {
+	r := doctorReport{
+		Chara:          version,
+		Go:             runtime.Version(),
+		Libtorch:       torchrt.RuntimeVersion(),
+		LibtorchHeader: torchrt.CompiledVersion(),
+		CPUThreads:     runtime.NumCPU(),
+		TorchThreads:   torchrt.NumThreads(),
+		CUDA:           torchrt.CUDAAvailable(),
+		Devices:        []string{},
+	}
+	if r.CUDA {
+		for i := 0; i < torchrt.CUDADeviceCount(); i++ {
+			name := torchrt.CUDADeviceName(i)
+			if name == "" {
+				name = "unknown"
+			}
+			r.Devices = append(r.Devices, fmt.Sprintf("cuda:%d %s", i, name))
+		}
+		r.CuDNN = torchrt.CuDNNVersion()
+	}
+	if asJSON {
+		enc := json.NewEncoder(g.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	} else {
+		w := g.Stdout
+		fmt.Fprintf(w, "chara      %s\n", r.Chara)
+		fmt.Fprintf(w, "go         %s\n", r.Go)
+		fmt.Fprintf(w, "libtorch   %s (built against headers %s)\n", orUnknown(r.Libtorch), r.LibtorchHeader)
+		fmt.Fprintf(w, "threads    %d CPUs, libtorch uses %d\n", r.CPUThreads, r.TorchThreads)
+		if r.CUDA {
+			fmt.Fprintf(w, "cuda       available, %d device(s)\n", len(r.Devices))
+			for _, d := range r.Devices {
+				fmt.Fprintf(w, "           %s\n", d)
+			}
+			if r.CuDNN > 0 {
+				fmt.Fprintf(w, "cudnn      %d\n", r.CuDNN)
+			} else {
+				fmt.Fprintf(w, "cudnn      not available\n")
+			}
+		} else {
+			fmt.Fprintf(w, "cuda       not available (training and prediction run on the CPU)\n")
+		}
+	}
+	if r.Libtorch == "" {
+		return fmt.Errorf("libtorch did not report its version: the library loaded at run time may not be the one chara was built for (check LD_LIBRARY_PATH)")
+	}
+	return nil
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }

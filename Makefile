@@ -1,0 +1,42 @@
+# chara's build. Every target that compiles Go sources scripts/torch-env.sh
+# first: it finds libtorch ($LIBTORCH, else Debian's libtorch-dev) and sets
+# the cgo flags that make gotch v0.9.1 build against it.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+GO ?= go
+ENV := source scripts/torch-env.sh &&
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+# Test packages one at a time: gotch's tests and ours are memory- and
+# CPU-heavy on a 2-core machine.
+TESTFLAGS ?= -p 1 -count=1 -timeout 40m
+
+.PHONY: all deps build test vet fmt demo check-torch-compat clean
+
+all: build
+
+## deps: install what building and testing need (Debian/Ubuntu: apt-get).
+deps:
+	@scripts/deps.sh
+
+## build: the chara binary in bin/.
+build: deps
+	$(ENV) $(GO) build -ldflags '$(LDFLAGS)' -o bin/chara ./cmd/chara
+
+## test: vet, then every package's tests.
+test: deps
+	$(ENV) $(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	$(ENV) $(GO) test $(TESTFLAGS) ./...
+
+## demo: the whole pipeline on the built-in local demo site.
+demo: build
+	$(ENV) ./bin/chara demo
+
+## check-torch-compat: compile gotch's C++ against the torch 2.11 headers
+## (the GPU machine's libtorch) with our compat header, without a GPU.
+check-torch-compat:
+	@scripts/check-torch-compat.sh
+
+clean:
+	rm -rf bin .build

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what chara's build and tests need, where it is missing.
+# On Debian/Ubuntu it uses apt-get (as root, or through sudo); elsewhere it
+# says what to install and stops.
+set -euo pipefail
+
+need=()
+have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+if [ -z "${LIBTORCH:-}" ] && [ ! -f /usr/include/torch/csrc/api/include/torch/torch.h ]; then
+  need+=(libtorch-dev)
+fi
+# For the tests: a Redis server (shared crawl), Chromium (browser tests),
+# PyTorch, torchvision, PIL and SciPy (references only, never at run time).
+for tool in redis-server:redis-server chromium:chromium python3:python3; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
+done
+if command -v dpkg-query >/dev/null 2>&1; then
+  for p in python3-torch python3-torchvision python3-pil python3-scipy binutils g++; do
+    have_pkg "$p" || need+=("$p")
+  done
+fi
+
+[ ${#need[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "deps: missing: ${need[*]}" >&2
+  echo "deps: this is not a Debian/Ubuntu system; install libtorch (pytorch.org, or pip install torch and set LIBTORCH=.../site-packages/torch), a C++ compiler, and for the tests redis-server, chromium and python3 with torch, torchvision, pillow and scipy" >&2
+  exit 1
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "deps: installing ${need[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -10,13 +10,14 @@ func randomColour(r *rand.Rand) rgb {
 }
 
 // drawBackground fills the whole canvas with a backdrop of the given kind.
-func drawBackground(cv *canvas, kind Background, seed uint64) {
+// step is the block size for smooth fills (the supersampling factor).
+func drawBackground(cv *canvas, kind Background, seed uint64, step int) {
 	r := rand.New(rand.NewPCG(seed, 0x6267))
 	W, H := float64(cv.w), float64(cv.h)
 	a, b := randomColour(r), randomColour(r)
 	switch kind {
 	case BackgroundSolid:
-		cv.perPixel(func(int, int) rgb { return a })
+		cv.perBlock(cv.w, func(int, int) rgb { return a })
 	case BackgroundGradient:
 		s, c := math.Sincos(r.Float64() * 2 * math.Pi)
 		// Project the corners to normalise t to 0..1.
@@ -25,12 +26,12 @@ func drawBackground(cv *canvas, kind Background, seed uint64) {
 			d := p.x*c + p.y*s
 			lo, hi = math.Min(lo, d), math.Max(hi, d)
 		}
-		cv.perPixel(func(x, y int) rgb {
+		cv.perBlock(step, func(x, y int) rgb {
 			t := (float64(x)*c + float64(y)*s - lo) / (hi - lo)
 			return a.mix(b, float32(t))
 		})
 	case BackgroundNoise:
-		drawNoise(cv, r, a, b)
+		drawNoise(cv, r, a, b, step)
 	case BackgroundStripes:
 		s, c := math.Sincos(r.Float64() * math.Pi)
 		period := (0.04 + 0.12*r.Float64()) * math.Max(W, H)
@@ -43,13 +44,13 @@ func drawBackground(cv *canvas, kind Background, seed uint64) {
 			return b
 		})
 	case BackgroundShapes:
-		cv.perPixel(func(int, int) rgb { return a })
+		cv.perBlock(cv.w, func(int, int) rgb { return a })
 		drawRandomShapes(cv, r, 6+r.IntN(14), 0.05, 0.3)
 	}
 }
 
 // drawNoise paints smooth value noise between colours a and b plus fine grain.
-func drawNoise(cv *canvas, r *rand.Rand, a, b rgb) {
+func drawNoise(cv *canvas, r *rand.Rand, a, b rgb, step int) {
 	gw, gh := 3+r.IntN(8), 3+r.IntN(10)
 	grid := make([]float32, (gw+1)*(gh+1))
 	for i := range grid {
@@ -58,7 +59,7 @@ func drawNoise(cv *canvas, r *rand.Rand, a, b rgb) {
 	grain := 0.04 + 0.1*r.Float32()
 	gs := r.Uint64()
 	fx, fy := float64(gw)/float64(cv.w), float64(gh)/float64(cv.h)
-	cv.perPixel(func(x, y int) rgb {
+	cv.perBlock(step, func(x, y int) rgb {
 		u, v := float64(x)*fx, float64(y)*fy
 		i, j := int(u), int(v)
 		tu, tv := float32(u-float64(i)), float32(v-float64(j))
@@ -66,7 +67,7 @@ func drawNoise(cv *canvas, r *rand.Rand, a, b rgb) {
 		g00, g10 := grid[j*(gw+1)+i], grid[j*(gw+1)+i+1]
 		g01, g11 := grid[(j+1)*(gw+1)+i], grid[(j+1)*(gw+1)+i+1]
 		t := (g00*(1-tu)+g10*tu)*(1-tv) + (g01*(1-tu)+g11*tu)*tv
-		t += grain * (hashUnit(gs, x, y) - 0.5)
+		t += grain * (hashUnit(gs, x/step, y/step) - 0.5)
 		return a.mix(b, max(0, min(1, t)))
 	})
 }

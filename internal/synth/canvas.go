@@ -3,6 +3,7 @@ package synth
 import (
 	"image"
 	"math"
+	"sync"
 )
 
 // rgb is a colour with channels in 0..255.
@@ -422,7 +423,19 @@ type canvas struct {
 	pix  []float32 // r, g, b per pixel
 }
 
-func newCanvas(w, h int) *canvas { return &canvas{w: w, h: h, pix: make([]float32, 3*w*h)} }
+// canvases recycles buffers: every drawing starts by painting every pixel
+// of its background, so a recycled buffer needs no clearing.
+var canvases sync.Pool
+
+func newCanvas(w, h int) *canvas {
+	if cv, ok := canvases.Get().(*canvas); ok && cap(cv.pix) >= 3*w*h {
+		cv.w, cv.h, cv.pix = w, h, cv.pix[:3*w*h]
+		return cv
+	}
+	return &canvas{w: w, h: h, pix: make([]float32, 3*w*h)}
+}
+
+func (cv *canvas) release() { canvases.Put(cv) }
 
 // fill paints the shape under transform m (local to canvas pixels) with col
 // at opacity alpha (0..1). A pixel is inside when its centre is.
@@ -467,6 +480,23 @@ func (cv *canvas) stroke(pts []pt, w float64, m affine, col rgb) {
 func (cv *canvas) outline(p poly, w float64, m affine, col rgb) {
 	closed := append(append([]pt(nil), p...), p[0])
 	cv.stroke(closed, w, m, col)
+}
+
+// perBlock sets every block of step x step pixels from f evaluated at the
+// block's first pixel (canvas coordinates): for smooth fills that need no
+// anti-aliasing.
+func (cv *canvas) perBlock(step int, f func(x, y int) rgb) {
+	for by := 0; by < cv.h; by += step {
+		for bx := 0; bx < cv.w; bx += step {
+			c := f(bx, by)
+			for y := by; y < min(by+step, cv.h); y++ {
+				row := cv.pix[3*(y*cv.w+bx) : 3*(y*cv.w+min(bx+step, cv.w))]
+				for i := 0; i < len(row); i += 3 {
+					row[i], row[i+1], row[i+2] = c.r, c.g, c.b
+				}
+			}
+		}
+	}
 }
 
 // perPixel sets every pixel from f(x, y) in canvas pixels.

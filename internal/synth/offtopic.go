@@ -13,13 +13,14 @@ func OffTopic(seed int64, opts ...Option) image.Image {
 	cfg := newRenderConfig(opts)
 	r := rand.New(rand.NewPCG(uint64(seed), 0x6f6666746f706963))
 	cv := newCanvas(cfg.w*cfg.ss, cfg.h*cfg.ss)
+	defer cv.release()
 	switch r.IntN(3) {
 	case 0:
 		drawLandscape(cv, r)
 	case 1:
 		drawSkyline(cv, r)
 	default:
-		drawBackground(cv, Background(r.IntN(int(numBackgrounds))), r.Uint64())
+		drawBackground(cv, Background(r.IntN(int(numBackgrounds))), r.Uint64(), cfg.ss)
 		drawRandomShapes(cv, r, 10+r.IntN(20), 0.05, 0.5)
 	}
 	return cv.downsample(cfg.ss, neutralLight)

@@ -200,7 +200,8 @@ func Render(c Character, seed int64, opts ...Option) image.Image {
 // Render draws the scene.
 func (s Scene) Render() *image.RGBA {
 	cv := newCanvas(s.Width*s.ss, s.Height*s.ss)
-	drawBackground(cv, s.Background, s.bgSeed)
+	defer cv.release()
+	drawBackground(cv, s.Background, s.bgSeed, s.ss)
 	drawFigure(cv, s)
 	l := light{brightness: float32(s.Brightness), contrast: float32(s.Contrast),
 		tint: [3]float32{float32(s.Tint[0]), float32(s.Tint[1]), float32(s.Tint[2])}}

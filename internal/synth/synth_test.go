@@ -456,3 +456,29 @@ func TestWriteSamples(t *testing.T) {
 	}
 	t.Logf("wrote %s", path)
 }
+
+// Render is safe for concurrent use (recycled buffers included): parallel
+// renders equal serial ones.
+func TestRenderConcurrent(t *testing.T) {
+	chars := Characters()
+	want := make([][]byte, 10)
+	for i := range want {
+		want[i] = pixels(t, Render(chars[i%5], int64(i), Size(64+i, 96)))
+	}
+	got := make([][]byte, len(want))
+	done := make(chan int)
+	for i := range want {
+		go func() {
+			got[i] = toRGBA(Render(chars[i%5], int64(i), Size(64+i, 96))).Pix
+			done <- i
+		}()
+	}
+	for range want {
+		<-done
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Errorf("render %d differs when run concurrently", i)
+		}
+	}
+}

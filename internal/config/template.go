@@ -1,0 +1,120 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/chara-dev/chara/internal/atomicfile"
+)
+
+// Template is the chara.yaml that "chara init" writes: the five Nakano
+// sisters (The Quintessential Quintuplets) with their real Danbooru tags,
+// the public boards that serve them, and every setting at its default,
+// commented. It must always pass Parse (a test checks).
+const Template = `# chara.yaml: what to scrape, how to curate, and how to build and train.
+# Every key below is at its default unless it says otherwise; delete what you
+# do not change. Docs: chara --help, and "chara <command> --help".
+
+# The boards to search. Credentials can also come from the environment:
+# CHARA_<SOURCE>_LOGIN, CHARA_<SOURCE>_API_KEY (e.g. CHARA_DANBOORU_API_KEY).
+sources:
+  danbooru:
+    kind: danbooru
+    url: https://danbooru.donmai.us
+    # Anonymous searches may combine at most two tags; a free account
+    # (login + api_key) raises the rate limit.
+    # login: your_name
+    # api_key: ...
+  safebooru:
+    kind: gelbooru # Safebooru runs the Gelbooru software; all-ages posts only
+    url: https://safebooru.org
+  yandere:
+    kind: moebooru
+    url: https://yande.re
+  # Zerochan asks every client to name its user in the User-Agent, so it
+  # needs your zerochan user name; uncomment, set login, and uncomment the
+  # zerochan queries below.
+  # zerochan:
+  #   kind: zerochan
+  #   url: https://www.zerochan.net
+  #   login: your_zerochan_name
+
+scrape:
+  candidates: 1200 # images to download per class before curation
+  ratings: [g, s] # general and sensitive; q and e are never wanted here
+
+curate:
+  phash_threshold: 10 # near-duplicate distance (64-bit pHash)
+
+# The dataset: every class gets exactly per_class images, resized to
+# height x width.
+images:
+  per_class: 800
+  height: 300
+  width: 150
+  fit: pad # pad (keep the aspect ratio) | crop (centre) | stretch
+
+split:
+  train: 0.70
+  val: 0.15
+  test: 0.15
+  group_threshold: 12 # images this close (pHash) never straddle two splits
+
+train:
+  models: [effnet-b0, cnn2]
+  epochs: 50
+  batch_size: 32
+  device: auto # auto | cpu | cuda
+
+seed: 42 # one seed for selection, splits and training
+
+# The characters. A query is the board's own tag search; "solo" keeps
+# pictures of one character, which is what a classifier needs.
+# Add one with: chara classes add "Name" --query danbooru="tag solo"
+classes:
+  - name: Nakano Ichika
+    queries:
+      danbooru: nakano_ichika solo
+      safebooru: nakano_ichika solo
+      yandere: nakano_ichika solo
+      # zerochan: Nakano Ichika
+  - name: Nakano Nino
+    queries:
+      danbooru: nakano_nino solo
+      safebooru: nakano_nino solo
+      yandere: nakano_nino solo
+      # zerochan: Nakano Nino
+  - name: Nakano Miku
+    queries:
+      danbooru: nakano_miku solo
+      safebooru: nakano_miku solo
+      yandere: nakano_miku solo
+      # zerochan: Nakano Miku
+  - name: Nakano Yotsuba
+    queries:
+      danbooru: nakano_yotsuba solo
+      safebooru: nakano_yotsuba solo
+      yandere: nakano_yotsuba solo
+      # zerochan: Nakano Yotsuba
+  - name: Nakano Itsuki
+    queries:
+      danbooru: nakano_itsuki solo
+      safebooru: nakano_itsuki solo
+      yandere: nakano_itsuki solo
+      # zerochan: Nakano Itsuki
+`
+
+// ErrExists is returned by WriteTemplate when the file is already there.
+var ErrExists = errors.New("config file already exists")
+
+// WriteTemplate writes Template to path atomically; it never overwrites an
+// existing file.
+func WriteTemplate(path string) error {
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("%s: %w", path, ErrExists)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return atomicfile.WriteFile(path, []byte(Template), 0o644)
+}

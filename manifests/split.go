@@ -150,10 +150,16 @@ func DecodeSplit(name string, r io.Reader, want Split) ([]SplitRow, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
+			// FieldPos is only valid after a successful Read.
+			line := 0
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.StartLine
+			}
 			return nil, recErr(name, line, "", "%v", err)
 		}
+		line, _ := cr.FieldPos(0)
 		if len(rec) != len(SplitHeader) {
 			return nil, recErr(name, line, "", "%d columns, want %d", len(rec), len(SplitHeader))
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -16,10 +17,10 @@ import (
 )
 
 // image cache: encoding is the slow part of building posts.
-var imgCache = map[int64][]byte{}
+var imgCache = map[string][]byte{}
 
 func testImage(seed int64, format string) []byte {
-	key := seed*4 + int64(len(format))
+	key := fmt.Sprint(seed, format)
 	if b, ok := imgCache[key]; ok {
 		return b
 	}

@@ -49,7 +49,7 @@ func (t *pageTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	})
 	if err != nil {
 		var se *StatusError
-		if out != nil && errors.As(err, &se) {
+		if out != nil && errors.As(err, &se) && !errors.Is(err, ErrRetryAfterTooLong) {
 			return out, nil // colly reports the status
 		}
 		return nil, err

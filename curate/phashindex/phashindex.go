@@ -8,7 +8,8 @@
 // chosen from a cost model for the given size and radius. Each bucket holds
 // the full hashes next to their ids, so verifying is a sequential scan.
 //
-// A million hashes at radius 8 take a few seconds and well under 200 MB.
+// A million hashes at radius 8: about 12 s on two cores, under 100 MB
+// (BENCHMARKS.md, section curate).
 package phashindex
 
 import (

@@ -61,4 +61,3 @@ func TestCorruptStateNamesFile(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
-

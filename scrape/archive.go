@@ -52,8 +52,10 @@ func OpenArchive(path string) (*Archive, error) {
 		key TEXT PRIMARY KEY,
 		status TEXT NOT NULL,
 		class TEXT NOT NULL DEFAULT '',
+		sha256 TEXT NOT NULL DEFAULT '',
 		at INTEGER NOT NULL
-	) WITHOUT ROWID`); err != nil {
+	) WITHOUT ROWID;
+	CREATE INDEX IF NOT EXISTS archive_sha256 ON archive (sha256) WHERE sha256 != ''`); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("archive %s: %w", path, err)
 	}
@@ -94,18 +96,27 @@ func (a *Archive) Status(ctx context.Context, key string) (string, bool, error) 
 	return s, true, nil
 }
 
-// Put records keys with a status in one durable transaction. With
-// overwrite false, keys already present keep their status.
-func (a *Archive) Put(ctx context.Context, status, class string, overwrite bool, keys ...string) error {
+// Entry is what Put records for each key.
+type Entry struct {
+	Status string
+	Class  string // class slug
+	SHA256 string // the file's content, when known: links post and md5 keys to it
+}
+
+// Put records keys in one durable transaction. With overwrite false, keys
+// already present keep their entry.
+func (a *Archive) Put(ctx context.Context, e Entry, overwrite bool, keys ...string) error {
 	tx, err := a.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("archive %s: %w", a.path, err)
 	}
 	defer tx.Rollback()
-	q := `INSERT INTO archive (key, status, class, at) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`
+	q := `INSERT INTO archive (key, status, class, sha256, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`
 	if overwrite {
-		q = `INSERT INTO archive (key, status, class, at) VALUES (?, ?, ?, ?)
-			ON CONFLICT(key) DO UPDATE SET status = excluded.status, class = excluded.class, at = excluded.at`
+		q = `INSERT INTO archive (key, status, class, sha256, at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT(key) DO UPDATE SET status = excluded.status, at = excluded.at,
+				class = CASE WHEN excluded.class = '' THEN class ELSE excluded.class END,
+				sha256 = CASE WHEN excluded.sha256 = '' THEN sha256 ELSE excluded.sha256 END`
 	}
 	stmt, err := tx.PrepareContext(ctx, q)
 	if err != nil {
@@ -117,7 +128,7 @@ func (a *Archive) Put(ctx context.Context, status, class string, overwrite bool,
 		if k == "" {
 			continue
 		}
-		if _, err := stmt.ExecContext(ctx, k, status, class, now); err != nil {
+		if _, err := stmt.ExecContext(ctx, k, e.Status, e.Class, e.SHA256, now); err != nil {
 			return fmt.Errorf("archive %s: put %s: %w", a.path, k, err)
 		}
 	}
@@ -134,4 +145,23 @@ func (a *Archive) Len(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("archive %s: %w", a.path, err)
 	}
 	return n, nil
+}
+
+// SetStatusBySHA256 gives every key linked to the content sha256 (its post
+// and md5 keys) a new status, and returns those keys.
+func (a *Archive) SetStatusBySHA256(ctx context.Context, sha, status string) ([]string, error) {
+	rows, err := a.db.QueryContext(ctx, `UPDATE archive SET status = ?, at = ? WHERE sha256 = ? RETURNING key`, status, time.Now().Unix(), sha)
+	if err != nil {
+		return nil, fmt.Errorf("archive %s: %w", a.path, err)
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("archive %s: %w", a.path, err)
+		}
+		keys = append(keys, k)
+	}
+	return keys, rows.Err()
 }

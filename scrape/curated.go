@@ -55,7 +55,9 @@ func markCurated(ctx context.Context, workspace string, st store) (int, error) {
 		return r, ok, nil
 	}
 	byStatus := map[string][]string{}
+	bySHA := map[string]string{}
 	add := func(status, sha, source, postID, md5 string) error {
+		bySHA[sha] = status
 		keys := []string{SHA256Key(sha)}
 		if source == "" || postID == "" || md5 == "" {
 			if r, ok, err := lookup(sha); err != nil {
@@ -104,10 +106,17 @@ func markCurated(ctx context.Context, workspace string, st store) (int, error) {
 	}
 	n := 0
 	for status, keys := range byStatus {
-		if err := st.put(ctx, status, "", true, keys...); err != nil {
+		if err := st.put(ctx, Entry{Status: status}, true, keys...); err != nil {
 			return n, fmt.Errorf("remember curated decisions: %w", err)
 		}
 		n += len(keys)
+	}
+	// Post and md5 keys the archive links to these contents, even where
+	// the raw index no longer has them.
+	for sha, status := range bySHA {
+		if err := st.markSHA(ctx, sha, status); err != nil {
+			return n, fmt.Errorf("remember curated decisions: %w", err)
+		}
 	}
 	return n, nil
 }

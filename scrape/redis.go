@@ -74,8 +74,8 @@ func (s *redisStore) has(ctx context.Context, keys ...string) (bool, error) {
 	return n > 0, nil
 }
 
-func (s *redisStore) put(ctx context.Context, status, class string, overwrite bool, keys ...string) error {
-	if err := s.local.put(ctx, status, class, overwrite, keys...); err != nil {
+func (s *redisStore) put(ctx context.Context, e Entry, overwrite bool, keys ...string) error {
+	if err := s.local.put(ctx, e, overwrite, keys...); err != nil {
 		return err
 	}
 	pipe := s.rdb.Pipeline()
@@ -84,10 +84,25 @@ func (s *redisStore) put(ctx context.Context, status, class string, overwrite bo
 			continue
 		}
 		if overwrite {
-			pipe.Set(ctx, s.ns+"archive:"+k, status, 0)
+			pipe.Set(ctx, s.ns+"archive:"+k, e.Status, 0)
 		} else {
-			pipe.SetNX(ctx, s.ns+"archive:"+k, status, 0)
+			pipe.SetNX(ctx, s.ns+"archive:"+k, e.Status, 0)
 		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}
+
+func (s *redisStore) markSHA(ctx context.Context, sha, status string) error {
+	keys, err := s.local.arc.SetStatusBySHA256(ctx, sha, status)
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	pipe := s.rdb.Pipeline()
+	for _, k := range keys {
+		pipe.Set(ctx, s.ns+"archive:"+k, status, 0)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("redis: %w", err)

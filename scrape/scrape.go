@@ -283,20 +283,26 @@ func (r *run) class(ctx context.Context, cl Class) (ClassSummary, error) {
 // reconcile makes the archive know every file of the index: a run killed
 // between the index append and the archive write loses nothing.
 func (r *run) reconcile(ctx context.Context, slug string, recs []manifests.RawRecord) error {
-	keys := make([]string, 0, 3*len(recs))
 	for _, rec := range recs {
-		keys = append(keys, SHA256Key(rec.SHA256))
+		keys := []string{SHA256Key(rec.SHA256)}
 		if rec.PostID != "" {
 			keys = append(keys, PostKey(rec.Source, rec.PostID))
 		}
 		if rec.MD5 != "" {
 			keys = append(keys, MD5Key(strings.ToLower(rec.MD5)))
 		}
+		// Keys are written together, so the most specific one tells.
+		if has, err := r.st.has(ctx, keys[len(keys)-1]); err != nil || has {
+			if err != nil {
+				return err
+			}
+			continue // the common case: one lookup, no write
+		}
+		if err := r.st.put(ctx, Entry{Status: StatusDownloaded, Class: slug, SHA256: rec.SHA256}, false, keys...); err != nil {
+			return err
+		}
 	}
-	if len(keys) == 0 {
-		return nil
-	}
-	return r.st.put(ctx, StatusDownloaded, slug, false, keys...)
+	return nil
 }
 
 // job is one source working for one class.
@@ -500,10 +506,10 @@ func (j *job) handle(ctx context.Context, p *Post) error {
 		return nil
 	case errors.Is(err, errDuplicate):
 		j.count(func(s *SourceSummary) { s.Filtered["duplicate"]++ })
-		return st.put(ctx, StatusDuplicate, j.c.slug, false, keys...)
+		return st.put(ctx, Entry{Status: StatusDuplicate, Class: j.c.slug}, false, keys...)
 	case errors.As(err, &fe):
 		j.count(func(s *SourceSummary) { s.Filtered[fe.reason]++ })
-		return st.put(ctx, StatusFiltered, j.c.slug, false, keys...)
+		return st.put(ctx, Entry{Status: StatusFiltered, Class: j.c.slug}, false, keys...)
 	default:
 		j.failed(ctx, p, err)
 		return nil
@@ -528,7 +534,7 @@ func (j *job) handle(ctx context.Context, p *Post) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", j.c.index, err)
 	}
-	if err := st.put(ctx, StatusDownloaded, j.c.slug, false, append(keys, SHA256Key(f.SHA256), MD5Key(f.MD5))...); err != nil {
+	if err := st.put(ctx, Entry{Status: StatusDownloaded, Class: j.c.slug, SHA256: f.SHA256}, false, append(keys, SHA256Key(f.SHA256), MD5Key(f.MD5))...); err != nil {
 		return err
 	}
 	if dup {

@@ -15,7 +15,9 @@ var errExhausted = errors.New("no more candidates")
 // it between processes.
 type store interface {
 	has(ctx context.Context, keys ...string) (bool, error)
-	put(ctx context.Context, status, class string, overwrite bool, keys ...string) error
+	put(ctx context.Context, e Entry, overwrite bool, keys ...string) error
+	// markSHA gives the keys linked to a content (post, md5) a status.
+	markSHA(ctx context.Context, sha, status string) error
 	// claim takes an exclusive, expiring right to fetch key.
 	claim(ctx context.Context, key string) (bool, error)
 	release(ctx context.Context, key string)
@@ -46,8 +48,13 @@ func (s *localStore) has(ctx context.Context, keys ...string) (bool, error) {
 	return s.arc.Has(ctx, keys...)
 }
 
-func (s *localStore) put(ctx context.Context, status, class string, overwrite bool, keys ...string) error {
-	return s.arc.Put(ctx, status, class, overwrite, keys...)
+func (s *localStore) put(ctx context.Context, e Entry, overwrite bool, keys ...string) error {
+	return s.arc.Put(ctx, e, overwrite, keys...)
+}
+
+func (s *localStore) markSHA(ctx context.Context, sha, status string) error {
+	_, err := s.arc.SetStatusBySHA256(ctx, sha, status)
+	return err
 }
 
 func (s *localStore) claim(_ context.Context, key string) (bool, error) {

@@ -1,0 +1,133 @@
+package curate
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+
+	"github.com/chara-dev/chara/internal/atomicfile"
+	"github.com/chara-dev/chara/internal/imageio"
+)
+
+// cacheVersion changes whenever Analyze would compute different values, so
+// that old caches are recomputed rather than trusted.
+const cacheVersion = 1
+
+// CachePath is curated/hashes.jsonl: one Fingerprint per sha256.
+func CachePath(workspace string) string { return filepath.Join(workspace, "curated", "hashes.jsonl") }
+
+type cacheRecord struct {
+	V          int     `json:"v"`
+	SHA256     string  `json:"sha256"`
+	Format     string  `json:"format,omitempty"`
+	Width      int     `json:"width,omitempty"`
+	Height     int     `json:"height,omitempty"`
+	Invalid    string  `json:"invalid,omitempty"`
+	Detail     string  `json:"detail,omitempty"`
+	PHash      string  `json:"phash,omitempty"`
+	PHashFlip  string  `json:"phash_flip,omitempty"`
+	DHash      string  `json:"dhash,omitempty"`
+	Entropy    float64 `json:"entropy,omitempty"`
+	Saturation float64 `json:"saturation,omitempty"`
+}
+
+func parseHex64(s string) (uint64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	return strconv.ParseUint(s, 16, 64)
+}
+
+// hashCache maps sha256 to Fingerprint.
+type hashCache map[string]Fingerprint
+
+// loadCache reads the cache; a missing file is empty, and lines of another
+// version or that do not parse are dropped (they are only a cache).
+func loadCache(path string) (hashCache, error) {
+	c := hashCache{}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return c, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<16), 1<<20)
+	for sc.Scan() {
+		var r cacheRecord
+		if json.Unmarshal(sc.Bytes(), &r) != nil || r.V != cacheVersion || len(r.SHA256) != 64 {
+			continue
+		}
+		fp := Fingerprint{SHA256: r.SHA256, Format: imageio.Format(r.Format), Width: r.Width, Height: r.Height,
+			Invalid: r.Invalid, Detail: r.Detail, Entropy: r.Entropy, Saturation: r.Saturation}
+		var e1, e2, e3 error
+		fp.PHash, e1 = parseHex64(r.PHash)
+		fp.PHashFlip, e2 = parseHex64(r.PHashFlip)
+		fp.DHash, e3 = parseHex64(r.DHash)
+		if e1 != nil || e2 != nil || e3 != nil {
+			continue
+		}
+		c[r.SHA256] = fp
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// lookup returns a cached fingerprint still valid under maxPixels: an image
+// refused as too large is looked at again when the limit has been raised,
+// and one hashed under a higher limit is refused now.
+func (c hashCache) lookup(sha string, maxPixels int64) (Fingerprint, bool) {
+	fp, ok := c[sha]
+	if !ok {
+		return fp, false
+	}
+	px := int64(fp.Width) * int64(fp.Height)
+	if fp.Invalid == imageio.ReasonTooLarge && px <= maxPixels {
+		return fp, false
+	}
+	if fp.Invalid == "" && px > maxPixels {
+		fp = Fingerprint{SHA256: fp.SHA256, Format: fp.Format, Width: fp.Width, Height: fp.Height,
+			Invalid: imageio.ReasonTooLarge, Detail: fmt.Sprintf("%d pixels, limit %d", px, maxPixels)}
+	}
+	return fp, true
+}
+
+// save writes the cache atomically, sorted by sha256.
+func (c hashCache) save(path string) error {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		bw := bufio.NewWriter(w)
+		enc := json.NewEncoder(bw)
+		enc.SetEscapeHTML(false)
+		for _, k := range keys {
+			fp := c[k]
+			r := cacheRecord{V: cacheVersion, SHA256: fp.SHA256, Format: string(fp.Format), Width: fp.Width, Height: fp.Height,
+				Invalid: fp.Invalid, Detail: fp.Detail, Entropy: round4(fp.Entropy), Saturation: round4(fp.Saturation)}
+			if fp.Invalid == "" {
+				r.PHash, r.PHashFlip, r.DHash = hex16(fp.PHash), hex16(fp.PHashFlip), hex16(fp.DHash)
+			}
+			if err := enc.Encode(&r); err != nil {
+				return err
+			}
+		}
+		return bw.Flush()
+	})
+}
+
+func round4(v float64) float64 {
+	return float64(int64(v*10000+0.5)) / 10000
+}

@@ -1,0 +1,328 @@
+package curate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/chara-dev/chara/curate/phashindex"
+	"github.com/chara-dev/chara/manifests"
+)
+
+// entry is one raw image of one class (one per sha256 per class).
+type entry struct {
+	class int // index into state.classes
+	rec   manifests.RawRecord
+	fp    Fingerprint
+	// verdict before grouping: invalid or filtered, with reason; "" when
+	// the entry takes part in grouping.
+	pre    manifests.Verdict
+	reason string
+	comp   int // group (connected component) index; -1 when not grouped
+}
+
+// state is everything decide needs: built once per Run (or per review
+// server), then decided again after every review click.
+type state struct {
+	workspace string
+	classes   []string
+	slugs     []string
+	entries   []entry
+	groups    [][]int // entry indices per component, components of size >= 1
+	pairs     int
+	hashed    int
+	cached    int
+	s         *settings
+}
+
+// build reads the raw indexes, hashes what the cache lacks, applies the
+// filters and groups near-duplicates.
+func build(ctx context.Context, workspace string, classes []string, s *settings) (*state, error) {
+	if len(classes) == 0 {
+		return nil, ErrNoClasses
+	}
+	if err := manifests.CheckSlugs(classes); err != nil {
+		return nil, err
+	}
+	st := &state{workspace: workspace, classes: classes, s: s}
+	for ci, name := range classes {
+		slug, _ := manifests.Slug(name)
+		st.slugs = append(st.slugs, slug)
+		recs, err := manifests.ReadRawIndex(manifests.RawIndexPath(workspace, slug))
+		if err != nil {
+			return nil, err
+		}
+		seen := map[string]bool{}
+		for _, r := range recs {
+			if seen[r.SHA256] {
+				continue // the same bytes listed twice (two posts of one file)
+			}
+			seen[r.SHA256] = true
+			st.entries = append(st.entries, entry{class: ci, rec: r, comp: -1})
+		}
+	}
+	if err := st.fingerprint(ctx); err != nil {
+		return nil, err
+	}
+	st.filter()
+	if err := st.group(ctx); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *state) rawPath(e *entry) string {
+	return filepath.Join(manifests.RawDir(st.workspace, st.slugs[e.class]), e.rec.File)
+}
+
+// fingerprint fills every entry's Fingerprint from the cache or by hashing
+// the file, with s.workers goroutines. The cache is saved even when the
+// context is cancelled, so an interrupted run keeps its work.
+func (st *state) fingerprint(ctx context.Context) error {
+	s := st.s
+	cachePath := CachePath(st.workspace)
+	cache, err := loadCache(cachePath)
+	if err != nil {
+		return err
+	}
+	todo := map[string][]int{} // sha -> entries needing it
+	var order []string
+	for i := range st.entries {
+		e := &st.entries[i]
+		if fp, ok := cache.lookup(e.rec.SHA256, s.maxPixels); ok {
+			e.fp = fp
+			st.cached++
+			continue
+		}
+		if _, ok := todo[e.rec.SHA256]; !ok {
+			order = append(order, e.rec.SHA256)
+		}
+		todo[e.rec.SHA256] = append(todo[e.rec.SHA256], i)
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	task := s.reporter.Start("validate and hash", int64(len(order)))
+	defer task.Done()
+	jobs := make(chan string)
+	type result struct {
+		sha   string
+		fp    Fingerprint
+		cache bool
+	}
+	results := make(chan result)
+	var wg sync.WaitGroup
+	for w := 0; w < s.workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for sha := range jobs {
+				fp, ok := st.hashFile(st.rawPath(&st.entries[todo[sha][0]]), sha)
+				results <- result{sha, fp, ok}
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for _, sha := range order {
+			select {
+			case jobs <- sha:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	changed := false
+	for r := range results {
+		for _, i := range todo[r.sha] {
+			st.entries[i].fp = r.fp
+		}
+		if r.cache {
+			cache[r.sha] = r.fp
+			changed = true
+		}
+		st.hashed++
+		task.Add(1)
+	}
+	if changed {
+		if err := cache.save(cachePath); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// hashFile analyses one raw file; cacheable is false for results that
+// depend on the file system rather than the bytes (missing, altered).
+func (st *state) hashFile(path, sha string) (fp Fingerprint, cacheable bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		reason := "unreadable"
+		if errors.Is(err, os.ErrNotExist) {
+			reason = "missing-file"
+		}
+		return Fingerprint{SHA256: sha, Invalid: reason, Detail: err.Error()}, false
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != sha {
+		return Fingerprint{SHA256: sha, Invalid: "sha256-mismatch",
+			Detail: fmt.Sprintf("%s: content hash %x differs from the index", path, sum[:8])}, false
+	}
+	return Analyze(b, st.s.maxPixels), true
+}
+
+// Filter reasons.
+const (
+	ReasonTooSmall       = "too-small"
+	ReasonExtremeAspect  = "extreme-aspect"
+	ReasonLowInformation = "low-information"
+	ReasonMonochrome     = "monochrome"
+)
+
+// filter sets the pre-grouping verdicts: invalid, then the quality filters.
+func (st *state) filter() {
+	s := st.s
+	for i := range st.entries {
+		e := &st.entries[i]
+		fp := &e.fp
+		switch {
+		case fp.Invalid != "":
+			e.pre, e.reason = manifests.Invalid, fp.Invalid
+		case (s.minW > 0 && fp.Width < s.minW) || (s.minH > 0 && fp.Height < s.minH):
+			e.pre, e.reason = manifests.Filtered, ReasonTooSmall
+		case s.maxAspect > 0 && float64(max(fp.Width, fp.Height)) > s.maxAspect*float64(min(fp.Width, fp.Height)):
+			e.pre, e.reason = manifests.Filtered, ReasonExtremeAspect
+		case s.minEntropy > 0 && fp.Entropy < s.minEntropy:
+			e.pre, e.reason = manifests.Filtered, ReasonLowInformation
+		case s.minSaturation > 0 && fp.Saturation < s.minSaturation:
+			e.pre, e.reason = manifests.Filtered, ReasonMonochrome
+		}
+	}
+}
+
+// group unions near-duplicates (pHash within the threshold, directly or
+// mirrored) over the unique sha256s of all classes.
+func (st *state) group(ctx context.Context) error {
+	idx := map[string]int{} // sha -> position in hashes
+	var hashes, flips []uint64
+	for i := range st.entries {
+		e := &st.entries[i]
+		if e.pre != "" {
+			continue
+		}
+		if _, ok := idx[e.fp.SHA256]; !ok {
+			idx[e.fp.SHA256] = len(hashes)
+			hashes = append(hashes, e.fp.PHash)
+			flips = append(flips, e.fp.PHashFlip)
+		}
+	}
+	uf := newUnionFind(len(hashes))
+	if len(hashes) > 0 {
+		ix, err := phashindex.New(hashes, st.s.threshold)
+		if err != nil {
+			return err
+		}
+		pairs, err := ix.Pairs(ctx, st.s.workers)
+		if err != nil {
+			return err
+		}
+		fpairs, err := ix.Join(ctx, flips, st.s.workers)
+		if err != nil {
+			return err
+		}
+		for _, p := range pairs {
+			uf.union(int(p.I), int(p.J))
+		}
+		for _, p := range fpairs {
+			if p.I != p.J {
+				uf.union(int(p.I), int(p.J))
+			}
+		}
+		st.pairs = len(pairs) + len(fpairs)
+	}
+	compOf := map[int]int{}
+	for i := range st.entries {
+		e := &st.entries[i]
+		if e.pre != "" {
+			continue
+		}
+		root := uf.find(idx[e.fp.SHA256])
+		c, ok := compOf[root]
+		if !ok {
+			c = len(st.groups)
+			compOf[root] = c
+			st.groups = append(st.groups, nil)
+		}
+		e.comp = c
+		st.groups[c] = append(st.groups[c], i)
+	}
+	return nil
+}
+
+type unionFind []int
+
+func newUnionFind(n int) unionFind {
+	u := make(unionFind, n)
+	for i := range u {
+		u[i] = i
+	}
+	return u
+}
+
+func (u unionFind) find(x int) int {
+	for u[x] != x {
+		u[x] = u[u[x]]
+		x = u[x]
+	}
+	return x
+}
+
+func (u unionFind) union(a, b int) {
+	ra, rb := u.find(a), u.find(b)
+	if ra != rb {
+		if ra < rb {
+			u[rb] = ra
+		} else {
+			u[ra] = rb
+		}
+	}
+}
+
+// Run curates every class: it hashes new raw files, groups near-duplicates
+// within and across classes, applies the quality filters and the review
+// journal, and writes curated/<slug>.jsonl for each class,
+// curated/hashes.jsonl and curated/report.html. classes are the class names
+// in config order (the order keep-first uses).
+func Run(ctx context.Context, workspace string, classes []string, opts ...Option) (*Report, error) {
+	s, err := newSettings(opts)
+	if err != nil {
+		return nil, err
+	}
+	st, err := build(ctx, workspace, classes, s)
+	if err != nil {
+		return nil, err
+	}
+	review, err := readReviewState(workspace)
+	if err != nil {
+		return nil, err
+	}
+	decs := st.decide(review)
+	for ci := range st.classes {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := manifests.WriteDecisions(manifests.DecisionsPath(workspace, st.slugs[ci]), decs[ci]); err != nil {
+			return nil, err
+		}
+	}
+	rep := st.report(decs)
+	if err := writeReportHTML(ReportPath(workspace), st, decs, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}

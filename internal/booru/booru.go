@@ -138,7 +138,9 @@ func WithGelbooruAuth(apiKey, userID string) Option {
 // WithGelbooruShape picks the dapi JSON shape: false (default) is
 // Safebooru's bare list with directory/image/hash; true is Gelbooru's
 // {"@attributes":{...},"post":[...]} with file_url and md5.
-func WithGelbooruShape(attributes bool) Option { return func(s *Server) { s.gbAttributes = attributes } }
+func WithGelbooruShape(attributes bool) Option {
+	return func(s *Server) { s.gbAttributes = attributes }
+}
 
 // WithGelbooruMaxLimit sets the dapi page size cap (Safebooru 1000, Gelbooru 100).
 func WithGelbooruMaxLimit(n int) Option { return func(s *Server) { s.gbMax = n } }

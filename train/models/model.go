@@ -4,6 +4,7 @@
 package models
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/sugarme/gotch"
@@ -46,19 +47,75 @@ var Names = []string{"effnet-b0", "cnn", "cnn2"}
 // ErrUnknownModel is returned for a model name not in Names.
 var ErrUnknownModel = fmt.Errorf("unknown model (want effnet-b0, cnn or cnn2)")
 
-// New builds a freshly initialised model (PyTorch's default initialisation)
-// on device.
-func New(name string, classes int, device gotch.Device) (Model, error) {
+// Option changes how New builds a model.
+type Option func(*options)
+
+type options struct {
+	height, width int64
+}
+
+// WithInputSize sets the input height and width effnet-b0 is built and
+// summarised for (default 300x150; it accepts any size at run time). The
+// CNNs' dense layers fix their input at 100x75: another size is an error.
+func WithInputSize(height, width int) Option {
+	return func(o *options) { o.height, o.width = int64(height), int64(width) }
+}
+
+// ErrInputSize is returned for an input size a model cannot take.
+var ErrInputSize = errors.New("unsupported input size")
+
+// New builds a freshly initialised model (PyTorch's default initialisation;
+// torchvision's for the EfficientNet backbone) on device. Call it on the
+// libtorch thread.
+func New(name string, classes int, device gotch.Device, opts ...Option) (Model, error) {
 	if classes < 2 {
 		return nil, fmt.Errorf("model %s: need at least 2 classes, got %d", name, classes)
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	sized := func(h, w int64) error {
+		if o.height == 0 && o.width == 0 {
+			return nil
+		}
+		if o.height != h || o.width != w {
+			return fmt.Errorf("model %s: input %dx%d: %w (it takes %dx%d)", name, o.height, o.width, ErrInputSize, h, w)
+		}
+		return nil
+	}
 	switch name {
 	case "effnet-b0":
-		return newEffNetB0(classes, device)
+		h, w := int64(EffNetHeight), int64(EffNetWidth)
+		if o.height != 0 || o.width != 0 {
+			h, w = o.height, o.width
+		}
+		if h < 32 || w < 32 {
+			return nil, fmt.Errorf("model %s: input %dx%d: %w (at least 32x32)", name, h, w, ErrInputSize)
+		}
+		m, err := newEffNetB0(classes, device, h, w)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
 	case "cnn":
-		return newCNN(classes, device)
+		if err := sized(cnnHeight, cnnWidth); err != nil {
+			return nil, err
+		}
+		m, err := newCNN(classes, device)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
 	case "cnn2":
-		return newCNN2(classes, device)
+		if err := sized(cnnHeight, cnnWidth); err != nil {
+			return nil, err
+		}
+		m, err := newCNN2(classes, device)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
 	}
 	return nil, fmt.Errorf("%q: %w", name, ErrUnknownModel)
 }

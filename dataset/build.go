@@ -70,6 +70,7 @@ type Result struct {
 	Moved     int
 	Processed int // images resized now
 	Reused    int // images found already processed
+	Pruned    int // processed images deleted: made with other settings
 	Removed   []string
 	Notes     []string
 }
@@ -108,10 +109,11 @@ func Build(ctx context.Context, workspace, name string, classes []string, opts .
 }
 
 type builder struct {
-	ctx context.Context
-	o   options
-	ws  string
-	dir string
+	ctx   context.Context
+	o     options
+	ws    string
+	dir   string
+	cache map[string]cacheEntry
 }
 
 // classInput is the loaded input of one class.
@@ -247,8 +249,8 @@ func (b *builder) run(names []string) (*Result, error) {
 			}
 		}
 	}
-	cache := b.loadCache()
-	if err := b.process(jobs, cache, res); err != nil {
+	b.cache = b.loadCache()
+	if err := b.process(jobs, b.cache, res); err != nil {
 		return nil, err
 	}
 	done := map[string]*job{}
@@ -314,6 +316,9 @@ func (b *builder) run(names []string) (*Result, error) {
 		return nil, err
 	}
 	if err := b.write(res, rows, groups); err != nil {
+		return nil, err
+	}
+	if err := b.prune(res, rows); err != nil {
 		return nil, err
 	}
 	return res, nil

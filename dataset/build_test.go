@@ -502,3 +502,32 @@ func TestExportImageFolder(t *testing.T) {
 		}
 	}
 }
+
+func TestRebuildWithOtherSettingsPrunesOldImages(t *testing.T) {
+	w := newWS(t)
+	w.add("A", 24, "", 0)
+	w.add("B", 20, "", 0)
+	w.build("default", []string{"A", "B"}, WithPerClass(20))
+	dir := filepath.Join(w.dir, "datasets", "default")
+	count := func() int {
+		ents, err := os.ReadDir(filepath.Join(dir, "images"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ents)
+	}
+	if n := count(); n != 40 {
+		t.Fatalf("%d images after the first build", n)
+	}
+	// Fewer per class: the images that left stay (same settings, reusable).
+	res := w.build("default", []string{"A", "B"}, WithPerClass(10))
+	if res.Pruned != 0 || count() != 40 || res.Processed != 0 {
+		t.Fatalf("per_class 10: pruned %d, processed %d, %d files", res.Pruned, res.Processed, count())
+	}
+	// Another size: every old image goes.
+	res = w.build("default", []string{"A", "B"}, WithPerClass(10), WithSize(90, 45))
+	if res.Pruned != 40 || res.Processed != 20 || count() != 20 {
+		t.Fatalf("new size: pruned %d, processed %d, %d files", res.Pruned, res.Processed, count())
+	}
+	mustVerify(t, dir)
+}

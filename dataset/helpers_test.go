@@ -105,7 +105,8 @@ func (w *ws) flush(class string) {
 
 func (w *ws) build(name string, classes []string, opts ...Option) *Result {
 	w.t.Helper()
-	res, err := Build(context.Background(), w.dir, name, classes, append([]Option{WithWorkers(2)}, opts...)...)
+	// Small output images keep the tests fast; the size is not what they test.
+	res, err := Build(context.Background(), w.dir, name, classes, append([]Option{WithWorkers(2), WithSize(60, 30)}, opts...)...)
 	if err != nil {
 		w.t.Fatalf("build: %v", err)
 	}

@@ -32,6 +32,9 @@ func (r *Result) WriteSummary(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "dataset %s, version %s: %d per class, %d images resized, %d reused, %d moved to another split\n",
 		r.Dir, r.Version, r.PerClass, r.Processed, r.Reused, r.Moved)
+	if r.Pruned > 0 {
+		fmt.Fprintf(w, "%d processed images made with other settings deleted\n", r.Pruned)
+	}
 	for _, n := range r.Notes {
 		if _, err := fmt.Fprintf(w, "note: %s\n", n); err != nil {
 			return err

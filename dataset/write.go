@@ -49,10 +49,56 @@ type job struct {
 	reused bool
 }
 
-func (b *builder) cacheKey(sha string) string {
+func (b *builder) cacheKey(sha string) string { return sha + b.settingsKey() }
+
+// settingsKey is the part of a cache key that names the preprocessing.
+func (b *builder) settingsKey() string {
 	o := &b.o
-	return fmt.Sprintf("%s|%dx%d|%s|%s|%d|%02x%02x%02x|%s", sha, o.height, o.width, o.fit, o.format, o.quality,
+	return fmt.Sprintf("|%dx%d|%s|%s|%d|%02x%02x%02x|%s", o.height, o.width, o.fit, o.format, o.quality,
 		o.pad.R, o.pad.G, o.pad.B, preprocessVersion)
+}
+
+// prune deletes processed images that neither the manifests nor the cache
+// entries of the current settings name (images made with another size or
+// fit, say), and interrupted writes' temp files. Images that left the
+// dataset but fit the current settings stay, for a later rebuild.
+func (b *builder) prune(res *Result, rows [3][]manifests.SplitRow) error {
+	keep := map[string]bool{}
+	for _, rs := range rows {
+		for _, r := range rs {
+			keep[filepath.Base(r.Path)] = true
+		}
+	}
+	suffix := b.settingsKey()
+	changed := false
+	for k, e := range b.cache {
+		if strings.HasSuffix(k, suffix) {
+			keep[e.File] = true
+		} else {
+			delete(b.cache, k)
+			changed = true
+		}
+	}
+	imgDir := filepath.Join(b.dir, "images")
+	if _, err := atomicfile.CleanTemp(imgDir); err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(imgDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if e.Type().IsRegular() && !keep[e.Name()] && !strings.HasPrefix(e.Name(), ".") {
+			if err := os.Remove(filepath.Join(imgDir, e.Name())); err != nil {
+				return fmt.Errorf("prune: %w", err)
+			}
+			res.Pruned++
+		}
+	}
+	if changed {
+		return b.writeCache(b.cache)
+	}
+	return nil
 }
 
 func (b *builder) loadCache() map[string]cacheEntry {

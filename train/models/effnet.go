@@ -188,6 +188,7 @@ type EffNetB0 struct {
 	base
 	backbone []layer // features.0 .. features.8 (per block), then pooling
 	head     []layer
+	blocks   []*mbConv
 }
 
 // newEffNetB0 builds EfficientNet-B0 for an input of h x w.
@@ -211,6 +212,7 @@ func newEffNetB0(classes int, device gotch.Device, h, w int64) (*EffNetB0, error
 				sd := EffNetStochasticDepth * float64(blockID) / effNetTotalBlocks
 				prefix := fmt.Sprintf("%s.%d.%d", f, si+1, j)
 				b := r.mbConv(prefix, c, sd)
+				m.blocks = append(m.blocks, b)
 				kind := fmt.Sprintf("MBConv%d %dx%d/%d", c.expand, c.kernel, c.kernel, c.stride)
 				m.backbone = append(m.backbone, layer{prefix, kind, b.forward})
 				blockID++

@@ -1,0 +1,75 @@
+package train
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"text/tabwriter"
+
+	"github.com/chara-dev/chara/manifests"
+)
+
+// RunSummary is one run in a comparison.
+type RunSummary struct {
+	Name       string
+	Dir        string
+	Model      string
+	Dataset    string
+	TestAcc    float64
+	TestLoss   float64
+	BestValAcc float64
+	BestEpoch  int
+	Epochs     int
+	Seconds    float64 // training time, summed over metrics.csv
+	Finished   bool
+	StopReason string
+}
+
+// Compare reads the run cards (and metrics) of runs, each a run name under
+// runs/ or a run folder path, and returns them best test accuracy first.
+func Compare(workspace string, runs ...string) ([]RunSummary, error) {
+	if len(runs) == 0 {
+		return nil, fmt.Errorf("%w: no runs to compare", ErrOptions)
+	}
+	out := make([]RunSummary, 0, len(runs))
+	for _, r := range runs {
+		dir := r
+		if _, err := os.Stat(filepath.Join(dir, "run.json")); err != nil {
+			dir = manifests.RunDir(workspace, r)
+		}
+		card, err := manifests.ReadRunCard(filepath.Join(dir, "run.json"))
+		if err != nil {
+			return nil, fmt.Errorf("run %s: %w", r, err)
+		}
+		s := RunSummary{Name: card.Name, Dir: dir, Model: card.Model, Dataset: card.Dataset, TestAcc: card.TestAcc,
+			TestLoss: card.TestLoss, BestValAcc: card.BestValAcc, BestEpoch: card.BestEpoch, Epochs: card.Epochs,
+			Finished: card.Finished, StopReason: card.StopReason}
+		if hist, err := readMetrics(filepath.Join(dir, "metrics.csv")); err == nil {
+			for _, h := range hist {
+				s.Seconds += h.Seconds
+			}
+		}
+		out = append(out, s)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].TestAcc > out[j].TestAcc })
+	return out, nil
+}
+
+// WriteComparison prints runs side by side, one row per run.
+func WriteComparison(w io.Writer, runs []RunSummary) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TEST ACC\tTEST LOSS\tBEST VAL ACC\tBEST EPOCH\tEPOCHS\tTIME\tMODEL\tDATASET\tRUN\tSTATUS")
+	for _, r := range runs {
+		status := "finished"
+		if !r.Finished {
+			status = "stopped"
+			if r.StopReason != "" {
+				status += ": " + r.StopReason
+			}
+		}
+		fmt.Fprintf(tw, "%.4f\t%.4f\t%.4f\t%d\t%d\t%.0fs\t%s\t%s\t%s\t%s\n", r.TestAcc, r.TestLoss, r.BestValAcc, r.BestEpoch, r.Epochs, r.Seconds, r.Model, r.Dataset, r.Name, status)
+	}
+	return tw.Flush()
+}

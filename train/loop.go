@@ -1,0 +1,358 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+	"unsafe"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/ts"
+
+	"github.com/chara-dev/chara/internal/progress"
+	"github.com/chara-dev/chara/train/models"
+	"github.com/chara-dev/chara/train/torchrt"
+)
+
+// ErrNonFinite is returned when the training loss becomes NaN or infinite;
+// the best checkpoint is kept.
+var ErrNonFinite = errors.New("non-finite training loss")
+
+// NonFiniteError says where the loss stopped being finite.
+type NonFiniteError struct {
+	Epoch, Batch int
+	Loss         float64
+}
+
+func (e *NonFiniteError) Error() string {
+	return fmt.Sprintf("training loss is %v at epoch %d, batch %d (learning rate too high?); stopped, the best checkpoint is kept", e.Loss, e.Epoch, e.Batch)
+}
+
+func (e *NonFiniteError) Unwrap() error { return ErrNonFinite }
+
+// session is the libtorch side of a run. Use it only on the torch thread.
+type session struct {
+	m      models.Model
+	fm     models.Backboned // set when the model has a frozen-backbone mode
+	dev    gotch.Device
+	h, w   int
+	scale  *ts.Tensor // 1 / (255 std), [1,3,1,1]
+	shift  *ts.Tensor // -mean / std
+	frozen bool       // batches carry features; only the head runs
+	opt    *adam
+
+	forceNaN [2]int // test hook: (epoch, batch)
+}
+
+func newSession(m models.Model, dev gotch.Device) (*session, error) {
+	spec := m.Spec()
+	s := &session{m: m, dev: dev, h: int(spec.Height), w: int(spec.Width)}
+	if fm, ok := m.(models.Backboned); ok {
+		s.fm = fm
+	}
+	var sc, sh [3]float32
+	for c := 0; c < 3; c++ {
+		sc[c] = float32(1 / (255 * spec.Std[c]))
+		sh[c] = float32(-spec.Mean[c] / spec.Std[c])
+	}
+	var err error
+	if s.scale, err = floatTensor(sc[:], []int64{1, 3, 1, 1}, dev); err != nil {
+		return nil, err
+	}
+	if s.shift, err = floatTensor(sh[:], []int64{1, 3, 1, 1}, dev); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *session) close() {
+	s.scale.MustDrop()
+	s.shift.MustDrop()
+	if s.opt != nil {
+		s.opt.drop()
+	}
+}
+
+func floatTensor(v []float32, shape []int64, dev gotch.Device) (*ts.Tensor, error) {
+	var b []byte
+	if len(v) > 0 {
+		b = unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+	}
+	t, err := ts.OfDataSize(b, shape, gotch.Float)
+	if err != nil {
+		return nil, err
+	}
+	return toDevice(t, dev)
+}
+
+func toDevice(t *ts.Tensor, dev gotch.Device) (*ts.Tensor, error) {
+	if dev == gotch.CPU {
+		return t, nil
+	}
+	return t.To(dev, true)
+}
+
+// inputs turns a prepared batch into a normalised float input on the
+// device (images) or a feature matrix, and the labels.
+func (s *session) inputs(b *batch) (x, y *ts.Tensor, err error) {
+	n := int64(b.n)
+	if b.x != nil {
+		sz := 3 * s.h * s.w
+		x, err = ts.OfDataSize(b.x[:b.n*sz], []int64{n, 3, int64(s.h), int64(s.w)}, gotch.Uint8)
+		if err != nil {
+			return nil, nil, err
+		}
+		if x, err = toDevice(x, s.dev); err != nil {
+			return nil, nil, err
+		}
+		if x, err = x.Totype(gotch.Float, true); err != nil {
+			return nil, nil, err
+		}
+		if err = x.Mul_(s.scale); err == nil {
+			err = x.Add_(s.shift)
+		}
+		if err != nil {
+			x.MustDrop()
+			return nil, nil, err
+		}
+	} else {
+		dim := len(b.f) / max(1, len(b.y))
+		if x, err = floatTensor(b.f[:b.n*dim], []int64{n, int64(dim)}, s.dev); err != nil {
+			return nil, nil, err
+		}
+	}
+	yb := unsafe.Slice((*byte)(unsafe.Pointer(&b.y[0])), 8*b.n)
+	if y, err = ts.OfDataSize(yb, []int64{n}, gotch.Int64); err == nil {
+		y, err = toDevice(y, s.dev)
+	}
+	if err != nil {
+		x.MustDrop()
+		return nil, nil, err
+	}
+	return x, y, nil
+}
+
+// forward runs the model (or only its head, when frozen) on a batch.
+func (s *session) forward(b *batch, train bool) (logits, y *ts.Tensor, err error) {
+	x, y, err := s.inputs(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer x.MustDrop()
+	if s.frozen {
+		logits = s.fm.HeadForwardT(x, train)
+	} else {
+		logits = s.m.ForwardT(x, train)
+	}
+	return logits, y, nil
+}
+
+// noWeight is the undefined tensor nll_loss takes for "no class weights".
+var noWeight = ts.NewTensor()
+
+// crossEntropy is the mean cross-entropy of logits against labels y.
+func crossEntropy(logits, y *ts.Tensor) (*ts.Tensor, error) {
+	ls, err := logits.LogSoftmax(-1, gotch.Float, false)
+	if err != nil {
+		return nil, err
+	}
+	return ls.NllLoss(y, noWeight, 1, -100, true)
+}
+
+// scalar reads a one-element tensor (gotch's Float64Values leaks a copy).
+func scalar(t *ts.Tensor) (float64, error) {
+	d, err := t.Totype(gotch.Double, false)
+	if err != nil {
+		return 0, err
+	}
+	defer d.MustDrop()
+	v := make([]float64, 1)
+	if err := d.CopyData(v, 1); err != nil {
+		return 0, err
+	}
+	return v[0], nil
+}
+
+// epochMetrics is one pass over a split.
+type epochMetrics struct {
+	Loss    float64
+	Acc     float64
+	N       int
+	Seconds float64
+	// Preds and Idx (evaluate only): the predicted label of each sample and
+	// its index in the split.
+	Preds []int
+	Idx   []int
+}
+
+func argmax(logits *ts.Tensor) ([]int64, error) {
+	am, err := logits.Argmax([]int64{1}, false, false)
+	if err != nil {
+		return nil, err
+	}
+	defer am.MustDrop()
+	return am.Int64Values(), nil
+}
+
+// trainOneEpoch runs one epoch of training over l's batches, updating the
+// model with s.opt. Loss and accuracy are averages over the epoch's
+// samples in training mode (like Keras's).
+func trainOneEpoch(ctx context.Context, s *session, l *loader, epoch int, task progress.Task) (epochMetrics, error) {
+	start := time.Now()
+	var m epochMetrics
+	var lossSum float64
+	correct := 0
+	for k := 1; ; k++ {
+		if err := ctx.Err(); err != nil {
+			return m, err
+		}
+		b, err := l.next(ctx)
+		if err != nil {
+			return m, err
+		}
+		if b == nil {
+			break
+		}
+		loss, preds, err := s.trainStep(b, epoch, k)
+		if err != nil {
+			l.release(b)
+			return m, err
+		}
+		for j, p := range preds {
+			if p == b.y[j] {
+				correct++
+			}
+		}
+		lossSum += loss * float64(b.n)
+		m.N += b.n
+		l.release(b)
+		task.Add(1)
+		el := time.Since(start).Seconds()
+		task.SetStatus(fmt.Sprintf("loss %.4f acc %.3f %.1f img/s", lossSum/float64(m.N), float64(correct)/float64(m.N), float64(m.N)/el))
+	}
+	if m.N > 0 {
+		m.Loss = lossSum / float64(m.N)
+		m.Acc = float64(correct) / float64(m.N)
+	}
+	m.Seconds = time.Since(start).Seconds()
+	return m, nil
+}
+
+// trainStep is one optimisation step; every tensor it makes is dropped
+// before it returns.
+func (s *session) trainStep(b *batch, epoch, k int) (float64, []int64, error) {
+	logits, y, err := s.forward(b, true)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer logits.MustDrop()
+	defer y.MustDrop()
+	loss, err := crossEntropy(logits, y)
+	if err != nil {
+		return 0, nil, err
+	}
+	if r, ok := s.m.(models.Regularized); ok && !s.frozen {
+		if p := r.L2Penalty(); p != nil {
+			total, err := loss.Add(p, true)
+			p.MustDrop()
+			if err != nil {
+				return 0, nil, err
+			}
+			loss = total
+		}
+	}
+	defer loss.MustDrop()
+	lv, err := scalar(loss)
+	if err != nil {
+		return 0, nil, err
+	}
+	if s.forceNaN == [2]int{epoch, k} {
+		lv = math.NaN()
+	}
+	if math.IsNaN(lv) || math.IsInf(lv, 0) {
+		return 0, nil, &NonFiniteError{Epoch: epoch, Batch: k, Loss: lv}
+	}
+	if err := s.opt.zeroGrad(); err != nil {
+		return 0, nil, err
+	}
+	if err := loss.Backward(); err != nil {
+		return 0, nil, err
+	}
+	if err := s.opt.stepOnce(); err != nil {
+		return 0, nil, err
+	}
+	preds, err := argmax(logits)
+	if err != nil {
+		return 0, nil, err
+	}
+	return lv, preds, nil
+}
+
+// evaluate runs the model in evaluation mode without gradients over l's
+// batches and returns the mean loss, the accuracy and every prediction.
+func evaluate(ctx context.Context, s *session, l *loader) (epochMetrics, error) {
+	start := time.Now()
+	var m epochMetrics
+	var lossSum float64
+	correct := 0
+	err := torchrt.NoGrad(func() error {
+		for {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			b, err := l.next(ctx)
+			if err != nil {
+				return err
+			}
+			if b == nil {
+				return nil
+			}
+			lv, preds, err := s.evalStep(b)
+			if err != nil {
+				l.release(b)
+				return err
+			}
+			for j, p := range preds {
+				if p == b.y[j] {
+					correct++
+				}
+				m.Preds = append(m.Preds, int(p))
+				m.Idx = append(m.Idx, b.idx[j])
+			}
+			lossSum += lv * float64(b.n)
+			m.N += b.n
+			l.release(b)
+		}
+	})
+	if err != nil {
+		return m, err
+	}
+	if m.N > 0 {
+		m.Loss = lossSum / float64(m.N)
+		m.Acc = float64(correct) / float64(m.N)
+	}
+	m.Seconds = time.Since(start).Seconds()
+	return m, nil
+}
+
+func (s *session) evalStep(b *batch) (float64, []int64, error) {
+	logits, y, err := s.forward(b, false)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer logits.MustDrop()
+	defer y.MustDrop()
+	loss, err := crossEntropy(logits, y)
+	if err != nil {
+		return 0, nil, err
+	}
+	lv, err := scalar(loss)
+	loss.MustDrop()
+	if err != nil {
+		return 0, nil, err
+	}
+	preds, err := argmax(logits)
+	return lv, preds, err
+}

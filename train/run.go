@@ -1,0 +1,457 @@
+// Package train trains chara's classifiers (train/models) on a dataset
+// built by the dataset stage, torchvision-reference style: trainOneEpoch
+// and evaluate are plain functions returning metric structs; a loader
+// goroutine assembles batches ahead of the model from a uint8 tensor cache
+// of each split; all libtorch work runs on one locked OS thread; best and
+// last checkpoints (model, optimizer, epoch, config, best metric) are
+// written atomically, and --resume continues exactly where a run stopped.
+// A run leaves runs/<run>/: metrics.csv, best.* and last.* checkpoints,
+// run.json, curves.png, confusion.png/.csv, per_class.csv,
+// predictions.png and report.md.
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
+
+	"github.com/chara-dev/chara/manifests"
+	"github.com/chara-dev/chara/train/models"
+	"github.com/chara-dev/chara/train/torchrt"
+)
+
+// ErrRunExists is returned when a new run would overwrite a run folder that
+// already holds a checkpoint.
+var ErrRunExists = errors.New("run already exists")
+
+// ErrNoFreeze is returned for --freeze with a model that has no separable
+// backbone.
+var ErrNoFreeze = errors.New("model has no frozen-backbone mode")
+
+// EpochRow is one row of metrics.csv.
+type EpochRow struct {
+	Epoch     int
+	TrainLoss float64
+	TrainAcc  float64
+	ValLoss   float64
+	ValAcc    float64
+	TestLoss  float64
+	TestAcc   float64
+	LR        float64
+	Seconds   float64
+}
+
+// runner holds one run's state.
+type runner struct {
+	o       options
+	ds      *manifests.Dataset
+	dir     string
+	dev     gotch.Device
+	th      *torchrt.Thread
+	m       models.Model
+	s       *session
+	data    map[manifests.Split]*splitData
+	feats   map[manifests.Split]*featureData
+	history []EpochRow
+	best    Checkpoint // BestEpoch, BestValAcc, SinceBest
+	start   int        // first epoch to run
+	card    *manifests.RunCard
+}
+
+// Run trains a model on a dataset of the workspace and writes the run
+// folder runs/<name>. It returns the run card (also on most errors, with
+// StopReason set, when a run folder was made).
+func Run(ctx context.Context, workspace string, opts ...Option) (*manifests.RunCard, error) {
+	o := defaultOptions()
+	for _, f := range opts {
+		f(&o)
+	}
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	ds, err := manifests.ReadDataset(manifests.DatasetDir(workspace, o.Dataset))
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", o.Dataset, err)
+	}
+	for _, sp := range manifests.Splits {
+		if len(ds.Rows[sp]) == 0 {
+			return nil, fmt.Errorf("dataset %s: %s split is empty", o.Dataset, sp)
+		}
+	}
+	dev, err := ParseDevice(o.Device)
+	if err != nil {
+		return nil, err
+	}
+	if o.Name == "" {
+		o.Name = fmt.Sprintf("%s-%s-%s", o.Model, o.Dataset, time.Now().UTC().Format("20060102-150405"))
+	}
+	r := &runner{o: o, ds: ds, dev: dev, dir: manifests.RunDir(workspace, o.Name), start: 1}
+	var resume *Checkpoint
+	if o.resume {
+		if resume, err = readCheckpoint(r.dir, lastKind); err != nil {
+			return nil, fmt.Errorf("resume %s: %w", o.Name, err)
+		}
+		if err := compatible(resume.Config, o.Config); err != nil {
+			return nil, fmt.Errorf("resume %s: %w", o.Name, err)
+		}
+	} else if _, err := os.Stat(filepath.Join(r.dir, lastKind+".json")); err == nil {
+		return nil, fmt.Errorf("%s: %w (resume it, or pick another name)", r.dir, ErrRunExists)
+	}
+	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+		return nil, err
+	}
+	r.th = torchrt.NewThread(o.Threads)
+	defer r.th.Close()
+	defer func() {
+		_ = r.th.Do(context.Background(), func() error {
+			if r.s != nil {
+				r.s.close()
+			}
+			return nil
+		})
+	}()
+	if err := r.setup(ctx, resume); err != nil {
+		return nil, err
+	}
+	r.newCard()
+	stopReason, runErr := r.loop(ctx)
+	if r.best.BestEpoch > 0 && !errors.Is(runErr, context.Canceled) {
+		if err := r.finish(ctx); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	r.card.StopReason = stopReason
+	r.card.Finished = runErr == nil
+	if err := r.writeCard(); err != nil && runErr == nil {
+		runErr = err
+	}
+	return r.card, runErr
+}
+
+// compatible checks that a resumed run keeps the settings that shape its
+// results (epochs may grow, and device and threads may change).
+func compatible(saved, now Config) error {
+	type key struct {
+		Model, Dataset, Weights       string
+		BatchSize, Patience, Finetune int
+		LR, FinetuneLR                float64
+		Seed                          int64
+		Freeze, Augment               bool
+	}
+	k := func(c Config) key {
+		return key{c.Model, c.Dataset, c.Weights, c.BatchSize, c.Patience, c.FinetuneAfter, c.LR, c.FinetuneLR, c.Seed, c.Freeze, c.Augment}
+	}
+	if k(saved) != k(now) {
+		return fmt.Errorf("%w: options differ from the checkpoint's (%+v, now %+v)", ErrOptions, k(saved), k(now))
+	}
+	return nil
+}
+
+// frozenAt reports whether epoch e trains only the head.
+func (r *runner) frozenAt(e int) bool {
+	return r.o.Freeze && (r.o.FinetuneAfter == 0 || e <= r.o.FinetuneAfter)
+}
+
+// setup decodes the splits, builds the model and optimizer on the torch
+// thread, and restores a checkpoint when resuming.
+func (r *runner) setup(ctx context.Context, resume *Checkpoint) error {
+	err := r.th.Do(ctx, func() error {
+		torchrt.ManualSeed(r.o.Seed)
+		var mopts []models.Option
+		if r.o.Model == "effnet-b0" {
+			// EfficientNet takes any size: train at the dataset's.
+			mopts = append(mopts, models.WithInputSize(r.ds.Card.Height, r.ds.Card.Width))
+		}
+		m, err := models.New(r.o.Model, len(r.ds.Classes), r.dev, mopts...)
+		if err != nil {
+			return err
+		}
+		r.m = m
+		if r.o.Weights != "" {
+			if err := models.LoadTorchvisionWeights(m, r.o.Weights); err != nil {
+				return fmt.Errorf("--weights: %w", err)
+			}
+		}
+		r.s, err = newSession(m, r.dev)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if r.o.Freeze && r.s.fm == nil {
+		return fmt.Errorf("--freeze with %s: %w (effnet-b0 has one)", r.o.Model, ErrNoFreeze)
+	}
+	spec := r.m.Spec()
+	r.data = map[manifests.Split]*splitData{}
+	for _, sp := range manifests.Splits {
+		d, err := loadSplit(ctx, r.ds, sp, int(spec.Height), int(spec.Width))
+		if err != nil {
+			return err
+		}
+		r.data[sp] = d
+	}
+	if r.o.Freeze {
+		key, err := backboneKey(r.o.Model, int(spec.Height), int(spec.Width), r.o.Weights, r.o.Seed)
+		if err != nil {
+			return err
+		}
+		r.feats = map[manifests.Split]*featureData{}
+		for _, sp := range manifests.Splits {
+			f, err := splitFeatures(ctx, r.th, r.s, r.ds, r.data[sp], key, r.o.BatchSize)
+			if err != nil {
+				return fmt.Errorf("%s features: %w", sp, err)
+			}
+			r.feats[sp] = f
+		}
+	}
+	first := 1
+	if resume != nil {
+		first = resume.Epoch
+	}
+	err = r.th.Do(ctx, func() error {
+		var err error
+		r.s.opt, err = newAdam(nn.DefaultAdamConfig(), r.o.LR, r.params(first))
+		if err != nil {
+			return err
+		}
+		if resume == nil {
+			return nil
+		}
+		if err := loadVarStore(r.m.VarStore(), filepath.Join(r.dir, resume.Weights)); err != nil {
+			return err
+		}
+		if err := loadOptimizer(r.s.opt, filepath.Join(r.dir, resume.Optimizer), resume.OptimizerStep, r.dev); err != nil {
+			return err
+		}
+		r.s.opt.setLR(resume.LR)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if resume != nil {
+		r.best = *resume
+		r.start = resume.Epoch + 1
+		hist, err := readMetrics(filepath.Join(r.dir, "metrics.csv"))
+		if err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+		for _, h := range hist {
+			if h.Epoch <= resume.Epoch {
+				r.history = append(r.history, h)
+			}
+		}
+		if len(r.history) != resume.Epoch {
+			return fmt.Errorf("resume: metrics.csv has %d rows up to epoch %d", len(r.history), resume.Epoch)
+		}
+	}
+	return nil
+}
+
+// params are the parameters trained at epoch e.
+func (r *runner) params(e int) []namedParam {
+	if r.frozenAt(e) {
+		head := map[string]bool{}
+		for _, p := range r.s.fm.HeadParameters() {
+			head[p.Name] = true
+		}
+		return trainableParams(r.m.VarStore(), func(n string) bool { return head[n] })
+	}
+	return trainableParams(r.m.VarStore(), nil)
+}
+
+func (r *runner) lrAt(e int) float64 {
+	if r.o.Freeze && !r.frozenAt(e) {
+		return r.o.FinetuneLR
+	}
+	return r.o.LR
+}
+
+// source is the training, validation or test input of epoch e.
+func (r *runner) source(sp manifests.Split, e int, train bool) source {
+	if r.frozenAt(e) {
+		return &featureSource{f: r.feats[sp]}
+	}
+	return &imageSource{d: r.data[sp], augment: train && r.o.Augment}
+}
+
+func epochSeed(seed int64, e int) uint64 {
+	return uint64(seed)*0x9e3779b97f4a7c15 + uint64(e)
+}
+
+// loop runs the epochs; it returns why it stopped.
+func (r *runner) loop(ctx context.Context) (string, error) {
+	o := r.o
+	if o.Patience > 0 && r.best.SinceBest >= o.Patience {
+		return fmt.Sprintf("early stop: no better validation accuracy for %d epochs", o.Patience), nil
+	}
+	for e := r.start; e <= o.Epochs; e++ {
+		row, err := r.epoch(ctx, e)
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Sprintf("interrupted in epoch %d", e), err
+			}
+			return err.Error(), err
+		}
+		improved := r.best.BestEpoch == 0 || row.ValAcc > r.best.BestValAcc
+		if improved {
+			r.best.BestEpoch, r.best.BestValAcc, r.best.SinceBest = e, row.ValAcc, 0
+		} else {
+			r.best.SinceBest++
+		}
+		r.history = append(r.history, row)
+		if err := r.checkpoint(ctx, e, row, improved); err != nil {
+			return err.Error(), err
+		}
+		o.reporter.Logf("%s", kerasLine(row, o.Epochs))
+		if o.afterEpoch != nil {
+			o.afterEpoch(e)
+		}
+		if o.Patience > 0 && r.best.SinceBest >= o.Patience {
+			return fmt.Sprintf("early stop after epoch %d: no better validation accuracy for %d epochs (best %.4f at epoch %d)", e, o.Patience, r.best.BestValAcc, r.best.BestEpoch), nil
+		}
+	}
+	return fmt.Sprintf("completed %d epochs", o.Epochs), nil
+}
+
+func kerasLine(r EpochRow, epochs int) string {
+	return fmt.Sprintf("Epoch %d/%d  %.0fs  loss %.4f acc %.4f  val_loss %.4f val_acc %.4f  test_acc %.4f",
+		r.Epoch, epochs, r.Seconds, r.TrainLoss, r.TrainAcc, r.ValLoss, r.ValAcc, r.TestAcc)
+}
+
+// epoch trains one epoch and evaluates the validation and test splits.
+func (r *runner) epoch(ctx context.Context, e int) (EpochRow, error) {
+	start := time.Now()
+	row := EpochRow{Epoch: e, LR: r.lrAt(e)}
+	frozen := r.frozenAt(e)
+	seed := epochSeed(r.o.Seed, e)
+	trainL := newLoader(ctx, r.source(manifests.Train, e, true), r.o.BatchSize, true, true, seed)
+	defer trainL.close()
+	task := r.o.reporter.Start(fmt.Sprintf("epoch %d/%d", e, r.o.Epochs), int64(trainL.batches))
+	defer task.Done()
+	var tm, vm, sm epochMetrics
+	err := r.th.Do(ctx, func() error {
+		r.s.frozen = frozen
+		r.s.forceNaN = r.o.nonFiniteAt
+		if !frozen && r.o.Freeze && len(r.s.opt.params) < len(r.params(e)) {
+			// First fine-tuning epoch: the backbone joins the optimizer.
+			if err := r.s.opt.add(r.params(e)); err != nil {
+				return err
+			}
+		}
+		r.s.opt.setLR(row.LR)
+		torchrt.ManualSeed(int64(seed & (1<<62 - 1)))
+		var err error
+		if tm, err = trainOneEpoch(ctx, r.s, trainL, e, task); err != nil {
+			return err
+		}
+		valL := newLoader(ctx, r.source(manifests.Val, e, false), r.o.BatchSize, false, false, 0)
+		vm, err = evaluate(ctx, r.s, valL)
+		valL.close()
+		if err != nil {
+			return err
+		}
+		testL := newLoader(ctx, r.source(manifests.Test, e, false), r.o.BatchSize, false, false, 0)
+		sm, err = evaluate(ctx, r.s, testL)
+		testL.close()
+		return err
+	})
+	if err != nil {
+		return row, err
+	}
+	row.TrainLoss, row.TrainAcc = tm.Loss, tm.Acc
+	row.ValLoss, row.ValAcc = vm.Loss, vm.Acc
+	row.TestLoss, row.TestAcc = sm.Loss, sm.Acc
+	row.Seconds = time.Since(start).Seconds()
+	return row, nil
+}
+
+// checkpoint writes last (and best when improved), metrics.csv and run.json.
+func (r *runner) checkpoint(ctx context.Context, e int, row EpochRow, improved bool) error {
+	meta := r.best
+	meta.Epoch = e
+	meta.Config = r.o.Config
+	meta.LR = row.LR
+	meta.Phase = "full"
+	if r.frozenAt(e) {
+		meta.Phase = "frozen"
+	}
+	err := r.th.Do(ctx, func() error {
+		vs := r.m.VarStore()
+		if improved {
+			if err := saveCheckpoint(r.dir, bestKind, vs, r.s.opt, meta); err != nil {
+				return err
+			}
+		}
+		return saveCheckpoint(r.dir, lastKind, vs, r.s.opt, meta)
+	})
+	if err != nil {
+		return err
+	}
+	if err := writeMetrics(filepath.Join(r.dir, "metrics.csv"), r.history); err != nil {
+		return err
+	}
+	r.card.Epochs = e
+	r.card.BestEpoch = r.best.BestEpoch
+	r.card.BestValAcc = r.best.BestValAcc
+	if b := r.best.BestEpoch; b > 0 && b <= len(r.history) {
+		r.card.TestAcc = r.history[b-1].TestAcc
+		r.card.TestLoss = r.history[b-1].TestLoss
+	}
+	return r.writeCard()
+}
+
+func (r *runner) newCard() {
+	spec := r.m.Spec()
+	cfg := map[string]any{}
+	b, _ := json.Marshal(r.o.Config)
+	_ = json.Unmarshal(b, &cfg)
+	cfg["device_used"] = deviceName(r.dev)
+	r.card = &manifests.RunCard{
+		Name: r.o.Name, Model: r.o.Model, Dataset: r.o.Dataset, DatasetVersion: r.ds.Card.Version,
+		Classes: r.ds.Classes, Height: int(spec.Height), Width: int(spec.Width), Fit: r.ds.Card.Fit,
+		Mean: spec.Mean, Std: spec.Std, Seed: r.o.Seed, Config: cfg, CreatedAt: time.Now().UTC(),
+		BestWeights: bestKind + ".ot",
+		Epochs:      len(r.history), BestEpoch: r.best.BestEpoch, BestValAcc: r.best.BestValAcc,
+	}
+	if old, err := manifests.ReadRunCard(filepath.Join(r.dir, "run.json")); err == nil {
+		r.card.CreatedAt = old.CreatedAt
+	}
+}
+
+func (r *runner) writeCard() error {
+	return manifests.WriteRunCard(filepath.Join(r.dir, "run.json"), r.card)
+}
+
+// finish restores the best weights, evaluates them on the test split and
+// writes the reports.
+func (r *runner) finish(ctx context.Context) error {
+	best, err := readCheckpoint(r.dir, bestKind)
+	if err != nil {
+		return err
+	}
+	var tm epochMetrics
+	err = r.th.Do(ctx, func() error {
+		if err := loadVarStore(r.m.VarStore(), filepath.Join(r.dir, best.Weights)); err != nil {
+			return err
+		}
+		r.s.frozen = r.frozenAt(best.Epoch)
+		l := newLoader(ctx, r.source(manifests.Test, best.Epoch, false), r.o.BatchSize, false, false, 0)
+		defer l.close()
+		tm, err = evaluate(ctx, r.s, l)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	r.card.TestAcc, r.card.TestLoss = tm.Acc, tm.Loss
+	r.card.BestEpoch, r.card.BestValAcc = r.best.BestEpoch, r.best.BestValAcc
+	return writeReports(r.dir, r.card, r.history, r.data[manifests.Test], tm, r.o.Seed)
+}

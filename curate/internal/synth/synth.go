@@ -85,7 +85,9 @@ func clamp(v float64) uint8 {
 }
 
 // Resize scales to w x h (Lanczos, as image tools do).
-func Resize(img image.Image, w, h int) *image.NRGBA { return imaging.Resize(img, w, h, imaging.Lanczos) }
+func Resize(img image.Image, w, h int) *image.NRGBA {
+	return imaging.Resize(img, w, h, imaging.Lanczos)
+}
 
 // Crop cuts frac of each side away (0.05: 5 % per side).
 func Crop(img image.Image, frac float64) *image.NRGBA {

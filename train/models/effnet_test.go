@@ -359,3 +359,45 @@ func TestLoadTorchvisionWeightsRejects(t *testing.T) {
 	}
 	runtime.KeepAlive(m)
 }
+
+// A train-mode step through the whole network (batch-norm batch
+// statistics, stochastic depth, in-place residual adds) gives every
+// parameter a finite gradient and moves the running statistics.
+func TestEffNetTrainBackward(t *testing.T) {
+	lockThread(t)
+	torchrt.ManualSeed(11)
+	m := newModel(t, "effnet-b0", 3, WithInputSize(64, 48)).(*EffNetB0)
+	mean := m.Buffers()[0]
+	if !strings.HasSuffix(mean.Name, "running_mean") {
+		t.Fatalf("first buffer %s", mean.Name)
+	}
+	x := ts.MustRandn([]int64{4, 3, 64, 48}, gotch.Float, gotch.CPU)
+	y := m.ForwardT(x, true)
+	loss := y.MustSum(gotch.Float, true)
+	loss.MustBackward()
+	loss.MustDrop()
+	x.MustDrop()
+	for _, p := range m.Parameters() {
+		g := p.Tensor.MustGrad(false)
+		if !g.MustDefined() {
+			t.Fatalf("%s: no gradient", p.Name)
+		}
+		s := g.MustAbs(false).MustSum(gotch.Float, true)
+		v := s.Float64Values()[0]
+		s.MustDrop()
+		g.MustDrop()
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			t.Fatalf("%s: gradient %g", p.Name, v)
+		}
+	}
+	moved := false
+	for _, v := range mean.Tensor.Float64Values() {
+		if v != 0 {
+			moved = true
+		}
+	}
+	if !moved {
+		t.Error("train mode left running_mean at 0")
+	}
+	runtime.KeepAlive(m)
+}

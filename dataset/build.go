@@ -146,18 +146,20 @@ func (b *builder) loadClass(name string) (*classInput, error) {
 		ci.decs = append(ci.decs, d)
 	}
 	sort.Slice(ci.decs, func(i, j int) bool { return ci.decs[i].SHA256 < ci.decs[j].SHA256 })
+	return ci, nil
+}
+
+// makeCandidates indexes the kept decisions for planning. Decision
+// validation has already checked that every pHash is 16 hex digits.
+func (ci *classInput) makeCandidates() {
+	ci.cands = ci.cands[:0]
 	for i, d := range ci.decs {
 		c := candidate{SHA256: d.SHA256, Group: d.Group, Index: i}
-		if d.PHash != "" {
-			v, err := strconv.ParseUint(d.PHash, 16, 64)
-			if err != nil {
-				return nil, &manifests.RecordError{File: path, Field: "phash", Err: err}
-			}
+		if v, err := strconv.ParseUint(d.PHash, 16, 64); d.PHash != "" && err == nil {
 			c.PHash, c.HasPH = v, true
 		}
 		ci.cands = append(ci.cands, c)
 	}
-	return ci, nil
 }
 
 func (b *builder) run(names []string) (*Result, error) {
@@ -173,6 +175,31 @@ func (b *builder) run(names []string) (*Result, error) {
 	if err := b.ctx.Err(); err != nil {
 		return nil, err
 	}
+	res := &Result{Dir: b.dir}
+	// An image kept in two classes (curation's cross_class: keep) cannot
+	// have one label: leave it out of both.
+	classesOf := map[string]int{}
+	for _, ci := range inputs {
+		for _, d := range ci.decs {
+			classesOf[d.SHA256]++
+		}
+	}
+	ambiguous := map[string]bool{}
+	for _, ci := range inputs {
+		kept := ci.decs[:0]
+		for _, d := range ci.decs {
+			if classesOf[d.SHA256] > 1 {
+				ambiguous[d.SHA256] = true
+				continue
+			}
+			kept = append(kept, d)
+		}
+		ci.decs = kept
+		ci.makeCandidates()
+	}
+	if len(ambiguous) > 0 {
+		res.Notes = append(res.Notes, fmt.Sprintf("%d kept images belong to more than one class and were left out", len(ambiguous)))
+	}
 
 	// How many per class.
 	perClass := o.perClass
@@ -186,7 +213,6 @@ func (b *builder) run(names []string) (*Result, error) {
 			smallest = len(ci.cands)
 		}
 	}
-	res := &Result{Dir: b.dir}
 	if len(short) > 0 {
 		switch {
 		case o.allowFewer:

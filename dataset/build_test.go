@@ -531,3 +531,21 @@ func TestRebuildWithOtherSettingsPrunesOldImages(t *testing.T) {
 	}
 	mustVerify(t, dir)
 }
+
+func TestImageKeptInTwoClassesIsLeftOut(t *testing.T) {
+	w := newWS(t)
+	w.add("A", 21, "", 0)
+	w.add("B", 20, "", 0)
+	shared := w.decs["A"][0]
+	shared.Class = "B"
+	w.decs["B"] = append(w.decs["B"], shared)
+	w.flush("B")
+	res := w.build("default", []string{"A", "B"}, WithPerClass(20))
+	rows := rowsOf(t, filepath.Join(w.dir, "datasets", "default"))
+	if _, ok := rows[shared.SHA256]; ok {
+		t.Error("an image kept in two classes is in the dataset")
+	}
+	if len(rows) != 40 || len(res.Notes) != 1 || !strings.HasPrefix(res.Notes[0], "1 kept image") {
+		t.Errorf("%d rows, notes %q", len(rows), res.Notes)
+	}
+}

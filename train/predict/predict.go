@@ -21,6 +21,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/disintegration/imaging"
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 
@@ -255,13 +256,15 @@ func (p *Predictor) toModelSize(img *image.NRGBA) *image.NRGBA {
 }
 
 // ResizeToInput resizes a dataset image to a model input of h x w when the
-// sizes differ (a plain stretch: the fit was applied by the dataset build).
+// sizes differ, as training does with dataset images (train's toCHW: a
+// Lanczos resize of the whole image; the fit was applied by the dataset
+// build).
 func ResizeToInput(img *image.NRGBA, h, w int) *image.NRGBA {
 	b := img.Bounds()
 	if b.Dx() == w && b.Dy() == h {
 		return img
 	}
-	return dataset.Preprocess(img, h, w, dataset.FitStretch)
+	return imaging.Resize(img, w, h, imaging.Lanczos)
 }
 
 // Load decodes an image file's bytes (format sniffed, EXIF orientation

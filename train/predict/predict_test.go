@@ -14,9 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/disintegration/imaging"
+
 	"github.com/chara-dev/chara/dataset"
 	"github.com/chara-dev/chara/internal/imageio"
 	"github.com/chara-dev/chara/manifests"
+	"github.com/chara-dev/chara/train/models"
 	"github.com/chara-dev/chara/train/torchrt"
 )
 
@@ -142,7 +145,7 @@ func TestDatasetSizeDiffersFromModelInput(t *testing.T) {
 	}
 	raw := testImage(9, 200, 100)
 	ds := dataset.Preprocess(raw, 64, 48, "crop")
-	want := directProbs(t, th, m, dataset.Preprocess(ds, 40, 30, "stretch"), p.Card().Mean, p.Card().Std)
+	want := directProbs(t, th, m, imaging.Resize(ds, 30, 40, imaging.Lanczos), p.Card().Mean, p.Card().Std)
 	preds, err := p.Predict(context.Background(), raw, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -484,4 +487,39 @@ func samePreds(a, b []Prediction) bool {
 		}
 	}
 	return true
+}
+
+// TestRealCNN goes through models.New (the default builder) with the
+// reference CNN, as a run of chara train leaves it.
+func TestRealCNN(t *testing.T) {
+	th := newThread(t)
+	dir := filepath.Join(t.TempDir(), "runs", "cnn")
+	m := makeRun(t, th, dir, runSpec{model: "cnn", build: models.New, h: 100, w: 75, fit: "pad", seed: 21})
+	p, err := Load(dir, WithThread(th))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for i := int64(0); i < 3; i++ {
+		raw := testImage(300+i, 150+int(i)*40, 220)
+		want := directProbs(t, th, m, dataset.Preprocess(raw, 100, 75, "pad"), models.ImageNetMean, models.ImageNetStd)
+		preds, err := p.Predict(context.Background(), raw, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float64, len(preds))
+		for _, pr := range preds {
+			got[pr.Label] = pr.Prob
+		}
+		if !near(got, want, 1e-5) {
+			t.Fatalf("image %d: predictor %v, direct forward %v", i, got, want)
+		}
+	}
+	// A card that names a model its weights were not saved from.
+	card, _ := manifests.ReadRunCard(filepath.Join(dir, RunFile))
+	card.Model = "cnn2"
+	manifests.WriteRunCard(filepath.Join(dir, RunFile), card)
+	if _, err := Load(dir, WithThread(th)); err == nil {
+		t.Fatal("cnn weights loaded into a cnn2")
+	}
 }

@@ -1,11 +1,62 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/chara-dev/chara/curate"
+)
+
+type curateOptions struct {
+	JSON    bool
+	Workers int
+}
 
 func newCurateCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "curate",
-		Usage:  "validate, deduplicate and filter the raw images",
-		Action: notBuilt("curate"),
+		Name:  "curate",
+		Usage: "validate, deduplicate and filter the raw images",
+		Description: "Writes curated/<class>.jsonl (one decision per raw image), curated/hashes.jsonl and " +
+			"curated/report.html. Rejections made in \"chara review\" are applied on every run.",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print the per-class summary as JSON"},
+			&cli.IntFlag{Name: "workers", Usage: "files hashed at once (default: number of CPUs)"},
+		},
+		Action: func(c *cli.Context) error {
+			return runCurate(c.Context, globals(c), curateOptions{JSON: c.Bool("json"), Workers: c.Int("workers")})
+		},
 	}
+}
+
+func runCurate(ctx context.Context, g *globalOptions, opts curateOptions) error {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return err
+	}
+	if len(cfg.Classes) == 0 {
+		return usagef("curate: no classes in %s", g.ConfigPath)
+	}
+	names := make([]string, len(cfg.Classes))
+	for i, c := range cfg.Classes {
+		names[i] = c.Name
+	}
+	copts := []curate.Option{curate.FromConfig(cfg.Curate), curate.WithReporter(g.reporter())}
+	if opts.Workers < 0 {
+		return usagef("curate: --workers must be positive")
+	}
+	if opts.Workers > 0 {
+		copts = append(copts, curate.WithWorkers(opts.Workers))
+	}
+	rep, err := curate.Run(ctx, g.Workspace, names, copts...)
+	if err != nil {
+		return err
+	}
+	if opts.JSON {
+		enc := json.NewEncoder(g.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return rep.WriteTable(g.Stdout)
 }

@@ -1,11 +1,68 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/chara-dev/chara/curate"
+)
+
+type importOptions struct {
+	Dir   string
+	Class string
+}
 
 func newImportCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "import",
-		Usage:  "add a folder of existing images to a class",
-		Action: notBuilt("import"),
+		Name:      "import",
+		Usage:     "add a folder of existing images to a class",
+		ArgsUsage: "DIR",
+		Description: "Copies every image under DIR (recursively) into raw/<class>/ as source \"local\", " +
+			"so that \"chara curate\" treats it like scraped images. Files already imported are skipped.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "class", Usage: "class `NAME` as written in chara.yaml (required)"},
+		},
+		Action: func(c *cli.Context) error {
+			opts := importOptions{Class: c.String("class")}
+			args := c.Args().Slice()
+			// urfave/cli stops at the first argument, so accept the
+			// documented order "import DIR --class NAME" too.
+			for i := 0; i < len(args); i++ {
+				switch a := args[i]; {
+				case (a == "--class" || a == "-class") && i+1 < len(args):
+					opts.Class = args[i+1]
+					i++
+				case strings.HasPrefix(a, "--class="):
+					opts.Class = strings.TrimPrefix(a, "--class=")
+				case opts.Dir == "":
+					opts.Dir = a
+				default:
+					return usagef("import: unexpected argument %q (want DIR --class NAME)", a)
+				}
+			}
+			if opts.Dir == "" || opts.Class == "" {
+				return usagef("import: want DIR and --class NAME")
+			}
+			return runImport(c.Context, globals(c), opts)
+		},
 	}
+}
+
+func runImport(ctx context.Context, g *globalOptions, opts importOptions) error {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return err
+	}
+	if _, ok := cfg.ClassByName(opts.Class); !ok {
+		return usagef("import: class %q is not in %s; add it under classes: first", opts.Class, g.ConfigPath)
+	}
+	n, err := curate.Import(ctx, g.Workspace, opts.Class, opts.Dir, curate.FromConfig(cfg.Curate), curate.WithReporter(g.reporter()))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stdout, "imported %d new images into %s\n", n, opts.Class)
+	return nil
 }

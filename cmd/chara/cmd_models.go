@@ -1,11 +1,114 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/sugarme/gotch"
+	"github.com/urfave/cli/v2"
+
+	"github.com/chara-dev/chara/train/models"
+	"github.com/chara-dev/chara/train/torchrt"
+)
+
+type modelsOptions struct {
+	Classes int
+	Models  []string // empty: all
+	Height  int      // effnet-b0 input size; 0: its default
+	Width   int
+}
 
 func newModelsCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "models",
-		Usage:  "show the models' layers and parameter counts",
-		Action: notBuilt("models"),
+		Name:      "models",
+		Usage:     "show the models' layers, output shapes and parameter counts",
+		ArgsUsage: "[MODEL...]",
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "classes", Aliases: []string{"n"}, Value: 15, Usage: "number of classes `N` the head is sized for"},
+			&cli.IntFlag{Name: "height", Usage: "effnet-b0 input height (default 300)"},
+			&cli.IntFlag{Name: "width", Usage: "effnet-b0 input width (default 150)"},
+		},
+		Action: func(c *cli.Context) error {
+			a, err := parseTrailing(c)
+			if err != nil {
+				return usagef("models: %v", err)
+			}
+			opts := modelsOptions{Models: a.args}
+			for _, f := range []struct {
+				name string
+				dst  *int
+			}{{"classes", &opts.Classes}, {"height", &opts.Height}, {"width", &opts.Width}} {
+				if *f.dst, err = trailingInt(a, f.name); err != nil {
+					return usagef("models: --%s: %v", f.name, err)
+				}
+			}
+			if opts.Classes < 2 {
+				return usagef("models: --classes: need at least 2, got %d", opts.Classes)
+			}
+			if (opts.Height == 0) != (opts.Width == 0) {
+				return usagef("models: give both --height and --width")
+			}
+			for _, m := range opts.Models {
+				if !contains(models.Names, m) {
+					return usagef("models: unknown model %q (want %v)", m, models.Names)
+				}
+			}
+			return runModels(c.Context, globals(c), opts)
+		},
 	}
+}
+
+// trailingInt reads an int flag given before or after the arguments.
+func trailingInt(a *trailing, name string) (int, error) {
+	if a.setHere(name) {
+		return strconv.Atoi(a.set.Lookup(name).Value.String())
+	}
+	return a.c.Int(name), nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func runModels(ctx context.Context, g *globalOptions, opts modelsOptions) error {
+	names := opts.Models
+	if len(names) == 0 {
+		names = models.Names
+	}
+	th := torchrt.NewThread(0)
+	defer th.Close()
+	for i, name := range names {
+		var build []models.Option
+		if name == "effnet-b0" && opts.Height > 0 {
+			build = append(build, models.WithInputSize(opts.Height, opts.Width))
+		}
+		var (
+			spec   models.Spec
+			layers []models.Layer
+		)
+		err := th.Do(ctx, func() error {
+			m, err := models.New(name, opts.Classes, gotch.CPU, build...)
+			if err != nil {
+				return err
+			}
+			spec, layers = m.Spec(), models.Summary(m)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			fmt.Fprintln(g.Stdout)
+		}
+		if err := models.WriteSummary(g.Stdout, name, spec, layers); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -243,6 +243,7 @@ func (f *redisFrontier) fetchPage(ctx context.Context) error {
 	pipe.Set(ctx, f.key+":cursor", pg.Next, f.s.crawlTTL)
 	pipe.Expire(ctx, f.key+":queue", f.s.crawlTTL)
 	pipe.SAdd(ctx, f.s.ns+"visited", redact(pg.URL))
+	pipe.Expire(ctx, f.s.ns+"visited", f.s.crawlTTL)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}

@@ -385,8 +385,8 @@ func (j *job) worker(ctx context.Context, fr frontier) {
 
 // refresh reads the shared count in Redis mode.
 func (j *job) refresh(ctx context.Context) error {
-	if _, ok := j.r.st.(*redisStore); !ok {
-		return nil
+	if _, ok := j.r.st.(*redisStore); !ok || j.r.o.dryRun {
+		return nil // a dry run counts what it would fetch locally
 	}
 	n, err := j.r.st.fetchedCount(ctx, j.c.slug, 0)
 	if err != nil {

@@ -1,11 +1,161 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/chara-dev/chara/internal/atomicfile"
+	"github.com/chara-dev/chara/internal/demosite"
+	"github.com/chara-dev/chara/internal/synth"
+	"github.com/chara-dev/chara/manifests"
+)
+
+type demoOptions struct {
+	Dir      string
+	PerClass int
+	Seed     int64
+	Sizes    demosite.Sizes
+}
 
 func newDemoCommand() *cli.Command {
+	d := demosite.DefaultSizes
 	return &cli.Command{
-		Name:   "demo",
-		Usage:  "run the whole pipeline on a built-in local demo site",
-		Action: notBuilt("demo"),
+		Name:  "demo",
+		Usage: "run the whole pipeline on a built-in local demo site",
+		Description: "Starts, inside this process and on 127.0.0.1 only, a booru-compatible site serving\n" +
+			"generated pictures of five look-alike characters (plus planted near-duplicates, broken\n" +
+			"files and off-topic pictures), writes a workspace for it and runs chara run there.\n" +
+			"Nothing leaves this machine.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "dir", Value: "chara-demo", Usage: "demo workspace `DIR`"},
+			&cli.IntFlag{Name: "per-class", Value: demosite.DefaultPerClass, Usage: "posts per character on the demo site"},
+			&cli.Int64Flag{Name: "seed", Value: 1, Usage: "seed of the generated site"},
+			&cli.IntFlag{Name: "candidates", Value: d.Candidates, Usage: "scrape.candidates"},
+			&cli.IntFlag{Name: "images", Value: d.PerClass, Usage: "images.per_class"},
+			&cli.IntFlag{Name: "epochs", Value: d.Epochs, Usage: "train.epochs"},
+			&cli.StringFlag{Name: "models", Value: d.Models, Usage: "train.models, comma-separated"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("demo: unexpected argument %q", c.Args().First())
+			}
+			sz := d
+			sz.Candidates, sz.PerClass, sz.Epochs, sz.Models = c.Int("candidates"), c.Int("images"), c.Int("epochs"), c.String("models")
+			return runDemo(c.Context, globals(c), demoOptions{Dir: c.String("dir"), PerClass: c.Int("per-class"), Seed: c.Int64("seed"), Sizes: sz})
+		},
 	}
+}
+
+func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
+	if o.PerClass < 8 {
+		return usagef("demo: --per-class must be at least 8")
+	}
+	site := demosite.New(o.Seed, o.PerClass)
+	rep := g.reporter()
+	rep.Logf("demo: generating %d pictures per character and serving them on 127.0.0.1", o.PerClass)
+	baseURL, stop, err := site.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	corpus, err := site.Build(ctx)
+	if err != nil {
+		return err
+	}
+	dg := *g
+	dg.Workspace = o.Dir
+	dg.ConfigPath = filepath.Join(o.Dir, "chara.yaml")
+	if err := atomicfile.WriteFile(dg.ConfigPath, []byte(site.Config(baseURL, o.Sizes)), 0o644); err != nil {
+		return err
+	}
+	rep.Logf("demo: workspace %s, site %s", o.Dir, baseURL)
+	start := time.Now()
+	if err := runRun(ctx, &dg, runOptions{Dataset: "default"}); err != nil {
+		return err
+	}
+	if err := writeDemoCheck(&dg, corpus); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Stdout, "\nThe demo took %s. Look at the classifier with:\n  chara --workspace %s serve\nand open http://127.0.0.1:8080\n",
+		time.Since(start).Round(time.Second), o.Dir)
+	return nil
+}
+
+// writeDemoCheck compares curation's decisions with the site's ground
+// truth: what was planted, what scrape refused, what curation removed.
+func writeDemoCheck(g *globalOptions, corpus *synth.Corpus) error {
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return err
+	}
+	type tally struct{ planted, fetched, removed int }
+	var dup, broken, off tally
+	for _, c := range cfg.Classes {
+		slug, err := manifests.Slug(c.Name)
+		if err != nil {
+			return err
+		}
+		raw, err := manifests.ReadRawIndex(manifests.RawIndexPath(g.Workspace, slug))
+		if err != nil {
+			return err
+		}
+		ds, err := manifests.ReadDecisions(manifests.DecisionsPath(g.Workspace, slug))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		verdict := map[string]manifests.Verdict{}
+		for _, d := range ds {
+			verdict[d.SHA256] = d.Decision
+		}
+		for _, r := range raw {
+			id, err := strconv.Atoi(r.PostID)
+			if err != nil {
+				continue
+			}
+			it, ok := corpus.ByID(id)
+			if !ok {
+				continue
+			}
+			v := verdict[r.SHA256]
+			switch it.Kind {
+			case synth.KindDuplicate:
+				dup.fetched++
+				if v == manifests.Duplicate {
+					dup.removed++
+				}
+			case synth.KindBroken:
+				broken.fetched++
+				if v == manifests.Invalid {
+					broken.removed++
+				}
+			case synth.KindOffTopic:
+				off.fetched++
+				if v != manifests.Keep {
+					off.removed++
+				}
+			}
+		}
+	}
+	for _, it := range corpus.Items {
+		switch it.Kind {
+		case synth.KindDuplicate:
+			dup.planted++
+		case synth.KindBroken:
+			broken.planted++
+		case synth.KindOffTopic:
+			off.planted++
+		}
+	}
+	fmt.Fprintf(g.Stdout, "\nPlanted problems (the demo site's ground truth):\n")
+	fmt.Fprintf(g.Stdout, "  near-duplicates  %3d planted, %3d downloaded, %3d removed by curation as duplicates\n", dup.planted, dup.fetched, dup.removed)
+	fmt.Fprintf(g.Stdout, "  broken files     %3d planted, %3d downloaded (scrape refuses HTML and empty files), %3d removed by curation as invalid\n", broken.planted, broken.fetched, broken.removed)
+	fmt.Fprintf(g.Stdout, "  off-topic        %3d planted, %3d downloaded, %3d removed (curation leaves off-topic pictures to chara review)\n", off.planted, off.fetched, off.removed)
+	return nil
 }

@@ -131,11 +131,13 @@ func BenchmarkLoad(b *testing.B) {
 	data := photoJPEG(b, rand.New(rand.NewSource(2)), 1200, 1800)
 	for _, fit := range []string{FitPad, FitCrop, FitStretch} {
 		b.Run(fit, func(b *testing.B) {
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
 				if _, err := Load(data, 300, 150, fit, 0); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 		})
 	}
 }

@@ -2,8 +2,8 @@ package config
 
 // Curate is the curate: section.
 type Curate struct {
-	PHashThreshold int     `yaml:"phash_threshold"`
-	CrossClass     string  `yaml:"cross_class"` // exclude | keep-first | keep
+	PHashThreshold int     `yaml:"phash_threshold"` // default 12: best F1 of the curate quality benchmark (BENCHMARKS.md)
+	CrossClass     string  `yaml:"cross_class"`     // exclude | keep-first | keep
 	MaxPixels      int64   `yaml:"max_pixels"`
 	MinWidth       int     `yaml:"min_width"`
 	MinHeight      int     `yaml:"min_height"`
@@ -13,7 +13,7 @@ type Curate struct {
 }
 
 func defaultCurate() Curate {
-	return Curate{PHashThreshold: 10, CrossClass: "exclude", MaxPixels: 40_000_000,
+	return Curate{PHashThreshold: 12, CrossClass: "exclude", MaxPixels: 40_000_000,
 		MinWidth: 64, MinHeight: 64, MaxAspect: 4, MinEntropy: 2.0, MinSaturation: 0}
 }
 

@@ -32,11 +32,24 @@ func Picture(char, pose uint64, w, h int) *image.NRGBA {
 		palette[i] = [3]float64{prng.Float64() * 255, prng.Float64() * 255, prng.Float64() * 255}
 	}
 	freq := 4 + prng.Float64()*12
-	rng := rand.New(rand.NewPCG(char, pose+1))
+	// The background and the three largest shapes (the "body") belong to
+	// the character; a pose moves the body a little and redraws the rest.
 	bgA, bgB := palette[0], palette[1]
-	angle := rng.Float64() * math.Pi
+	angle := prng.Float64() * math.Pi
 	var shapes []shape
-	for i := 0; i < 9; i++ {
+	for i := 0; i < 3; i++ {
+		shapes = append(shapes, shape{
+			cx: 0.3 + 0.4*prng.Float64(), cy: 0.3 + 0.4*prng.Float64(),
+			rx: 0.15 + prng.Float64()*0.2, ry: 0.15 + prng.Float64()*0.2,
+			col: palette[2+i],
+		})
+	}
+	rng := rand.New(rand.NewPCG(char, pose+1))
+	for i := range shapes {
+		shapes[i].cx += (rng.Float64() - 0.5) * 0.25
+		shapes[i].cy += (rng.Float64() - 0.5) * 0.25
+	}
+	for i := 0; i < 6; i++ {
 		shapes = append(shapes, shape{
 			cx: rng.Float64(), cy: rng.Float64(),
 			rx: 0.05 + rng.Float64()*0.3, ry: 0.05 + rng.Float64()*0.3,

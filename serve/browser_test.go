@@ -101,6 +101,10 @@ func TestBrowserUploadAndSample(t *testing.T) {
 		chromedp.SetUploadFiles("#file", []string{path}),
 	))
 	name, prob, bars := readResult(t, ctx)
+	if dir := os.Getenv("CHARA_SCREENSHOT_DIR"); dir != "" {
+		png := step(t, ctx, "screenshot", chromedp.FullScreenshot(100))
+		os.WriteFile(filepath.Join(dir, "serve-result.png"), png, 0o644)
+	}
 	if name != want[0].Class || prob != fmt.Sprintf("%.1f%%", 100*want[0].Prob) || bars != len(want) {
 		t.Fatalf("upload: page shows %q %q with %d bars, predictor says %s %.1f%% of %d", name, prob, bars, want[0].Class, 100*want[0].Prob, len(want))
 	}

@@ -12,6 +12,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"math/rand"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -219,4 +221,15 @@ func (f *fixture) server(t testing.TB, opts ...Option) (*Server, *httptest.Serve
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
 	return s, hs
+}
+
+// newLoopback serves srv on a free 127.0.0.1 port and returns its URL.
+func newLoopback(t testing.TB, srv *http.Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String()
 }

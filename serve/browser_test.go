@@ -101,6 +101,12 @@ func TestBrowserUploadAndSample(t *testing.T) {
 		chromedp.SetUploadFiles("#file", []string{path}),
 	))
 	name, prob, bars := readResult(t, ctx)
+	// The header comes from GET /api/classes.
+	known := step(t, ctx, "known classes", chromedp.Text("#known"))
+	run := step(t, ctx, "run", chromedp.Text("#run"))
+	if known != strings.Join(testClasses, ", ") || !strings.Contains(run, "Run r1 · model cnn") || !strings.Contains(run, "3 characters") {
+		t.Fatalf("header: %q / %q", run, known)
+	}
 	if dir := os.Getenv("CHARA_SCREENSHOT_DIR"); dir != "" {
 		png := step(t, ctx, "screenshot", chromedp.FullScreenshot(100))
 		os.WriteFile(filepath.Join(dir, "serve-result.png"), png, 0o644)

@@ -108,6 +108,15 @@ async function loadSamples() {
   }
 }
 
+async function loadClasses() {
+  const res = await fetch("/api/classes");
+  const info = await res.json();
+  $("run").textContent = "Run " + info.run + " · model " + info.model + " · dataset " + info.dataset +
+    " · " + info.classes.length + " characters · test accuracy " + pct(info.test_acc);
+  $("known").textContent = info.classes.map((c) => c.name).join(", ");
+  $("max-upload").textContent = Math.round(info.max_upload / 1048576) + " MB";
+}
+
 function setupUpload() {
   $("file").addEventListener("change", (e) => {
     const f = e.target.files[0];
@@ -135,4 +144,5 @@ function setupUpload() {
 }
 
 setupUpload();
+loadClasses().catch((e) => showError("Cannot read the model's classes: " + e.message));
 loadSamples().catch((e) => showError("Cannot list the samples: " + e.message));

@@ -30,7 +30,7 @@ func main() {
 	mode := flag.String("mode", "quality", "quality, speed or scale")
 	n := flag.Int("n", 1_000_000, "scale: number of hashes")
 	chars := flag.Int("chars", 30, "quality: characters (3 poses each)")
-	py := flag.String("python", "python3", "speed: python interpreter for the reference")
+	py := flag.String("python", "/usr/bin/python3", "speed: Debian python3 with python3-pil and python3-scipy, for the reference")
 	flag.Parse()
 	var err error
 	switch *mode {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/disintegration/imaging"
 	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/chara-dev/chara/dataset"
@@ -178,8 +179,8 @@ func Load(runDir string, opts ...Option) (*Predictor, error) {
 		if err != nil {
 			return err
 		}
-		if err := m.VarStore().Load(weights); err != nil {
-			return fmt.Errorf("%s: %w", weights, err)
+		if err := loadWeights(m.VarStore(), weights); err != nil {
+			return err
 		}
 		p.model = m
 		return nil
@@ -193,6 +194,59 @@ func Load(runDir string, opts ...Option) (*Predictor, error) {
 	p.wg.Add(1)
 	go p.dispatch()
 	return p, nil
+}
+
+// ErrWeights is returned when a weights file does not match the model.
+var ErrWeights = errors.New("weights do not match the model")
+
+// loadWeights copies the tensors of a gotch weights file (VarStore.Save or
+// chara train's checkpoint) into vs: every variable must be there with its
+// shape, and nothing else. Unlike gotch's VarStore.Load it leaves the
+// thread's grad mode alone.
+func loadWeights(vs *nn.VarStore, path string) error {
+	named, err := ts.LoadMultiWithDevice(path, vs.Device())
+	if err != nil {
+		return fmt.Errorf("load %s: %w", path, err)
+	}
+	defer func() {
+		for _, n := range named {
+			n.Tensor.MustDrop()
+		}
+	}()
+	src := make(map[string]*ts.Tensor, len(named))
+	for _, n := range named {
+		src[n.Name] = n.Tensor
+	}
+	vars := vs.Variables()
+	defer runtime.KeepAlive(vs)
+	for name := range vars {
+		if _, ok := src[name]; !ok {
+			return fmt.Errorf("load %s: %w: no tensor %s", path, ErrWeights, name)
+		}
+	}
+	for name := range src {
+		if _, ok := vars[name]; !ok {
+			return fmt.Errorf("load %s: %w: unexpected tensor %s", path, ErrWeights, name)
+		}
+	}
+	return torchrt.NoGrad(func() error {
+		for name, v := range vars {
+			s := src[name]
+			got, err := s.Size()
+			if err != nil {
+				return err
+			}
+			want, err := v.Size()
+			if err != nil {
+				return err
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				return fmt.Errorf("load %s: %w: %s has shape %v, the model %v", path, ErrWeights, name, got, want)
+			}
+			v.Copy_(s)
+		}
+		return nil
+	})
 }
 
 // datasetSize reads the image size of the dataset the run was trained on,

@@ -272,7 +272,7 @@ func TestBadInputsAndRuns(t *testing.T) {
 	if err := os.Rename(filepath.Join(other, "best.ot"), filepath.Join(bad, "best.ot")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Load(bad, WithBuilder(newTiny), WithThread(th)); err == nil || !strings.Contains(err.Error(), "bad") {
+	if _, err := Load(bad, WithBuilder(newTiny), WithThread(th)); !errors.Is(err, ErrWeights) || !strings.Contains(err.Error(), "has shape [4") {
 		t.Errorf("mismatched weights: %v", err)
 	}
 	if err := os.Remove(filepath.Join(bad, "best.ot")); err != nil {
@@ -519,7 +519,7 @@ func TestRealCNN(t *testing.T) {
 	card, _ := manifests.ReadRunCard(filepath.Join(dir, RunFile))
 	card.Model = "cnn2"
 	manifests.WriteRunCard(filepath.Join(dir, RunFile), card)
-	if _, err := Load(dir, WithThread(th)); err == nil {
-		t.Fatal("cnn weights loaded into a cnn2")
+	if _, err := Load(dir, WithThread(th)); !errors.Is(err, ErrWeights) {
+		t.Fatalf("cnn weights loaded into a cnn2: %v", err)
 	}
 }

@@ -43,6 +43,8 @@ type options struct {
 	reporter progress.Reporter
 	// test hooks
 	afterEpoch func(epoch int)
+	// valAcc replaces the measured validation accuracy of an epoch.
+	valAcc func(epoch int, acc float64) float64
 	// nonFiniteAt forces a NaN loss at this (epoch, batch), 1-based.
 	nonFiniteAt [2]int
 }

@@ -300,6 +300,9 @@ func (r *runner) loop(ctx context.Context) (string, error) {
 			}
 			return err.Error(), err
 		}
+		if o.valAcc != nil {
+			row.ValAcc = o.valAcc(e, row.ValAcc)
+		}
 		improved := r.best.BestEpoch == 0 || row.ValAcc > r.best.BestValAcc
 		if improved {
 			r.best.BestEpoch, r.best.BestValAcc, r.best.SinceBest = e, row.ValAcc, 0

@@ -1,0 +1,215 @@
+package train
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chara-dev/chara/manifests"
+)
+
+// toyColours are the classes of the toy datasets: a noisy background of
+// the class's colour, with a grey disc of random place and size on it
+// unless the set is plain.
+var toyColours = []color.NRGBA{{220, 40, 40, 255}, {40, 200, 60, 255}, {50, 70, 230, 255}}
+
+var toyNames = []string{"Red Fox", "Green Frog", "Blue Jay"}
+
+func toyImage(class, h, w int, disc bool, rng *rand.Rand) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	c := toyColours[class]
+	cx, cy := rng.IntN(w), rng.IntN(h)
+	r := float64(min(h, w)) * (0.2 + 0.2*rng.Float64())
+	j := func(v uint8) uint8 { return uint8(min(255, max(0, int(v)+rng.IntN(61)-30))) }
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			px := color.NRGBA{j(c.R), j(c.G), j(c.B), 255}
+			dx, dy := float64(x-cx), float64(y-cy)
+			if disc && dx*dx+dy*dy < r*r {
+				g := uint8(100 + rng.IntN(60))
+				px = color.NRGBA{g, g, g, 255}
+			}
+			img.SetNRGBA(x, y, px)
+		}
+	}
+	return img
+}
+
+// makeDataset writes datasets/<name> in ws like the dataset stage does:
+// images/ (PNG, h x w), the three manifests, classes.json and dataset.json
+// with a matching version. counts is images per class per split.
+func makeDataset(t testing.TB, ws, name string, classes, h, w int, counts [3]int, seed uint64) *manifests.Dataset {
+	return makeToySet(t, ws, name, classes, h, w, counts, seed, true)
+}
+
+// makePlainDataset is makeDataset without the discs: only the colour and
+// pixel noise vary, which even a random backbone's features separate.
+func makePlainDataset(t testing.TB, ws, name string, classes, h, w int, counts [3]int, seed uint64) *manifests.Dataset {
+	return makeToySet(t, ws, name, classes, h, w, counts, seed, false)
+}
+
+func makeToySet(t testing.TB, ws, name string, classes, h, w int, counts [3]int, seed uint64, disc bool) *manifests.Dataset {
+	t.Helper()
+	dir := manifests.DatasetDir(ws, name)
+	if err := os.MkdirAll(filepath.Join(dir, "images"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(seed, 1))
+	var cls []manifests.Class
+	for i := 0; i < classes; i++ {
+		slug, err := manifests.Slug(toyNames[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		cls = append(cls, manifests.Class{Label: i, Name: toyNames[i], Slug: slug})
+	}
+	rows := map[manifests.Split][]manifests.SplitRow{}
+	for si, sp := range manifests.Splits {
+		for c := 0; c < classes; c++ {
+			for k := 0; k < counts[si]; k++ {
+				var buf bytes.Buffer
+				if err := png.Encode(&buf, toyImage(c, h, w, disc, rng)); err != nil {
+					t.Fatal(err)
+				}
+				sum := sha256.Sum256(buf.Bytes())
+				hexs := hex.EncodeToString(sum[:])
+				file := "images/" + hexs + ".png"
+				if err := os.WriteFile(filepath.Join(dir, file), buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				rows[sp] = append(rows[sp], manifests.SplitRow{Path: file, Label: c, Class: toyNames[c], Split: sp,
+					SHA256: hexs, Width: w, Height: h, Source: "toy", PostID: strconv.Itoa(k)})
+			}
+		}
+	}
+	var raw [3][]byte
+	for i, sp := range manifests.Splits {
+		p := filepath.Join(dir, string(sp)+".csv")
+		if err := manifests.WriteSplit(p, rows[sp]); err != nil {
+			t.Fatal(err)
+		}
+		raw[i], _ = os.ReadFile(p)
+	}
+	cp := filepath.Join(dir, "classes.json")
+	if err := manifests.WriteClasses(cp, cls); err != nil {
+		t.Fatal(err)
+	}
+	cb, _ := os.ReadFile(cp)
+	card := &manifests.Card{Name: name, Version: manifests.DatasetVersion(raw[0], raw[1], raw[2], cb), Height: h, Width: w, Fit: "pad", Seed: 1}
+	if err := manifests.WriteCard(filepath.Join(dir, "dataset.json"), card); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := manifests.ReadDataset(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ds
+}
+
+// quick are options for a short, deterministic CPU run.
+func quick(model, dataset, name string, epochs int, more ...Option) []Option {
+	return append([]Option{WithModel(model), WithDataset(dataset), WithName(name), WithEpochs(epochs),
+		WithBatchSize(16), WithDevice("cpu"), WithThreads(2), WithSeed(7)}, more...)
+}
+
+// metricsNoTime reads metrics.csv without the seconds column.
+func metricsNoTime(t *testing.T, ws, run string) []string {
+	t.Helper()
+	rows, err := readMetrics(filepath.Join(manifests.RunDir(ws, run), "metrics.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rows {
+		r.Seconds = 0
+		out = append(out, fmt.Sprintf("%+v", r))
+	}
+	return out
+}
+
+func rssKB(t *testing.T) int {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc")
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "VmRSS:") {
+			n, _ := strconv.Atoi(strings.Fields(sc.Text())[1])
+			return n
+		}
+	}
+	t.Skip("no VmRSS")
+	return 0
+}
+
+// torchPython finds a Python that imports torchvision (Debian's
+// python3-torchvision), or "".
+func torchPython() string {
+	var cands []string
+	if p := os.Getenv("CHARA_PYTHON"); p != "" {
+		cands = append(cands, p)
+	}
+	cands = append(cands, "python3", "/usr/bin/python3")
+	for _, c := range cands {
+		if exec.Command(c, "-c", "import torchvision").Run() == nil {
+			return c
+		}
+	}
+	return ""
+}
+
+var (
+	calOnce sync.Once
+	calPath string
+	calErr  error
+)
+
+// calibratedWeights writes (once per test binary) a torchvision
+// efficientnet_b0 state dict with batch-norm statistics calibrated on the
+// training images of dataset dir: testdata/calibrated_effnet.py.
+func calibratedWeights(t *testing.T, dsDir string) string {
+	t.Helper()
+	py := torchPython()
+	if py == "" {
+		t.Skip("no python3 with torchvision (apt-get install python3-torchvision, or set CHARA_PYTHON)")
+	}
+	calOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "chara-train-weights-")
+		if err != nil {
+			calErr = err
+			return
+		}
+		calPath = filepath.Join(dir, "effnet_b0_calibrated.pth")
+		out, err := exec.Command(py, filepath.Join("testdata", "calibrated_effnet.py"), calPath, dsDir).CombinedOutput()
+		if err != nil {
+			calErr = fmt.Errorf("calibrated_effnet.py: %v\n%s", err, out)
+		}
+	})
+	if calErr != nil {
+		t.Fatal(calErr)
+	}
+	return calPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if calPath != "" {
+		os.RemoveAll(filepath.Dir(calPath))
+	}
+	os.Exit(code)
+}

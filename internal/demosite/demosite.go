@@ -19,10 +19,10 @@ import (
 )
 
 // DefaultPerClass is the demo's number of posts per character: with the
-// corpus defaults, 52 originals, 6 planted duplicates, 3 broken files and 3
+// corpus defaults, 112 originals, 14 planted duplicates, 7 broken files and 7
 // off-topic pictures (about a tenth rated q or e, which the demo's scrape
 // filters out).
-const DefaultPerClass = 64
+const DefaultPerClass = 140
 
 // SourceName is the name of the demo site under sources: in chara.yaml.
 const SourceName = "demo"
@@ -161,7 +161,7 @@ type Sizes struct {
 
 // DefaultSizes finish scrape to train in a few minutes on 2 CPU cores with
 // about 60 posts per class.
-var DefaultSizes = Sizes{Candidates: 100, PerClass: 40, Width: 48, Height: 96, Epochs: 8, Models: "effnet-b0, cnn2"}
+var DefaultSizes = Sizes{Candidates: 150, PerClass: 80, Width: 48, Height: 96, Epochs: 15, Models: "cnn, cnn2, effnet-b0"}
 
 // Config returns the chara.yaml text for the site at baseURL: one danbooru
 // source named "demo" and one class per character, queried by its tag.
@@ -187,7 +187,10 @@ scrape:
   ratings: [g, s]
 
 curate:
-  phash_threshold: 10
+  # The generated characters share one face, body and pose family, so
+  # different pictures sit closer in pHash than real drawings do: a tighter
+  # threshold than the default 12 keeps them from chaining into one group.
+  phash_threshold: 8
   min_width: 64
   min_height: 64
 

@@ -34,7 +34,11 @@ var testClasses = []string{"Ichika Nakano", "Nino Nakano", "Miku Nakano"}
 const dsH, dsW = 100, 75
 
 // picture is a w x h image with a background and blobs drawn from seed.
-func picture(seed int64, w, h int) *image.NRGBA {
+func picture(seed int64, w, h int) *image.NRGBA { return tinted(seed, w, h, -1) }
+
+// tinted is picture with, for class >= 0, a background of the class's
+// colour (red, green, blue, ...): something a model can learn.
+func tinted(seed int64, w, h, class int) *image.NRGBA {
 	r := rand.New(rand.NewSource(seed))
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	fill := func(x0, y0, x1, y1 int, c color.NRGBA) {
@@ -47,7 +51,19 @@ func picture(seed int64, w, h int) *image.NRGBA {
 	rc := func() color.NRGBA {
 		return color.NRGBA{uint8(r.Intn(256)), uint8(r.Intn(256)), uint8(r.Intn(256)), 255}
 	}
-	fill(0, 0, w, h, rc())
+	bg := rc()
+	if class >= 0 {
+		bg = color.NRGBA{40, 40, 40, 255}
+		switch class % 3 {
+		case 0:
+			bg.R = 200 + uint8(r.Intn(56))
+		case 1:
+			bg.G = 200 + uint8(r.Intn(56))
+		case 2:
+			bg.B = 200 + uint8(r.Intn(56))
+		}
+	}
+	fill(0, 0, w, h, bg)
 	for k := 0; k < 8; k++ {
 		x0, y0 := r.Intn(w), r.Intn(h)
 		fill(x0, y0, x0+1+r.Intn(w/2+1), y0+1+r.Intn(h/2+1), rc())
@@ -115,11 +131,11 @@ func newFixture(t testing.TB) *fixture {
 	rows := map[manifests.Split][]manifests.SplitRow{}
 	seed := int64(1)
 	for _, sp := range manifests.Splits {
-		n := map[manifests.Split]int{manifests.Train: 3, manifests.Val: 1, manifests.Test: 4}[sp]
+		n := map[manifests.Split]int{manifests.Train: 8, manifests.Val: 2, manifests.Test: 4}[sp]
 		for _, c := range classes {
 			for i := 0; i < n; i++ {
 				seed++
-				b := pngBytes(t, picture(seed, dsW, dsH))
+				b := pngBytes(t, tinted(seed, dsW, dsH, c.Label))
 				sum := sha256.Sum256(b)
 				sha := hex.EncodeToString(sum[:])
 				rel := "images/" + sha + ".png"

@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 
 	"github.com/sugarme/gotch/nn"
@@ -18,6 +19,7 @@ import (
 // has no way to save it. Its arithmetic is the same as nn.AdamConfig's
 // (betas, weight decay; eps 1e-8), checked against gotch's in the tests.
 type adam struct {
+	vs     *nn.VarStore // owns the parameters: kept alive with the optimizer
 	cfg    *nn.AdamConfig
 	lr     float64
 	eps    float64
@@ -31,7 +33,8 @@ type adamParam struct {
 	m, v *ts.Tensor
 }
 
-// namedParam is one trainable tensor of a VarStore.
+// namedParam is one trainable tensor of a VarStore. t is a copy of the
+// VarStore's handle: valid only while the VarStore is reachable.
 type namedParam struct {
 	name string
 	t    *ts.Tensor
@@ -62,9 +65,9 @@ func trainableParams(vs *nn.VarStore, keep func(name string) bool) []namedParam 
 	return out
 }
 
-// newAdam builds Adam over params with learning rate lr.
-func newAdam(cfg *nn.AdamConfig, lr float64, params []namedParam) (*adam, error) {
-	a := &adam{cfg: cfg, lr: lr, eps: 1e-8}
+// newAdam builds Adam over params of vs with learning rate lr.
+func newAdam(vs *nn.VarStore, cfg *nn.AdamConfig, lr float64, params []namedParam) (*adam, error) {
+	a := &adam{vs: vs, cfg: cfg, lr: lr, eps: 1e-8}
 	if err := a.add(params); err != nil {
 		return nil, err
 	}
@@ -104,17 +107,18 @@ func (a *adam) zeroGrad() error {
 			return err
 		}
 		if ok, _ := g.Defined(); ok {
-			if err := g.Detach_(); err != nil {
+			if err := detachInPlace(g); err != nil {
 				g.MustDrop()
 				return err
 			}
-			if err := g.Zero_(); err != nil {
+			if err := zeroInPlace(g); err != nil {
 				g.MustDrop()
 				return err
 			}
 		}
 		g.MustDrop()
 	}
+	runtime.KeepAlive(a.vs)
 	return nil
 }
 
@@ -134,17 +138,22 @@ func (a *adam) stepOnce() error {
 	if a.cfg.Wd != 0 {
 		wd = ts.FloatScalar(a.cfg.Wd)
 	}
+	defer runtime.KeepAlive(a.vs)
 	return torchrt.NoGrad(func() error {
-		for _, p := range a.params {
+		for i := range a.params {
+			p := &a.params[i]
 			if err := a.update(p, w1, w2, sq, eps, size, wd); err != nil {
 				return fmt.Errorf("adam step, %s: %w", p.name, err)
 			}
 		}
+		// The scalars' finalizers free their C memory: keep them until
+		// every call that reads them has returned.
+		runtime.KeepAlive([]*ts.Scalar{w1, w2, sq, eps, size, wd})
 		return nil
 	})
 }
 
-func (a *adam) update(p adamParam, w1, w2, sq, eps, size, wd *ts.Scalar) error {
+func (a *adam) update(p *adamParam, w1, w2, sq, eps, size, wd *ts.Scalar) error {
 	g, err := p.p.Grad(false)
 	if err != nil {
 		return err
@@ -158,47 +167,54 @@ func (a *adam) update(p adamParam, w1, w2, sq, eps, size, wd *ts.Scalar) error {
 		if err != nil {
 			return err
 		}
-		if err := d.Add_(g); err != nil {
-			d.MustDrop()
+		g2, err := d.Add(g, true)
+		if err != nil {
 			return err
 		}
-		defer d.MustDrop()
-		g = d
+		defer g2.MustDrop()
+		g = g2
 	}
-	// m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2
-	if err := p.m.Lerp_(g, w1); err != nil {
+	// m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2. The new moments replace
+	// the old tensors (no in-place op: see inplace.go).
+	m, err := p.m.Lerp(g, w1, false)
+	if err != nil {
 		return err
 	}
+	p.m.MustDrop()
+	p.m = m
 	g2, err := g.Square(false)
 	if err != nil {
 		return err
 	}
-	err = p.v.Lerp_(g2, w2)
+	v, err := p.v.Lerp(g2, w2, false)
 	g2.MustDrop()
 	if err != nil {
 		return err
 	}
+	p.v.MustDrop()
+	p.v = v
 	// p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)
-	den, err := p.v.Sqrt(false)
+	den, err := v.Sqrt(false)
 	if err != nil {
 		return err
 	}
-	defer den.MustDrop()
-	if err := den.DivScalar_(sq); err != nil {
+	if den, err = den.DivScalar(sq, true); err != nil {
 		return err
 	}
-	if err := den.AddScalar_(eps); err != nil {
+	if den, err = den.AddScalar(eps, true); err != nil {
 		return err
 	}
-	u, err := p.m.Div(den, false)
+	u, err := m.Div(den, false)
+	den.MustDrop()
 	if err != nil {
 		return err
 	}
-	defer u.MustDrop()
-	if err := u.MulScalar_(size); err != nil {
+	if u, err = u.MulScalar(size, true); err != nil {
 		return err
 	}
-	return p.p.Sub_(u)
+	err = subInPlace(p.p, u)
+	u.MustDrop()
+	return err
 }
 
 // state returns the moment tensors to save, named m.<param> and v.<param>.

@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sort"
 	"time"
 
 	"github.com/sugarme/gotch"
@@ -118,8 +120,13 @@ func fileSHA256(path string) (string, error) {
 // and persistent buffer.
 func varStoreTensors(vs *nn.VarStore) []ts.NamedTensor {
 	vars := vs.Variables()
-	out := make([]ts.NamedTensor, 0, len(vars))
+	names := make([]string, 0, len(vars))
 	for n := range vars {
+		names = append(names, n)
+	}
+	sort.Strings(names) // the same file for the same weights
+	out := make([]ts.NamedTensor, 0, len(vars))
+	for _, n := range names {
 		t := vars[n]
 		out = append(out, ts.NamedTensor{Name: n, Tensor: &t})
 	}
@@ -137,6 +144,7 @@ func saveCheckpoint(dir, kind string, vs *nn.VarStore, opt *adam, meta Checkpoin
 	if meta.OptimizerSHA256, err = saveTensorsAtomic(dir, meta.Optimizer, opt.state()); err != nil {
 		return err
 	}
+	runtime.KeepAlive(vs)
 	meta.OptimizerStep = opt.step
 	meta.SavedAt = time.Now().UTC()
 	b, err := json.MarshalIndent(meta, "", "  ")
@@ -214,6 +222,7 @@ func copyInto(vs *nn.VarStore, named []ts.NamedTensor, path string) error {
 			dst := v
 			dst.Copy_(s)
 		}
+		runtime.KeepAlive(vs)
 		return nil
 	})
 }

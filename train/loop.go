@@ -110,11 +110,10 @@ func (s *session) inputs(b *batch) (x, y *ts.Tensor, err error) {
 		if x, err = x.Totype(gotch.Float, true); err != nil {
 			return nil, nil, err
 		}
-		if err = x.Mul_(s.scale); err == nil {
-			err = x.Add_(s.shift)
+		if x, err = x.Mul(s.scale, true); err != nil {
+			return nil, nil, err
 		}
-		if err != nil {
-			x.MustDrop()
+		if x, err = x.Add(s.shift, true); err != nil {
 			return nil, nil, err
 		}
 	} else {

@@ -217,7 +217,7 @@ func (r *runner) setup(ctx context.Context, resume *Checkpoint) error {
 	}
 	err = r.th.Do(ctx, func() error {
 		var err error
-		r.s.opt, err = newAdam(nn.DefaultAdamConfig(), r.o.LR, r.params(first))
+		r.s.opt, err = newAdam(r.m.VarStore(), nn.DefaultAdamConfig(), r.o.LR, r.params(first))
 		if err != nil {
 			return err
 		}

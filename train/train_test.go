@@ -22,7 +22,7 @@ func TestModelsLearnToySet(t *testing.T) {
 	cases := []struct {
 		name, model, dataset string
 		epochs               int
-		more           []Option
+		more                 []Option
 	}{
 		{"cnn", "cnn", "toy", 4, nil},
 		{"cnn2", "cnn2", "toy", 6, nil},

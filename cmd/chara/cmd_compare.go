@@ -1,11 +1,45 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/chara-dev/chara/train"
+)
 
 func newCompareCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "compare",
-		Usage:  "compare training runs side by side",
-		Action: notBuilt("compare"),
+		Name:      "compare",
+		Usage:     "compare training runs side by side, best test accuracy first",
+		ArgsUsage: "[RUN...] (run names under runs/ or run folders; default: every run)",
+		Action: func(c *cli.Context) error {
+			return runCompare(c.Context, globals(c), c.Args().Slice())
+		},
 	}
+}
+
+func runCompare(_ context.Context, g *globalOptions, runs []string) error {
+	if len(runs) == 0 {
+		cards, _ := filepath.Glob(filepath.Join(g.Workspace, "runs", "*", "run.json"))
+		for _, p := range cards {
+			runs = append(runs, filepath.Base(filepath.Dir(p)))
+		}
+		sort.Strings(runs)
+		if len(runs) == 0 {
+			return usagef("no runs in %s", filepath.Join(g.Workspace, "runs"))
+		}
+	}
+	s, err := train.Compare(g.Workspace, runs...)
+	if err != nil {
+		return err
+	}
+	out := g.Stdout
+	if out == nil {
+		out = os.Stdout
+	}
+	return train.WriteComparison(out, s)
 }

@@ -1,11 +1,142 @@
 package main
 
-import "github.com/urfave/cli/v2"
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/chara-dev/chara/internal/config"
+	"github.com/chara-dev/chara/train"
+)
 
 func newTrainCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "train",
-		Usage:  "train a model on a dataset",
-		Action: notBuilt("train"),
+		Name:  "train",
+		Usage: "train a model on a dataset (writes runs/NAME: metrics, checkpoints, plots, report)",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Usage: "`MODEL`: effnet-b0, cnn or cnn2 (default: the first of train.models in chara.yaml)"},
+			&cli.StringFlag{Name: "dataset", Aliases: []string{"d"}, Value: "default", Usage: "dataset `NAME` (datasets/NAME)"},
+			&cli.IntFlag{Name: "epochs", Usage: "maximum `N` of epochs (default: train.epochs, 50)"},
+			&cli.IntFlag{Name: "batch-size", Usage: "batch size (default: train.batch_size, 32)"},
+			&cli.Float64Flag{Name: "lr", Usage: "Adam learning rate (default: train.lr, 1e-3)"},
+			&cli.IntFlag{Name: "patience", Usage: "stop after `N` epochs without a better validation accuracy and restore the best weights; 0: never (default: train.patience, 7)"},
+			&cli.Int64Flag{Name: "seed", Usage: "seed for Go and libtorch (default: seed in chara.yaml)"},
+			&cli.StringFlag{Name: "device", Usage: "auto, cpu, cuda or cuda:N (default: train.device, auto)"},
+			&cli.IntFlag{Name: "threads", Usage: "libtorch intra-op threads (default: libtorch's choice)"},
+			&cli.BoolFlag{Name: "freeze", Usage: "effnet-b0: train only the head on backbone features computed once and cached"},
+			&cli.IntFlag{Name: "finetune-after", Usage: "with --freeze: unfreeze the whole network after `K` epochs (at a tenth of the learning rate)"},
+			&cli.BoolFlag{Name: "augment", Usage: "augment training images: horizontal flip, small random resized crop, colour jitter"},
+			&cli.StringFlag{Name: "weights", Usage: "effnet-b0: torchvision ImageNet weights `FILE` (see chara weights fetch)"},
+			&cli.StringFlag{Name: "name", Usage: "run `NAME` (default: MODEL-DATASET-TIMESTAMP)"},
+			&cli.BoolFlag{Name: "resume", Usage: "continue run --name from its last checkpoint"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("train takes no arguments (got %q)", c.Args().Slice())
+			}
+			o := trainOptions{
+				Model: c.String("model"), Dataset: c.String("dataset"), Name: c.String("name"),
+				Device: c.String("device"), Threads: c.Int("threads"), Weights: c.String("weights"),
+				Freeze: c.Bool("freeze"), FinetuneAfter: c.Int("finetune-after"), Resume: c.Bool("resume"),
+			}
+			if c.IsSet("epochs") {
+				o.Epochs = c.Int("epochs")
+			}
+			if c.IsSet("batch-size") {
+				o.BatchSize = c.Int("batch-size")
+			}
+			if c.IsSet("lr") {
+				o.LR = c.Float64("lr")
+			}
+			if c.IsSet("patience") {
+				p := c.Int("patience")
+				o.Patience = &p
+			}
+			if c.IsSet("seed") {
+				s := c.Int64("seed")
+				o.Seed = &s
+			}
+			if c.IsSet("augment") {
+				a := c.Bool("augment")
+				o.Augment = &a
+			}
+			return runTrain(c.Context, globals(c), o)
+		},
 	}
+}
+
+// trainOptions are the train flags; zero values (nil pointers) take
+// chara.yaml's train: section.
+type trainOptions struct {
+	Model, Dataset, Name, Device, Weights string
+	Epochs, BatchSize, Threads            int
+	FinetuneAfter                         int
+	LR                                    float64
+	Patience                              *int
+	Seed                                  *int64
+	Augment                               *bool
+	Freeze, Resume                        bool
+}
+
+func runTrain(ctx context.Context, g *globalOptions, o trainOptions) error {
+	cfg, err := config.Load(g.ConfigPath)
+	if errors.Is(err, config.ErrNotFound) {
+		cfg, err = config.Default(), nil // training needs no chara.yaml
+	}
+	if err != nil {
+		return err
+	}
+	t := cfg.Train
+	model := o.Model
+	if model == "" && len(t.Models) > 0 {
+		model = t.Models[0]
+	}
+	pick := func(v, def int) int {
+		if v != 0 {
+			return v
+		}
+		return def
+	}
+	opts := []train.Option{
+		train.WithModel(model), train.WithDataset(o.Dataset), train.WithName(o.Name),
+		train.WithEpochs(pick(o.Epochs, t.Epochs)), train.WithBatchSize(pick(o.BatchSize, t.BatchSize)),
+		train.WithPatience(t.Patience), train.WithSeed(cfg.Seed), train.WithDevice(t.Device),
+		train.WithThreads(o.Threads), train.WithFreeze(o.Freeze || t.Freeze, o.FinetuneAfter),
+		train.WithAugment(t.Augment), train.WithWeights(t.Weights), train.WithResume(o.Resume),
+		train.WithReporter(g.reporter()),
+	}
+	if o.LR != 0 {
+		opts = append(opts, train.WithLR(o.LR))
+	} else if t.LR != 0 {
+		opts = append(opts, train.WithLR(t.LR))
+	}
+	if o.Patience != nil {
+		opts = append(opts, train.WithPatience(*o.Patience))
+	}
+	if o.Seed != nil {
+		opts = append(opts, train.WithSeed(*o.Seed))
+	}
+	if o.Device != "" {
+		opts = append(opts, train.WithDevice(o.Device))
+	}
+	if o.Augment != nil {
+		opts = append(opts, train.WithAugment(*o.Augment))
+	}
+	if o.Weights != "" {
+		opts = append(opts, train.WithWeights(o.Weights))
+	}
+	card, err := train.Run(ctx, g.Workspace, opts...)
+	if errors.Is(err, train.ErrOptions) {
+		return usagef("%v", err)
+	}
+	if card != nil {
+		fmt.Fprintf(g.Stdout, "run %s: test accuracy %.4f (loss %.4f), best epoch %d of %d, val accuracy %.4f\n",
+			card.Name, card.TestAcc, card.TestLoss, card.BestEpoch, card.Epochs, card.BestValAcc)
+		if card.StopReason != "" {
+			fmt.Fprintf(g.Stdout, "  %s\n", card.StopReason)
+		}
+	}
+	return err
 }

@@ -191,12 +191,12 @@ func savePNG(path string, w, h vg.Length, draw func(c vgdraw.Canvas)) error {
 
 // plotCurves draws loss and accuracy of train, val and test per epoch.
 func plotCurves(path string, hist []EpochRow) error {
-	mk := func(title, y string, get func(EpochRow) [3]float64) (*plot.Plot, error) {
+	mk := func(title, y string, top bool, get func(EpochRow) [3]float64) (*plot.Plot, error) {
 		p := plot.New()
 		p.Title.Text = title
 		p.X.Label.Text = "epoch"
 		p.Y.Label.Text = y
-		p.Legend.Top = true
+		p.Legend.Top = top // away from the curves: loss falls, accuracy rises
 		for k, name := range []string{"train", "val", "test"} {
 			pts := make(plotter.XYs, len(hist))
 			for i, r := range hist {
@@ -216,11 +216,11 @@ func plotCurves(path string, hist []EpochRow) error {
 		}
 		return p, nil
 	}
-	loss, err := mk("loss", "cross-entropy", func(r EpochRow) [3]float64 { return [3]float64{r.TrainLoss, r.ValLoss, r.TestLoss} })
+	loss, err := mk("loss", "cross-entropy", true, func(r EpochRow) [3]float64 { return [3]float64{r.TrainLoss, r.ValLoss, r.TestLoss} })
 	if err != nil {
 		return err
 	}
-	acc, err := mk("accuracy", "accuracy", func(r EpochRow) [3]float64 { return [3]float64{r.TrainAcc, r.ValAcc, r.TestAcc} })
+	acc, err := mk("accuracy", "accuracy", false, func(r EpochRow) [3]float64 { return [3]float64{r.TrainAcc, r.ValAcc, r.TestAcc} })
 	if err != nil {
 		return err
 	}
@@ -309,12 +309,14 @@ func predictionGrid(path string, names []string, test *splitData, tm epochMetric
 	cols := 4
 	rows := (len(order) + cols - 1) / cols
 	const textH, pad = 32, 6
-	cw, ch := test.W+2*pad, test.H+textH+2*pad
+	tw := max(test.W, 150) // room for the class names
+	cw, ch := tw+2*pad, test.H+textH+2*pad
 	img := image.NewRGBA(image.Rect(0, 0, cols*cw, max(1, rows)*ch))
 	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
 	red, green := color.RGBA{200, 30, 30, 255}, color.RGBA{20, 120, 20, 255}
 	for n, i := range order {
-		x0, y0 := (n%cols)*cw+pad, (n/cols)*ch+pad
+		tx, y0 := (n%cols)*cw+pad, (n/cols)*ch+pad
+		x0 := tx + (tw-test.W)/2
 		truth, p := int(test.Labels[i]), pred[i]
 		col := green
 		if truth != p {
@@ -329,12 +331,12 @@ func predictionGrid(path string, names []string, test *splitData, tm epochMetric
 				img.SetRGBA(x0+x, y0+y, color.RGBA{pix[o], pix[plane+o], pix[2*plane+o], 255})
 			}
 		}
-		drawText(img, x0, y0+test.H+14, "true: "+names[truth], color.Black, test.W)
+		drawText(img, tx, y0+test.H+14, "true: "+names[truth], color.Black, tw)
 		mark := "ok"
 		if truth != p {
 			mark = "WRONG"
 		}
-		drawText(img, x0, y0+test.H+28, fmt.Sprintf("pred: %s (%s)", names[p], mark), col, test.W)
+		drawText(img, tx, y0+test.H+28, fmt.Sprintf("pred: %s (%s)", names[p], mark), col, tw)
 	}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {

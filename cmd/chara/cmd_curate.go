@@ -38,10 +38,7 @@ func runCurate(ctx context.Context, g *globalOptions, opts curateOptions) error 
 	if len(cfg.Classes) == 0 {
 		return usagef("curate: no classes in %s", g.ConfigPath)
 	}
-	names := make([]string, len(cfg.Classes))
-	for i, c := range cfg.Classes {
-		names[i] = c.Name
-	}
+	names := classNames(cfg)
 	copts := []curate.Option{curate.FromConfig(cfg.Curate), curate.WithReporter(g.reporter())}
 	if opts.Workers < 0 {
 		return usagef("curate: --workers must be positive")

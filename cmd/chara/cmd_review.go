@@ -42,10 +42,7 @@ func runReview(ctx context.Context, g *globalOptions, opts reviewOptions) error 
 	if err != nil {
 		return err
 	}
-	names := make([]string, len(cfg.Classes))
-	for i, c := range cfg.Classes {
-		names[i] = c.Name
-	}
+	names := classNames(cfg)
 	if len(names) == 0 {
 		return usagef("review: no classes in %s", g.ConfigPath)
 	}

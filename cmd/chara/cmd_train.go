@@ -93,24 +93,19 @@ func runTrain(ctx context.Context, g *globalOptions, o trainOptions) error {
 	if model == "" && len(t.Models) > 0 {
 		model = t.Models[0]
 	}
-	pick := func(v, def int) int {
-		if v != 0 {
-			return v
-		}
-		return def
-	}
-	opts := []train.Option{
+	// chara.yaml's train: section first, then the flags that were given.
+	opts := append(trainConfigOptions(cfg, g),
 		train.WithModel(model), train.WithDataset(o.Dataset), train.WithName(o.Name),
-		train.WithEpochs(pick(o.Epochs, t.Epochs)), train.WithBatchSize(pick(o.BatchSize, t.BatchSize)),
-		train.WithPatience(t.Patience), train.WithSeed(cfg.Seed), train.WithDevice(t.Device),
 		train.WithThreads(o.Threads), train.WithFreeze(o.Freeze || t.Freeze, o.FinetuneAfter),
-		train.WithAugment(t.Augment), train.WithWeights(t.Weights), train.WithResume(o.Resume),
-		train.WithReporter(g.reporter()),
+		train.WithResume(o.Resume))
+	if o.Epochs != 0 {
+		opts = append(opts, train.WithEpochs(o.Epochs))
+	}
+	if o.BatchSize != 0 {
+		opts = append(opts, train.WithBatchSize(o.BatchSize))
 	}
 	if o.LR != 0 {
 		opts = append(opts, train.WithLR(o.LR))
-	} else if t.LR != 0 {
-		opts = append(opts, train.WithLR(t.LR))
 	}
 	if o.Patience != nil {
 		opts = append(opts, train.WithPatience(*o.Patience))

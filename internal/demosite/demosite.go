@@ -161,7 +161,7 @@ type Sizes struct {
 
 // DefaultSizes finish scrape to train in a few minutes on 2 CPU cores with
 // about 60 posts per class.
-var DefaultSizes = Sizes{Candidates: 150, PerClass: 80, Width: 48, Height: 96, Epochs: 15, Models: "cnn, cnn2, effnet-b0"}
+var DefaultSizes = Sizes{Candidates: 150, PerClass: 80, Width: 48, Height: 96, Epochs: 20, Models: "cnn, cnn2, effnet-b0"}
 
 // Config returns the chara.yaml text for the site at baseURL: one danbooru
 // source named "demo" and one class per character, queried by its tag.
@@ -209,7 +209,7 @@ train:
   models: [%s]
   epochs: %d
   batch_size: 32
-  patience: 3
+  patience: 8   # effnet-b0 from scratch (no ImageNet weights in the demo) needs a few epochs before its batch-norm statistics settle
 
 classes:
 `, len(s.chars), baseURL, s.seed, SourceName, baseURL, sz.Candidates, s.perClass,

@@ -1,0 +1,219 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/nn"
+
+	"github.com/chara-dev/chara/manifests"
+	"github.com/chara-dev/chara/train/models"
+	"github.com/chara-dev/chara/train/torchrt"
+)
+
+// Benchmarks (BENCHMARKS.md, section train). Each measures whole
+// operations and reports images per second; b.N only repeats them.
+//
+//	go test -run XXX -bench . -benchtime 1x ./train/
+
+const (
+	benchThreads = 2
+	benchBatch   = 32
+	benchWarmup  = 2
+)
+
+// benchSteps is how many timed steps each model gets (after warm-up).
+var benchSteps = map[string]int{"effnet-b0": 6, "cnn": 60}
+
+// BenchmarkTrainStep times chara's training step (uint8 batch to
+// normalised input, forward, cross-entropy, backward, Adam, argmax) and
+// the same step in PyTorch (testdata/bench_torch.py, Debian's python3-torch
+// on the same libtorch), one after the other, and reports both and their
+// ratio.
+func BenchmarkTrainStep(b *testing.B) {
+	for _, c := range []struct {
+		model string
+		h, w  int
+	}{{"effnet-b0", 300, 150}, {"cnn", 100, 75}} {
+		b.Run(c.model, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				ours := ourStepRate(b, c.model, c.h, c.w)
+				b.ReportMetric(ours, "img/s")
+				if py := torchPython(); py != "" {
+					theirs := pytorchStepRate(b, py, c.model, c.h, c.w)
+					b.ReportMetric(theirs, "pytorch-img/s")
+					b.ReportMetric(ours/theirs, "ratio")
+				}
+			}
+		})
+	}
+}
+
+func ourStepRate(b *testing.B, model string, h, w int) float64 {
+	th := torchrt.NewThread(benchThreads)
+	defer th.Close()
+	var rate float64
+	err := th.Do(context.Background(), func() error {
+		torchrt.ManualSeed(1)
+		var opts []models.Option
+		if model == "effnet-b0" {
+			opts = append(opts, models.WithInputSize(h, w))
+		}
+		m, err := models.New(model, 15, gotch.CPU, opts...)
+		if err != nil {
+			return err
+		}
+		s, err := newSession(m, gotch.CPU)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		s.h, s.w = h, w
+		if s.opt, err = newAdam(m.VarStore(), nn.DefaultAdamConfig(), 1e-3, trainableParams(m.VarStore(), nil)); err != nil {
+			return err
+		}
+		bt := &batch{n: benchBatch, x: make([]uint8, benchBatch*3*h*w), y: make([]int64, benchBatch), idx: make([]int, benchBatch)}
+		for i := range bt.x {
+			bt.x[i] = uint8(i * 7)
+		}
+		for i := range bt.y {
+			bt.y[i] = int64(i % 15)
+		}
+		steps := benchSteps[model]
+		for i := 0; i < benchWarmup+steps; i++ {
+			if i == benchWarmup {
+				b.ResetTimer()
+			}
+			start := time.Now()
+			if _, _, err := s.trainStep(bt, 1, i+1); err != nil {
+				return err
+			}
+			if i >= benchWarmup {
+				rate += time.Since(start).Seconds()
+			}
+		}
+		b.StopTimer()
+		rate = float64(steps*benchBatch) / rate
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return rate
+}
+
+func pytorchStepRate(b *testing.B, py, model string, h, w int) float64 {
+	out, err := exec.Command(py, filepath.Join("testdata", "bench_torch.py"), model, strconv.Itoa(h), strconv.Itoa(w),
+		strconv.Itoa(benchBatch), strconv.Itoa(benchThreads), strconv.Itoa(benchWarmup), strconv.Itoa(benchSteps[model])).CombinedOutput()
+	if err != nil {
+		b.Fatalf("bench_torch.py: %v\n%s", err, out)
+	}
+	var rate float64
+	if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "img/s %g", &rate); err != nil {
+		b.Fatalf("bench_torch.py said %q", out)
+	}
+	return rate
+}
+
+// BenchmarkLoader times the loader goroutine alone: batches of 32 at
+// 300x150 (effnet-b0's input) and 100x75 (the CNNs'), with and without
+// augmentation.
+func BenchmarkLoader(b *testing.B) {
+	for _, c := range []struct{ h, w int }{{300, 150}, {100, 75}} {
+		for _, aug := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%dx%d/augment=%v", c.h, c.w, aug), func(b *testing.B) {
+				n := 256
+				d := &splitData{Split: manifests.Train, N: n, H: c.h, W: c.w, Labels: make([]int32, n)}
+				d.Pix = make([]uint8, n*d.imageSize())
+				for i := range d.Pix {
+					d.Pix[i] = uint8(i)
+				}
+				b.ResetTimer()
+				imgs := 0
+				start := time.Now()
+				for i := 0; i < b.N; i++ {
+					l := newLoader(context.Background(), &imageSource{d: d, augment: aug}, benchBatch, true, true, uint64(i))
+					for {
+						bt, err := l.next(context.Background())
+						if err != nil {
+							b.Fatal(err)
+						}
+						if bt == nil {
+							break
+						}
+						imgs += bt.n
+						l.release(bt)
+					}
+					l.close()
+				}
+				b.ReportMetric(float64(imgs)/time.Since(start).Seconds(), "img/s")
+			})
+		}
+	}
+}
+
+// BenchmarkFrozenHead times 50 epochs of head-only training (effnet-b0's
+// head, Adam, batch 32) on 15 classes x 800 cached features (synthetic),
+// with validation on 15 x 100 after each epoch, as a frozen-backbone run
+// does.
+func BenchmarkFrozenHead(b *testing.B) {
+	const classes, perClass, epochs = 15, 800, 50
+	th := torchrt.NewThread(benchThreads)
+	defer th.Close()
+	train := syntheticFeatures(classes*perClass, models.EffNetFeatures, classes, 1)
+	val := syntheticFeatures(classes*100, models.EffNetFeatures, classes, 2)
+	for i := 0; i < b.N; i++ {
+		err := th.Do(context.Background(), func() error {
+			torchrt.ManualSeed(1)
+			m, err := models.New("effnet-b0", classes, gotch.CPU)
+			if err != nil {
+				return err
+			}
+			s, err := newSession(m, gotch.CPU)
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			s.frozen = true
+			head := map[string]bool{}
+			for _, p := range s.fm.HeadParameters() {
+				head[p.Name] = true
+			}
+			if s.opt, err = newAdam(m.VarStore(), nn.DefaultAdamConfig(), 1e-3, trainableParams(m.VarStore(), func(n string) bool { return head[n] })); err != nil {
+				return err
+			}
+			start := time.Now()
+			for e := 1; e <= epochs; e++ {
+				l := newLoader(context.Background(), &featureSource{f: train}, benchBatch, true, true, uint64(e))
+				if _, err := trainOneEpoch(context.Background(), s, l, e, nopTask{}); err != nil {
+					return err
+				}
+				l.close()
+				vl := newLoader(context.Background(), &featureSource{f: val}, benchBatch, false, false, 0)
+				if _, err := evaluate(context.Background(), s, vl); err != nil {
+					return err
+				}
+				vl.close()
+			}
+			b.ReportMetric(time.Since(start).Seconds(), "s/50-epochs")
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type nopTask struct{}
+
+func (nopTask) Add(int64)        {}
+func (nopTask) SetTotal(int64)   {}
+func (nopTask) SetStatus(string) {}
+func (nopTask) Done()            {}

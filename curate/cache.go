@@ -19,8 +19,8 @@ import (
 // that old caches are recomputed rather than trusted.
 const cacheVersion = 1
 
-// CachePath is curated/hashes.jsonl: one Fingerprint per sha256.
-func CachePath(workspace string) string { return filepath.Join(workspace, "curated", "hashes.jsonl") }
+// CachePath is curated/_hashes.jsonl: one Fingerprint per sha256.
+func CachePath(workspace string) string { return filepath.Join(workspace, "curated", "_hashes.jsonl") }
 
 type cacheRecord struct {
 	V          int     `json:"v"`

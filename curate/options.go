@@ -2,7 +2,7 @@
 // files are valid, which are near-duplicates of which (within and across
 // classes), which fail a quality filter, which a person rejected, and which
 // are kept. It writes curated/<class-slug>.jsonl, a hash cache
-// (curated/hashes.jsonl), curated/report.html, and serves the review page.
+// (curated/_hashes.jsonl), curated/report.html, and serves the review page.
 //
 //	rep, err := curate.Run(ctx, workspace, classNames, curate.FromConfig(cfg.Curate), curate.WithReporter(r))
 //	n, err := curate.Import(ctx, workspace, "Nakano Miku", "/photos/miku")

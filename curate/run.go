@@ -296,7 +296,7 @@ func (u unionFind) union(a, b int) {
 // Run curates every class: it hashes new raw files, groups near-duplicates
 // within and across classes, applies the quality filters and the review
 // journal, and writes curated/<slug>.jsonl for each class,
-// curated/hashes.jsonl and curated/report.html. classes are the class names
+// curated/_hashes.jsonl and curated/report.html. classes are the class names
 // in config order (the order keep-first uses).
 func Run(ctx context.Context, workspace string, classes []string, opts ...Option) (*Report, error) {
 	s, err := newSettings(opts)

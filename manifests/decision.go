@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sort"
+	"strings"
 )
 
 // Verdict is what curation decided for one raw image.
@@ -48,6 +49,22 @@ type Decision struct {
 // DecisionsPath is curated/<slug>.jsonl inside the workspace.
 func DecisionsPath(workspace, slug string) string {
 	return filepath.Join(workspace, "curated", slug+".jsonl")
+}
+
+// DecisionFiles lists the decisions files of a workspace. Other files in
+// curated/ (the review journal, caches) start with '_', which no slug does.
+func DecisionFiles(workspace string) ([]string, error) {
+	all, err := filepath.Glob(filepath.Join(workspace, "curated", "*.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range all {
+		if !strings.HasPrefix(filepath.Base(p), "_") {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 // Validate checks one decision.

@@ -7,7 +7,7 @@ import (
 )
 
 // ReviewAction is one click in the review page, kept in the append-only
-// journal curated/review.jsonl. The last action for a sha256 wins. Curation
+// journal curated/_review.jsonl. The last action for a sha256 wins. Curation
 // applies it on every rerun, and scrape adds rejected posts to its archive.
 type ReviewAction struct {
 	SHA256 string    `json:"sha256"`
@@ -16,8 +16,8 @@ type ReviewAction struct {
 	At     time.Time `json:"at"`
 }
 
-// ReviewPath is curated/review.jsonl inside the workspace.
-func ReviewPath(workspace string) string { return filepath.Join(workspace, "curated", "review.jsonl") }
+// ReviewPath is curated/_review.jsonl inside the workspace.
+func ReviewPath(workspace string) string { return filepath.Join(workspace, "curated", "_review.jsonl") }
 
 // Validate checks one review action.
 func (a *ReviewAction) Validate() (string, error) {

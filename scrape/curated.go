@@ -13,7 +13,7 @@ import (
 // RememberCurated records in the workspace's archive every image that
 // curation decided against (rejected, duplicate, invalid, filtered,
 // ambiguous, in curated/<slug>.jsonl) and every image rejected in review
-// (curated/review.jsonl), by sha256 and, where the raw index knows them, by
+// (curated/_review.jsonl), by sha256 and, where the raw index knows them, by
 // source:post_id and md5, so that no scrape downloads them again. Run calls
 // it at its start; curation may call it too. It returns the number of keys
 // added.
@@ -27,9 +27,8 @@ func RememberCurated(ctx context.Context, workspace string) (int, error) {
 }
 
 func markCurated(ctx context.Context, workspace string, st store) (int, error) {
-	dir := filepath.Join(workspace, "curated")
-	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
-	if err != nil || len(files) == 0 {
+	files, err := manifests.DecisionFiles(workspace)
+	if err != nil {
 		return 0, err
 	}
 	raw := map[string]manifests.RawRecord{} // sha256 -> record, loaded on demand
@@ -77,9 +76,6 @@ func markCurated(ctx context.Context, workspace string, st store) (int, error) {
 	}
 	reviewPath := manifests.ReviewPath(workspace)
 	for _, f := range files {
-		if filepath.Clean(f) == filepath.Clean(reviewPath) {
-			continue
-		}
 		decs, err := manifests.ReadDecisions(f)
 		if err != nil {
 			return 0, err

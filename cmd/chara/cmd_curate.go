@@ -18,7 +18,7 @@ func newCurateCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "curate",
 		Usage: "validate, deduplicate and filter the raw images",
-		Description: "Writes curated/<class>.jsonl (one decision per raw image), curated/hashes.jsonl and " +
+		Description: "Writes curated/<class>.jsonl (one decision per raw image), curated/_hashes.jsonl and " +
 			"curated/report.html. Rejections made in \"chara review\" are applied on every run.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print the per-class summary as JSON"},

@@ -229,7 +229,11 @@ func datasetFingerprint(ws string, cfg *config.Config, name string) (string, err
 			return "", err
 		}
 	}
-	if err := h.Files(filepath.Join(ws, "curated", "*.jsonl")); err != nil {
+	files, err := manifests.DecisionFiles(ws)
+	if err != nil {
+		return "", err
+	}
+	if err := h.Files(files...); err != nil {
 		return "", err
 	}
 	return h.Sum(), nil
@@ -255,8 +259,13 @@ func trainForRun(ctx context.Context, g *globalOptions, cfg *config.Config, mode
 	name := fmt.Sprintf("%s-%s-%s", model, dataset, fingerprint[:8])
 	dir := manifests.RunDir(g.Workspace, name)
 	resume := false
-	if _, err := os.Stat(dir); err == nil {
+	if _, err := os.Stat(filepath.Join(dir, "last.json")); err == nil {
 		resume = true
+	} else if _, err := os.Stat(dir); err == nil {
+		// Stopped before its first checkpoint: nothing in it to keep.
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove the unfinished run %s: %w", dir, err)
+		}
 	}
 	opts := append(trainConfigOptions(cfg, g),
 		train.WithModel(model), train.WithDataset(dataset), train.WithName(name), train.WithResume(resume))

@@ -30,6 +30,6 @@ else
   exit 1
 fi
 if [ -f /usr/include/torch/csrc/api/include/torch/torch.h ]; then
-  check "Debian libtorch $(awk '/define TORCH_VERSION /{print $3}' /usr/include/torch/csrc/api/include/torch/version.h)" -I/usr/include/torch/csrc/api/include
+  check "Debian libtorch $(awk '/define TORCH_VERSION_MAJOR/{M=$3} /define TORCH_VERSION_MINOR/{m=$3} END{print M"."m}' /usr/include/torch/csrc/api/include/torch/version.h)" -I/usr/include/torch/csrc/api/include
 fi
 echo "check-torch-compat: ok" >&2

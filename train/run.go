@@ -445,6 +445,9 @@ func (r *runner) finish(ctx context.Context) error {
 		if err := loadVarStore(r.m.VarStore(), filepath.Join(r.dir, best.Weights)); err != nil {
 			return err
 		}
+		if err := writeExport(r.dir, r.m.VarStore()); err != nil {
+			return err
+		}
 		r.s.frozen = r.frozenAt(best.Epoch)
 		l := newLoader(ctx, r.source(manifests.Test, best.Epoch, false), r.o.BatchSize, false, false, 0)
 		defer l.close()

@@ -16,26 +16,22 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
 	_ "golang.org/x/image/webp" // DecodeConfig
 
 	"github.com/chara-dev/chara/internal/atomicfile"
+	"github.com/chara-dev/chara/internal/imageio"
 )
 
-// Sniff names an image type from its first bytes: jpg, png, gif, webp, or
-// "" for anything else (an HTML page, say).
+// Sniff names an image type from its first bytes: jpg, png, gif, webp (the
+// types scrape downloads), or "" for anything else (an HTML page, say).
 func Sniff(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
-		return "jpg"
-	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return "png"
-	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
-		return "gif"
-	case len(b) >= 12 && bytes.Equal(b[:4], []byte("RIFF")) && bytes.Equal(b[8:12], []byte("WEBP")):
-		return "webp"
+	switch f := imageio.Sniff(b); f {
+	case imageio.JPEG, imageio.PNG, imageio.GIF, imageio.WebP:
+		return strings.TrimPrefix(f.Ext(), ".")
 	}
 	return ""
 }

@@ -33,6 +33,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/chara-dev/chara/internal/imageio"
 )
 
 // Post is one post on the fake board.
@@ -480,20 +482,8 @@ func matches(p *Post, terms []string) bool {
 	return true
 }
 
-// Ext names the image type from magic bytes: jpg, png, gif, webp, or "bin".
-func Ext(b []byte) string {
-	switch {
-	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
-		return "jpg"
-	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return "png"
-	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
-		return "gif"
-	case len(b) >= 12 && bytes.Equal(b[:4], []byte("RIFF")) && bytes.Equal(b[8:12], []byte("WEBP")):
-		return "webp"
-	}
-	return "bin"
-}
+// Ext names the image type from magic bytes: jpg, png, gif, webp, bmp, or "bin".
+func Ext(b []byte) string { return strings.TrimPrefix(imageio.Sniff(b).Ext(), ".") }
 
 func mimeOf(ext string) string {
 	switch ext {

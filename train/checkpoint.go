@@ -185,46 +185,11 @@ func readCheckpoint(dir, kind string) (*Checkpoint, error) {
 // any missing, unexpected or misshapen tensor. Unlike VarStore.Load it
 // never switches gradients back on behind the caller's back.
 func loadVarStore(vs *nn.VarStore, path string) error {
-	named, err := ts.LoadMultiWithDevice(path, vs.Device())
-	if err != nil {
-		return fmt.Errorf("load %s: %w", path, err)
+	err := torchrt.LoadVarStore(vs, path)
+	if errors.Is(err, torchrt.ErrVarStoreMismatch) {
+		return fmt.Errorf("%w: %w", ErrCheckpoint, err)
 	}
-	defer func() {
-		for _, n := range named {
-			n.Tensor.MustDrop()
-		}
-	}()
-	return copyInto(vs, named, path)
-}
-
-func copyInto(vs *nn.VarStore, named []ts.NamedTensor, path string) error {
-	src := map[string]*ts.Tensor{}
-	for _, n := range named {
-		src[n.Name] = n.Tensor
-	}
-	vars := vs.Variables()
-	for name := range vars {
-		if _, ok := src[name]; !ok {
-			return fmt.Errorf("load %s: %w: missing tensor %s", path, ErrCheckpoint, name)
-		}
-	}
-	for name := range src {
-		if _, ok := vars[name]; !ok {
-			return fmt.Errorf("load %s: %w: unexpected tensor %s", path, ErrCheckpoint, name)
-		}
-	}
-	return torchrt.NoGrad(func() error {
-		for name, v := range vars {
-			s := src[name]
-			if fmt.Sprint(s.MustSize()) != fmt.Sprint(v.MustSize()) {
-				return fmt.Errorf("load %s: %w: %s has shape %v, model has %v", path, ErrCheckpoint, name, s.MustSize(), v.MustSize())
-			}
-			dst := v
-			dst.Copy_(s)
-		}
-		runtime.KeepAlive(vs)
-		return nil
-	})
+	return err
 }
 
 // loadOptimizer reads <kind>.optim.ot into opt.

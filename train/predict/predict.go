@@ -204,49 +204,11 @@ var ErrWeights = errors.New("weights do not match the model")
 // shape, and nothing else. Unlike gotch's VarStore.Load it leaves the
 // thread's grad mode alone.
 func loadWeights(vs *nn.VarStore, path string) error {
-	named, err := ts.LoadMultiWithDevice(path, vs.Device())
-	if err != nil {
-		return fmt.Errorf("load %s: %w", path, err)
+	err := torchrt.LoadVarStore(vs, path)
+	if errors.Is(err, torchrt.ErrVarStoreMismatch) {
+		return fmt.Errorf("%w: %w", ErrWeights, err)
 	}
-	defer func() {
-		for _, n := range named {
-			n.Tensor.MustDrop()
-		}
-	}()
-	src := make(map[string]*ts.Tensor, len(named))
-	for _, n := range named {
-		src[n.Name] = n.Tensor
-	}
-	vars := vs.Variables()
-	defer runtime.KeepAlive(vs)
-	for name := range vars {
-		if _, ok := src[name]; !ok {
-			return fmt.Errorf("load %s: %w: no tensor %s", path, ErrWeights, name)
-		}
-	}
-	for name := range src {
-		if _, ok := vars[name]; !ok {
-			return fmt.Errorf("load %s: %w: unexpected tensor %s", path, ErrWeights, name)
-		}
-	}
-	return torchrt.NoGrad(func() error {
-		for name, v := range vars {
-			s := src[name]
-			got, err := s.Size()
-			if err != nil {
-				return err
-			}
-			want, err := v.Size()
-			if err != nil {
-				return err
-			}
-			if fmt.Sprint(got) != fmt.Sprint(want) {
-				return fmt.Errorf("load %s: %w: %s has shape %v, the model %v", path, ErrWeights, name, got, want)
-			}
-			v.Copy_(s)
-		}
-		return nil
-	})
+	return err
 }
 
 // datasetSize reads the image size of the dataset the run was trained on,

@@ -51,9 +51,13 @@ _chara_torch_env() {
     [ -f "$stubs/lib$lib.a" ] || ar rc "$stubs/lib$lib.a"
   done
   # The C++ ABI libtorch was built with: pip wheels before 2.7 used the old one.
+  # (grep -c reads all of nm's output: with grep -q, nm can die of SIGPIPE,
+  # and under "set -o pipefail" that would read as "old ABI".)
   local abi=1
   if command -v nm >/dev/null && [ -e "$CHARA_TORCH_LIB/libc10.so" ]; then
-    nm -D "$CHARA_TORCH_LIB/libc10.so" 2>/dev/null | grep -q __cxx11 || abi=0
+    local n
+    n=$(nm -D "$CHARA_TORCH_LIB/libc10.so" 2>/dev/null | grep -c __cxx11 || true)
+    [ "${n:-0}" -gt 0 ] || abi=0
   fi
   local inc="-I$CHARA_TORCH_INC -I$CHARA_TORCH_INC/torch/csrc/api/include"
   [ "$CHARA_TORCH_INC" = /usr/include ] && inc="-I/usr/include/torch/csrc/api/include"

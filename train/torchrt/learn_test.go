@@ -25,9 +25,14 @@ func newToyNet() *toyNet {
 	return &toyNet{vs: vs, l1: nn.NewLinear(r.Sub("l1"), 2, 16, LinearConfig(2)), l2: nn.NewLinear(r.Sub("l2"), 16, 2, LinearConfig(16))}
 }
 
+// forward drops its temporaries after their last use. That also keeps them
+// reachable until then: a Go tensor that is unreachable while libtorch still
+// reads it (an argument in the middle of a cgo call) can be finalized under
+// it, which crashed this test under GOGC=5.
 func (m *toyNet) forward(x *ts.Tensor) *ts.Tensor {
 	h := m.l1.Forward(x)
 	a := h.MustRelu(true)
+	defer a.MustDrop()
 	return m.l2.Forward(a)
 }
 

@@ -1,7 +1,6 @@
 package dataset
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"image"
@@ -53,7 +52,7 @@ func decodeFor(b []byte, h, w int, fit string, maxPixels int64) (image.Image, in
 		return nil, 0, 0, err
 	}
 	if info.Format == imageio.JPEG && dcEnough(info.Width, info.Height, h, w, fit) {
-		img, err := jpegdc.DecodeDC(bytes.NewReader(b))
+		img, err := imageio.DecodeJPEGEighth(b)
 		if err == nil {
 			return imageio.Orient(img, info.Orientation), info.Width, info.Height, nil
 		}

@@ -16,7 +16,7 @@ for tool in redis-server:redis-server chromium:chromium python3:python3; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if command -v dpkg-query >/dev/null 2>&1; then
-  for p in python3-torch python3-torchvision python3-pil python3-scipy binutils g++; do
+  for p in libjpeg62-turbo-dev python3-torch python3-torchvision python3-pil python3-scipy binutils g++; do
     have_pkg "$p" || need+=("$p")
   done
 fi

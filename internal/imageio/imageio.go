@@ -355,7 +355,7 @@ func Thumbnail(b []byte, w, h int, opts ...Option) (*image.NRGBA, Info, error) {
 	}
 	var img image.Image
 	if info.Format == JPEG && sw >= 8*w && sh >= 8*h {
-		img, err = jpegdc.DecodeDC(bytes.NewReader(b))
+		img, err = DecodeJPEGEighth(b)
 		var ue jpegdc.UnsupportedError
 		if errors.As(err, &ue) { // CMYK and the like: the full decoder knows them
 			img, err = decodeAs(info.Format, b)

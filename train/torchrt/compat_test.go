@@ -2,12 +2,21 @@ package torchrt
 
 import (
 	"math"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 )
+
+// lockThread keeps the test on one OS thread: gotch reports a libtorch
+// error through a thread-local, so an op and its error check on two threads
+// lose the error (and the garbage result gets freed later).
+func lockThread(t *testing.T) {
+	runtime.LockOSThread()
+	t.Cleanup(runtime.UnlockOSThread)
+}
 
 // Each forwarder in internal/libtorch/compat is run here against values
 // computed another way, and one stub is checked to fail cleanly.
@@ -24,6 +33,7 @@ func vals(t *testing.T, x *ts.Tensor, err error) []float64 {
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-5 }
 
 func TestCompatStdVarCorrection(t *testing.T) {
+	lockThread(t)
 	x := ts.MustOfSlice([]float64{1, 2, 3, 4, 6})
 	defer x.MustDrop()
 	mean := 16.0 / 5
@@ -60,6 +70,7 @@ func TestCompatStdVarCorrection(t *testing.T) {
 }
 
 func TestCompatSqueezeDims(t *testing.T) {
+	lockThread(t)
 	x := ts.MustOnes([]int64{1, 3, 1, 2, 1}, gotch.Float, gotch.CPU)
 	defer x.MustDrop()
 	y, err := x.SqueezeDims([]int64{0, -1, 1}, false) // dim 1 has size 3: kept
@@ -81,6 +92,7 @@ func TestCompatSqueezeDims(t *testing.T) {
 }
 
 func TestCompatScaledDotProductAttention(t *testing.T) {
+	lockThread(t)
 	ManualSeed(1)
 	q := ts.MustRandn([]int64{1, 4, 8}, gotch.Float, gotch.CPU)
 	k := ts.MustRandn([]int64{1, 5, 8}, gotch.Float, gotch.CPU)
@@ -106,6 +118,7 @@ func TestCompatScaledDotProductAttention(t *testing.T) {
 }
 
 func TestCompatStubFailsCleanly(t *testing.T) {
+	lockThread(t)
 	x := ts.MustOnes([]int64{4}, gotch.Float, gotch.CPU)
 	defer x.MustDrop()
 	_, err := x.NonzeroStatic(2, 0, false)

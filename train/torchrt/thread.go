@@ -13,7 +13,9 @@ import (
 // OS thread. libgomp builds one OpenMP thread team per OS thread, so
 // libtorch work that hops between threads is about 2x slower on a CPU;
 // running all of it here avoids that, and also serialises access to
-// libtorch state (grad mode, generators) that is per thread.
+// libtorch state that is per thread: grad mode, and gotch's last-error
+// slot (a gotch call and its error check on two OS threads lose the error,
+// and gotch then wraps a garbage result that its finalizer frees later).
 type Thread struct {
 	work chan func()
 	once sync.Once

@@ -14,6 +14,7 @@ import (
 )
 
 func TestRuntimeFacts(t *testing.T) {
+	lockThread(t)
 	v := RuntimeVersion()
 	if v == "" {
 		t.Fatalf("no TORCH_VERSION in libtorch's config:\n%s", Config())
@@ -31,6 +32,7 @@ func TestRuntimeFacts(t *testing.T) {
 }
 
 func TestManualSeedRepeats(t *testing.T) {
+	lockThread(t)
 	draw := func() []float64 {
 		ManualSeed(7)
 		x := ts.MustRandn([]int64{5}, gotch.Float, gotch.CPU)

@@ -1,0 +1,106 @@
+package turbojpeg
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"testing"
+
+	"github.com/chara-dev/chara/internal/imageio/jpegdc"
+)
+
+func testJPEG(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{uint8(x * 255 / w), uint8(y * 255 / h), uint8((x + y) % 256), 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// At 1/8 the result must be the 8x8 block means, as jpegdc computes them.
+func TestEighthMatchesBlockMeans(t *testing.T) {
+	b := testJPEG(t, 203, 317)
+	got, err := DecodeScaled(b, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Bounds().Dx() != 26 || got.Bounds().Dy() != 40 {
+		t.Fatalf("size %v, want 26x40", got.Bounds())
+	}
+	ref, err := jpegdc.DecodeDC(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum, n float64
+	for y := 0; y < 40; y++ {
+		for x := 0; x < 26; x++ {
+			r1, g1, b1, _ := got.At(x, y).RGBA()
+			r2, g2, b2, _ := ref.At(x, y).RGBA()
+			for _, d := range []float64{float64(r1>>8) - float64(r2>>8), float64(g1>>8) - float64(g2>>8), float64(b1>>8) - float64(b2>>8)} {
+				if d < 0 {
+					d = -d
+				}
+				sum += d
+				n++
+			}
+		}
+	}
+	// Chroma upsampling differs a little between the two decoders.
+	if mean := sum / n; mean > 4 {
+		t.Errorf("mean abs difference to the block means %.2f, want <= 4", mean)
+	}
+}
+
+func TestScales(t *testing.T) {
+	b := testJPEG(t, 64, 48)
+	for denom, want := range map[int][2]int{1: {64, 48}, 2: {32, 24}, 4: {16, 12}, 8: {8, 6}} {
+		img, err := DecodeScaled(b, denom)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img.Bounds().Dx() != want[0] || img.Bounds().Dy() != want[1] {
+			t.Errorf("1/%d: %v, want %v", denom, img.Bounds(), want)
+		}
+	}
+	if _, err := DecodeScaled(b, 3); err == nil {
+		t.Error("scale 1/3 accepted")
+	}
+}
+
+func TestBadInputsAreErrorsNotGray(t *testing.T) {
+	b := testJPEG(t, 200, 200)
+	for name, in := range map[string][]byte{
+		"truncated": b[:len(b)/2],
+		"empty":     nil,
+		"html":      []byte("<!doctype html><html><body>rate limited</body></html>"),
+		"header":    b[:20],
+	} {
+		if _, err := DecodeScaled(in, 8); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: err %v, want ErrCorrupt", name, err)
+		}
+	}
+}
+
+func FuzzDecodeScaled(f *testing.F) {
+	b := testJPEG(&testing.T{}, 40, 30)
+	f.Add(b)
+	f.Add(b[:len(b)-10])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		img, err := DecodeScaled(data, 8)
+		if err == nil && img.Bounds().Empty() {
+			t.Fatal("no error and no pixels")
+		}
+	})
+}

@@ -11,7 +11,7 @@ import (
 	"github.com/chara-dev/chara/internal/imageio/jpegdc"
 )
 
-func testJPEG(t *testing.T, w, h int) []byte {
+func testJPEG(t testing.TB, w, h int) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := 0; y < h; y++ {
@@ -91,7 +91,7 @@ func TestBadInputsAreErrorsNotGray(t *testing.T) {
 }
 
 func FuzzDecodeScaled(f *testing.F) {
-	b := testJPEG(&testing.T{}, 40, 30)
+	b := testJPEG(f, 40, 30)
 	f.Add(b)
 	f.Add(b[:len(b)-10])
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -209,7 +209,7 @@ train:
   models: [%s]
   epochs: %d
   batch_size: 32
-  patience: 8   # effnet-b0 from scratch (no ImageNet weights in the demo) needs a few epochs before its batch-norm statistics settle
+  patience: 12  # effnet-b0 from scratch (no ImageNet weights in the demo) needs a few epochs before its batch-norm statistics settle
 
 classes:
 `, len(s.chars), baseURL, s.seed, SourceName, baseURL, sz.Candidates, s.perClass,

@@ -95,7 +95,7 @@ func writeDemoCheck(g *globalOptions, corpus *synth.Corpus) error {
 	if err != nil {
 		return err
 	}
-	type tally struct{ planted, fetched, removed int }
+	type tally struct{ planted, fetched, removed, ambiguous int }
 	var dup, broken, off tally
 	for _, c := range cfg.Classes {
 		slug, err := manifests.Slug(c.Name)
@@ -127,8 +127,11 @@ func writeDemoCheck(g *globalOptions, corpus *synth.Corpus) error {
 			switch it.Kind {
 			case synth.KindDuplicate:
 				dup.fetched++
-				if v == manifests.Duplicate {
+				switch v {
+				case manifests.Duplicate:
 					dup.removed++
+				case manifests.Ambiguous: // its group reached another class
+					dup.ambiguous++
 				}
 			case synth.KindBroken:
 				broken.fetched++
@@ -154,7 +157,8 @@ func writeDemoCheck(g *globalOptions, corpus *synth.Corpus) error {
 		}
 	}
 	fmt.Fprintf(g.Stdout, "\nPlanted problems (the demo site's ground truth):\n")
-	fmt.Fprintf(g.Stdout, "  near-duplicates  %3d planted, %3d downloaded, %3d removed by curation as duplicates\n", dup.planted, dup.fetched, dup.removed)
+	fmt.Fprintf(g.Stdout, "  near-duplicates  %3d planted, %3d downloaded, %3d removed by curation as duplicates, %d more with a group that reached another class (ambiguous), %d kept\n",
+		dup.planted, dup.fetched, dup.removed, dup.ambiguous, dup.fetched-dup.removed-dup.ambiguous)
 	fmt.Fprintf(g.Stdout, "  broken files     %3d planted, %3d downloaded (scrape refuses HTML and empty files), %3d removed by curation as invalid\n", broken.planted, broken.fetched, broken.removed)
 	fmt.Fprintf(g.Stdout, "  off-topic        %3d planted, %3d downloaded, %3d removed (curation leaves off-topic pictures to chara review)\n", off.planted, off.fetched, off.removed)
 	return nil

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"sync"
@@ -206,20 +207,40 @@ func (st *state) filter() {
 }
 
 // group unions near-duplicates (pHash within the threshold, directly or
-// mirrored) over the unique sha256s of all classes.
+// mirrored) over the unique sha256s of all classes. A pair whose two files
+// were found only under different classes must also agree in dHash (and is
+// not taken mirrored): look-alike characters drawn in the same composition
+// share pHash's coarse structure, and chained through such pairs whole groups
+// would reach across classes and be excluded as ambiguous, while a real
+// repost under another character's tag matches in both hashes. A file found
+// under two classes is one sha256 and always ambiguous.
 func (st *state) group(ctx context.Context) error {
 	idx := map[string]int{} // sha -> position in hashes
-	var hashes, flips []uint64
+	var hashes, flips, dhashes []uint64
+	var classes []map[int]bool // position -> classes the file was found under
 	for i := range st.entries {
 		e := &st.entries[i]
 		if e.pre != "" {
 			continue
 		}
-		if _, ok := idx[e.fp.SHA256]; !ok {
-			idx[e.fp.SHA256] = len(hashes)
+		pos, ok := idx[e.fp.SHA256]
+		if !ok {
+			pos = len(hashes)
+			idx[e.fp.SHA256] = pos
 			hashes = append(hashes, e.fp.PHash)
 			flips = append(flips, e.fp.PHashFlip)
+			dhashes = append(dhashes, e.fp.DHash)
+			classes = append(classes, map[int]bool{})
 		}
+		classes[pos][e.class] = true
+	}
+	sameClass := func(i, j int) bool {
+		for c := range classes[i] {
+			if classes[j][c] {
+				return true
+			}
+		}
+		return false
 	}
 	uf := newUnionFind(len(hashes))
 	if len(hashes) > 0 {
@@ -236,14 +257,20 @@ func (st *state) group(ctx context.Context) error {
 			return err
 		}
 		for _, p := range pairs {
-			uf.union(int(p.I), int(p.J))
+			i, j := int(p.I), int(p.J)
+			if !sameClass(i, j) && bits.OnesCount64(dhashes[i]^dhashes[j]) > st.s.threshold {
+				continue
+			}
+			uf.union(i, j)
+			st.pairs++
 		}
 		for _, p := range fpairs {
-			if p.I != p.J {
-				uf.union(int(p.I), int(p.J))
+			i, j := int(p.I), int(p.J)
+			if i != j && sameClass(i, j) {
+				uf.union(i, j)
+				st.pairs++
 			}
 		}
-		st.pairs = len(pairs) + len(fpairs)
 	}
 	compOf := map[int]int{}
 	for i := range st.entries {

@@ -15,6 +15,7 @@ import (
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
 
+	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/torchrt"
 )
@@ -30,7 +31,7 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 	opts := func(name string, n int, more ...Option) []Option {
 		return quick("cnn2", "toy", name, n, append([]Option{WithPatience(0), WithAugment(true)}, more...)...)
 	}
-	full, err := Run(context.Background(), ws, opts("full", epochs, withAfterEpoch(func(int) { rss = append(rss, rssKB(t)) }))...)
+	full, err := Run(context.Background(), ws, opts("full", epochs, withAfterEpoch(func(int) { rss = append(rss, testutil.RSSKB(t)) }))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
 
+	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/models"
 	"github.com/chara-dev/chara/train/torchrt"
@@ -46,7 +47,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				ours := ourStepRate(b, c.model, c.h, c.w)
 				b.ReportMetric(ours, "img/s")
-				if py := torchPython(); py != "" {
+				if py := testutil.TorchPython(); py != "" {
 					theirs := pytorchStepRate(b, py, c.model, c.h, c.w)
 					b.ReportMetric(theirs, "pytorch-img/s")
 					b.ReportMetric(ours/theirs, "ratio")

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,10 +13,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 
+	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/chara-dev/chara/manifests"
 )
 
@@ -140,39 +139,6 @@ func metricsNoTime(t *testing.T, ws, run string) []string {
 	return out
 }
 
-func rssKB(t *testing.T) int {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		t.Skip("no /proc")
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "VmRSS:") {
-			n, _ := strconv.Atoi(strings.Fields(sc.Text())[1])
-			return n
-		}
-	}
-	t.Skip("no VmRSS")
-	return 0
-}
-
-// torchPython finds a Python that imports torchvision (Debian's
-// python3-torchvision), or "".
-func torchPython() string {
-	var cands []string
-	if p := os.Getenv("CHARA_PYTHON"); p != "" {
-		cands = append(cands, p)
-	}
-	cands = append(cands, "python3", "/usr/bin/python3")
-	for _, c := range cands {
-		if exec.Command(c, "-c", "import torchvision").Run() == nil {
-			return c
-		}
-	}
-	return ""
-}
-
 var (
 	calOnce sync.Once
 	calPath string
@@ -184,7 +150,7 @@ var (
 // training images of dataset dir: testdata/calibrated_effnet.py.
 func calibratedWeights(t *testing.T, dsDir string) string {
 	t.Helper()
-	py := torchPython()
+	py := testutil.TorchPython()
 	if py == "" {
 		t.Skip("no python3 with torchvision (apt-get install python3-torchvision, or set CHARA_PYTHON)")
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sugarme/gotch"
 
+	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/chara-dev/chara/train/models"
 	"github.com/chara-dev/chara/train/torchrt"
 )
@@ -18,7 +19,7 @@ import (
 // its shape and values, and the effnet-b0 backbone loads into torchvision's
 // efficientnet_b0 with strict=True.
 func TestStateDictLoadsInPyTorch(t *testing.T) {
-	py := torchPython()
+	py := testutil.TorchPython()
 	if py == "" {
 		t.Skip("no python3 with torch and torchvision (apt-get install python3-torchvision, or set CHARA_PYTHON)")
 	}

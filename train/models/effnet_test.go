@@ -16,6 +16,7 @@ import (
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/ts"
 
+	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/chara-dev/chara/train/torchrt"
 )
 
@@ -188,22 +189,6 @@ func TestStochasticDepthRow(t *testing.T) {
 	runtime.KeepAlive(m)
 }
 
-// torchPython finds a Python that imports torchvision (Debian's
-// python3-torchvision), or "".
-func torchPython() string {
-	var cands []string
-	if p := os.Getenv("CHARA_PYTHON"); p != "" {
-		cands = append(cands, p)
-	}
-	cands = append(cands, "python3", "/usr/bin/python3")
-	for _, c := range cands {
-		if exec.Command(c, "-c", "import torchvision").Run() == nil {
-			return c
-		}
-	}
-	return ""
-}
-
 var (
 	parityOnce sync.Once
 	parityDir  string
@@ -213,7 +198,7 @@ var (
 // parityData runs testdata/effnet_parity.py once per test binary.
 func parityData(t *testing.T) string {
 	t.Helper()
-	py := torchPython()
+	py := testutil.TorchPython()
 	if py == "" {
 		t.Skip("no python3 with torchvision (python3 -c 'import torchvision' fails; apt-get install python3-torchvision, or set CHARA_PYTHON)")
 	}

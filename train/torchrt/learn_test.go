@@ -1,13 +1,10 @@
 package torchrt
 
 import (
-	"bufio"
 	"context"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 
+	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
@@ -98,23 +95,6 @@ func TestToyNetLearns(t *testing.T) {
 	}
 }
 
-func rssKB(t *testing.T) int {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		t.Skip("no /proc")
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "VmRSS:") {
-			n, _ := strconv.Atoi(strings.Fields(sc.Text())[1])
-			return n
-		}
-	}
-	t.Skip("no VmRSS")
-	return 0
-}
-
 // Per-batch tensors are dropped in the same iteration, so memory stays flat.
 func TestTrainingMemoryIsFlat(t *testing.T) {
 	th := NewThread(2)
@@ -127,9 +107,9 @@ func TestTrainingMemoryIsFlat(t *testing.T) {
 			return err
 		}
 		trainSteps(m, opt, 200) // warm up allocators
-		before := rssKB(t)
+		before := testutil.RSSKB(t)
 		trainSteps(m, opt, 1000)
-		after := rssKB(t)
+		after := testutil.RSSKB(t)
 		if grow := after - before; grow > 16*1024 {
 			t.Errorf("resident memory grew by %d KB over 1000 steps", grow)
 		}

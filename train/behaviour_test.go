@@ -175,6 +175,9 @@ func TestBadDatasetNamesTheFile(t *testing.T) {
 	if _, err := Run(context.Background(), ws, WithModel("resnet"), WithDataset("toy")); !errors.Is(err, ErrOptions) {
 		t.Errorf("unknown model: %v", err)
 	}
+	if _, err := Run(context.Background(), ws, quick("cnn", "toy", "amp", 1, WithDevice("cpu"), WithAMP(true))...); !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "CUDA") {
+		t.Errorf("--amp on the CPU: %v, want ErrOptions naming CUDA", err)
+	}
 	if _, err := Run(context.Background(), ws, quick("cnn", "toy", "x", 1, WithFreeze(true, 0))...); err == nil {
 		t.Errorf("--freeze with cnn accepted")
 	}

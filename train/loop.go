@@ -34,6 +34,7 @@ func (e *NonFiniteError) Unwrap() error { return ErrNonFinite }
 
 // session is the libtorch side of a run. Use it only on the torch thread.
 type session struct {
+	amp    bool // forward passes under bf16 autocast (CUDA)
 	m      models.Model
 	fm     models.Backboned // set when the model has a frozen-backbone mode
 	dev    gotch.Device
@@ -140,10 +141,23 @@ func (s *session) forward(b *batch, train bool) (logits, y *ts.Tensor, err error
 		return nil, nil, err
 	}
 	defer x.MustDrop()
-	if s.frozen {
-		logits = s.fm.HeadForwardT(x, train)
+	run := func() error {
+		if s.frozen {
+			logits = s.fm.HeadForwardT(x, train)
+		} else {
+			logits = s.m.ForwardT(x, train)
+		}
+		return nil
+	}
+	if s.amp {
+		// The loss takes logits as float (LogSoftmax to Float), as under torch.autocast.
+		err = torchrt.AutocastBF16(run)
 	} else {
-		logits = s.m.ForwardT(x, train)
+		err = run()
+	}
+	if err != nil {
+		y.MustDrop()
+		return nil, nil, err
 	}
 	return logits, y, nil
 }

@@ -30,6 +30,7 @@ type Config struct {
 	FinetuneAfter int     `json:"finetune_after"` // with Freeze: unfreeze after this many epochs (0: never)
 	FinetuneLR    float64 `json:"finetune_lr"`    // learning rate once unfrozen
 	Augment       bool    `json:"augment"`
+	AMP           bool    `json:"amp,omitempty"` // bf16 autocast, CUDA only
 	Weights       string  `json:"weights,omitempty"`
 	Name          string  `json:"name"`
 }
@@ -84,6 +85,10 @@ func WithPatience(n int) Option { return func(o *options) { o.Patience = n } }
 
 // WithSeed seeds Go's generators and libtorch's (default 1).
 func WithSeed(seed int64) Option { return func(o *options) { o.Seed = seed } }
+
+// WithAMP runs forward passes under bf16 autocast (CUDA only; Run refuses
+// it on the CPU).
+func WithAMP(on bool) Option { return func(o *options) { o.AMP = on } }
 
 // WithDevice picks auto, cpu, cuda or cuda:N (default auto).
 func WithDevice(d string) Option { return func(o *options) { o.Device = d } }
@@ -160,8 +165,12 @@ func (o *options) validate() error {
 			return bad("%v", err)
 		}
 	}
-	if _, err := ParseDevice(o.Device); err != nil {
+	dev, err := ParseDevice(o.Device)
+	if err != nil {
 		return bad("%v", err)
+	}
+	if o.AMP && !dev.IsCuda() {
+		return bad("amp (bf16 autocast) needs a CUDA device; device %q is the CPU", o.Device)
 	}
 	if o.FinetuneLR == 0 {
 		o.FinetuneLR = o.LR / 10

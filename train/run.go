@@ -180,6 +180,9 @@ func (r *runner) setup(ctx context.Context, resume *Checkpoint) error {
 			}
 		}
 		r.s, err = newSession(m, r.dev)
+		if r.s != nil {
+			r.s.amp = r.o.AMP
+		}
 		return err
 	})
 	if err != nil {

@@ -288,6 +288,7 @@ func trainConfigOptions(cfg *config.Config, g *globalOptions) []train.Option {
 		train.WithDevice(cfg.Train.Device),
 		train.WithFreeze(cfg.Train.Freeze, 0),
 		train.WithAugment(cfg.Train.Augment),
+		train.WithAMP(cfg.Train.AMP),
 		train.WithReporter(g.reporter()),
 	}
 	if cfg.Train.Weights != "" {

@@ -28,6 +28,7 @@ func newTrainCommand() *cli.Command {
 			&cli.BoolFlag{Name: "freeze", Usage: "effnet-b0: train only the head on backbone features computed once and cached"},
 			&cli.IntFlag{Name: "finetune-after", Usage: "with --freeze: unfreeze the whole network after `K` epochs (at a tenth of the learning rate)"},
 			&cli.BoolFlag{Name: "augment", Usage: "augment training images: horizontal flip, small random resized crop, colour jitter"},
+			&cli.BoolFlag{Name: "amp", Usage: "CUDA: forward passes under bf16 autocast (default: train.amp)"},
 			&cli.StringFlag{Name: "weights", Usage: "effnet-b0: torchvision ImageNet weights `FILE` (see chara weights fetch)"},
 			&cli.StringFlag{Name: "name", Usage: "run `NAME` (default: MODEL-DATASET-TIMESTAMP)"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue run --name from its last checkpoint"},
@@ -58,6 +59,10 @@ func newTrainCommand() *cli.Command {
 				s := c.Int64("seed")
 				o.Seed = &s
 			}
+			if c.IsSet("amp") {
+				a := c.Bool("amp")
+				o.AMP = &a
+			}
 			if c.IsSet("augment") {
 				a := c.Bool("augment")
 				o.Augment = &a
@@ -76,7 +81,7 @@ type trainOptions struct {
 	LR                                    float64
 	Patience                              *int
 	Seed                                  *int64
-	Augment                               *bool
+	Augment, AMP                          *bool
 	Freeze, Resume                        bool
 }
 
@@ -118,6 +123,9 @@ func runTrain(ctx context.Context, g *globalOptions, o trainOptions) error {
 	}
 	if o.Augment != nil {
 		opts = append(opts, train.WithAugment(*o.Augment))
+	}
+	if o.AMP != nil {
+		opts = append(opts, train.WithAMP(*o.AMP))
 	}
 	if o.Weights != "" {
 		opts = append(opts, train.WithWeights(o.Weights))

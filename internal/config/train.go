@@ -10,6 +10,7 @@ type Train struct {
 	Device    string   `yaml:"device"`
 	Freeze    bool     `yaml:"freeze"`
 	Augment   bool     `yaml:"augment"`
+	AMP       bool     `yaml:"amp"` // bf16 autocast, CUDA only
 	Weights   string   `yaml:"weights,omitempty"`
 }
 

@@ -23,3 +23,16 @@ func SetGradEnabled(on bool) (prev bool) {
 	}
 	return C.chara_grad_set_enabled(C.int(v)) != 0
 }
+
+// AutocastBF16 runs f with CUDA autocast in bfloat16 (matmuls and
+// convolutions in bf16, reductions and losses in fp32, as torch.autocast
+// does) and restores the previous state, also when f panics. Autocast is
+// per OS thread: call it on the Thread. It only affects CUDA tensors.
+func AutocastBF16(f func() error) error {
+	prev := C.chara_autocast_bf16_enter()
+	defer C.chara_autocast_exit(prev)
+	return f()
+}
+
+// AutocastEnabled reports whether CUDA autocast is on for this OS thread.
+func AutocastEnabled() bool { return C.chara_autocast_is_enabled() != 0 }

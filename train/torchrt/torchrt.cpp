@@ -3,6 +3,7 @@
 
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 #include <c10/core/GradMode.h>
 #include <dlfcn.h>
@@ -28,6 +29,21 @@ int chara_grad_set_enabled(int enabled) {
   bool prev = c10::GradMode::is_enabled();
   c10::GradMode::set_enabled(enabled != 0);
   return prev ? 1 : 0;
+}
+
+int chara_autocast_bf16_enter(void) {
+  bool prev = at::autocast::is_enabled();
+  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  at::autocast::set_enabled(true);
+  at::autocast::increment_nesting();
+  return prev ? 1 : 0;
+}
+
+int chara_autocast_is_enabled(void) { return at::autocast::is_enabled() ? 1 : 0; }
+
+void chara_autocast_exit(int prev) {
+  at::autocast::set_enabled(prev != 0);
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
 }
 
 char *chara_torch_config(void) {

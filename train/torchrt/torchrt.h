@@ -9,6 +9,11 @@ void chara_set_num_threads(int n);
 int chara_get_num_threads(void);
 // Sets grad mode on this OS thread; returns the previous mode (0 or 1).
 int chara_grad_set_enabled(int enabled);
+// CUDA autocast in bf16 on this OS thread: enter returns the previous
+// state, exit restores it.
+int chara_autocast_bf16_enter(void);
+void chara_autocast_exit(int prev);
+int chara_autocast_is_enabled(void);
 // Returned strings are malloc'd; the caller frees them.
 char *chara_torch_config(void);
 char *chara_torch_compiled_version(void);

@@ -126,3 +126,27 @@ func TestCPUBinaryNeedsNoCUDA(t *testing.T) {
 		t.Skip("linux only")
 	}
 }
+
+func TestAutocastBF16RestoresState(t *testing.T) {
+	lockThread(t)
+	if AutocastEnabled() {
+		t.Fatal("autocast on before the test")
+	}
+	var inside bool
+	if err := AutocastBF16(func() error { inside = AutocastEnabled(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !inside {
+		t.Error("autocast off inside AutocastBF16")
+	}
+	if AutocastEnabled() {
+		t.Error("autocast left on after AutocastBF16")
+	}
+	func() {
+		defer func() { recover() }()
+		AutocastBF16(func() error { panic("x") })
+	}()
+	if AutocastEnabled() {
+		t.Error("autocast left on after a panic")
+	}
+}

@@ -293,6 +293,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.serveFile(w, post, "")
+	case !s.serveAPI(w, r, q):
+		http.NotFound(w, r)
+	}
+}
+
+// serveAPI answers an API or gallery request; false if r is none.
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, q url.Values) bool {
+	switch {
 	case r.URL.Path == "/posts.json":
 		s.danbooru(w, r, q)
 	case r.URL.Path == "/index.php":
@@ -304,8 +312,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case q.Has("json"):
 		s.zerochan(w, r, q)
 	default:
-		http.NotFound(w, r)
+		return false
 	}
+	return true
 }
 
 func (s *Server) classify(r *http.Request) (Target, *Post) {
@@ -415,16 +424,7 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, po
 // serveUnfaulted renders the normal answer of an API request.
 func (s *Server) serveUnfaulted(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	switch {
-	case r.URL.Path == "/posts.json":
-		s.danbooru(w, r, q)
-	case r.URL.Path == "/index.php":
-		s.gelbooru(w, r, q)
-	case r.URL.Path == "/post.json":
-		s.moebooru(w, r, q)
-	case r.URL.Path == "/gallery":
-		s.gallery(w, r, q)
-	default:
+	if !s.serveAPI(w, r, q) {
 		s.zerochan(w, r, q)
 	}
 }

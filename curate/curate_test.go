@@ -3,9 +3,7 @@ package curate
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
-	"hash/crc32"
 	"image/color"
 	"os"
 	"path/filepath"
@@ -15,23 +13,9 @@ import (
 
 	"github.com/chara-dev/chara/curate/internal/synth"
 	"github.com/chara-dev/chara/internal/progress"
+	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/chara-dev/chara/manifests"
 )
-
-// pngBomb is a PNG signature and IHDR declaring w x h, and no pixel data.
-func pngBomb(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 2
-	chunk := append([]byte("IHDR"), ihdr...)
-	binary.Write(&b, binary.BigEndian, uint32(13))
-	b.Write(chunk)
-	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
-	return b.Bytes()
-}
 
 // hugeGIF declares a 65535x65535 logical screen.
 var hugeGIF = []byte("GIF89a\xff\xff\xff\xff\x00\x00\x00,\x00\x00\x00\x00\xff\xff\xff\xff\x00\x02\x02D\x01\x00;")
@@ -138,7 +122,7 @@ func fixture(t *testing.T) (ws string, a, b map[string]string) {
 		{name: "truncated", data: good[:len(good)*2/3], post: "12"},
 		{name: "html", data: []byte("<!DOCTYPE html><html><body>rate limited</body></html>"), post: "13"},
 		{name: "empty", data: nil, post: "14"},
-		{name: "bomb", data: pngBomb(100000, 100000), post: "15"},
+		{name: "bomb", data: testutil.PNGHeader(100000, 100000), post: "15"},
 		{name: "hugegif", data: hugeGIF, post: "16"},
 		{name: "missing", data: synth.JPEG(synth.Picture(5, 1, 200, 200), 90), post: "17", remove: true},
 	})

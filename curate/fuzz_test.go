@@ -5,6 +5,7 @@ import (
 
 	"github.com/chara-dev/chara/curate/internal/synth"
 	"github.com/chara-dev/chara/internal/imageio"
+	"github.com/chara-dev/chara/internal/testutil"
 )
 
 // FuzzValidateAndHash feeds arbitrary bytes through the validate-and-hash
@@ -22,7 +23,7 @@ func FuzzValidateAndHash(f *testing.F) {
 	f.Add(jpg[:len(jpg)/3])
 	f.Add([]byte{})
 	f.Add([]byte("<html>404</html>"))
-	f.Add(pngBomb(100000, 100000))
+	f.Add(testutil.PNGHeader(100000, 100000))
 	f.Add(hugeGIF)
 	f.Add([]byte("RIFF\x00\x00\x00\x00WEBPVP8 \x00\x00\x00\x00"))
 	f.Add([]byte("BM\x00\x00\x00\x00\x00\x00\x00\x00\x36\x00\x00\x00\x28\x00\x00\x00\xff\xff\x00\x00\xff\xff\x00\x00\x01\x00\x18\x00"))

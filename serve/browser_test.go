@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/chromedp/chromedp"
 )
 
@@ -158,7 +159,7 @@ func TestBrowserUploadAndSample(t *testing.T) {
 		says string
 	}{
 		{"notes.png", []byte("these are my notes, not a picture"), "not an image"},
-		{"bomb.png", pngHeader(100000, 100000), "too many pixels"},
+		{"bomb.png", testutil.PNGHeader(100000, 100000), "too many pixels"},
 	} {
 		p := filepath.Join(t.TempDir(), bad.name)
 		os.WriteFile(p, bad.body, 0o644)

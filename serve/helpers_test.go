@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -84,22 +82,6 @@ func jpegBytes(t testing.TB, img image.Image) []byte {
 	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
 		t.Fatal(err)
 	}
-	return b.Bytes()
-}
-
-// pngHeader is a valid PNG signature + IHDR declaring w x h, no pixels:
-// a decompression bomb's declaration.
-func pngHeader(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 2
-	chunk := append([]byte("IHDR"), ihdr...)
-	binary.Write(&b, binary.BigEndian, uint32(13))
-	b.Write(chunk)
-	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
 	return b.Bytes()
 }
 

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/predict"
 )
@@ -138,7 +139,7 @@ func TestBadUploads(t *testing.T) {
 			return postMultipart(t, hs.URL+"/api/predict", "image", big)
 		}, 413, ReasonUploadTooLarge, "10 MB"},
 		{"png bomb 100000x100000", func() (*http.Response, []byte) {
-			return postRaw(t, hs.URL+"/api/predict", pngHeader(100000, 100000), "image/png")
+			return postRaw(t, hs.URL+"/api/predict", testutil.PNGHeader(100000, 100000), "image/png")
 		}, 422, "too-large", "too many pixels"},
 		{"truncated", func() (*http.Response, []byte) {
 			return postRaw(t, hs.URL+"/api/predict", goodJPEG[:len(goodJPEG)/2], "image/jpeg")

@@ -2,9 +2,7 @@ package imageio
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
@@ -13,6 +11,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/chara-dev/chara/internal/testutil"
 	"golang.org/x/image/bmp"
 )
 
@@ -91,21 +90,6 @@ func TestSniff(t *testing.T) {
 	}
 }
 
-// pngHeader writes a valid PNG signature + IHDR declaring w x h and nothing else.
-func pngHeader(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 2 // 8-bit RGB
-	chunk := append([]byte("IHDR"), ihdr...)
-	binary.Write(&b, binary.BigEndian, uint32(13))
-	b.Write(chunk)
-	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
-	return b.Bytes()
-}
-
 func TestHostile(t *testing.T) {
 	good := encJPEG(t, pattern(300, 200), 85)
 	hugeGIF := []byte("GIF89a\xff\xff\xff\xff\x00\x00\x00")
@@ -119,9 +103,9 @@ func TestHostile(t *testing.T) {
 		"text":               {[]byte("hello world"), ReasonNotAnImage, ErrNotAnImage},
 		"tiff":               {[]byte("II*\x00\x08\x00\x00\x00"), ReasonUnsupported, ErrUnsupportedFormat},
 		"truncated":          {good[:len(good)/2], ReasonTruncated, ErrTruncated},
-		"png bomb":           {pngHeader(100000, 100000), ReasonTooLarge, ErrTooLarge},
+		"png bomb":           {testutil.PNGHeader(100000, 100000), ReasonTooLarge, ErrTooLarge},
 		"gif 65535^2":        {hugeGIF, ReasonTooLarge, ErrTooLarge},
-		"png no data":        {pngHeader(10, 10), ReasonTruncated, ErrTruncated},
+		"png no data":        {testutil.PNGHeader(10, 10), ReasonTruncated, ErrTruncated},
 		"jpeg bad marker":    {bytes.Replace(good, []byte{0xff, 0xc0}, []byte{0xff, 0x99}, 1), ReasonCorrupt, ErrCorrupt},
 		"jpeg cut in header": {good[:40], ReasonTruncated, ErrTruncated},
 	} {
@@ -135,7 +119,7 @@ func TestHostile(t *testing.T) {
 			}
 		}
 	}
-	if _, err := DecodeConfig(pngHeader(1000, 1000), WithMaxPixels(999_999)); Reason(err) != ReasonTooLarge {
+	if _, err := DecodeConfig(testutil.PNGHeader(1000, 1000), WithMaxPixels(999_999)); Reason(err) != ReasonTooLarge {
 		t.Errorf("max pixels option ignored: %v", err)
 	}
 }

@@ -4,6 +4,9 @@ package testutil
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
+	"hash/crc32"
 	"os"
 	"os/exec"
 	"strconv"
@@ -46,4 +49,20 @@ func RSSKB(t testing.TB) int {
 	}
 	t.Skip("no VmRSS")
 	return 0
+}
+
+// PNGHeader is a valid PNG signature and IHDR declaring w x h (8-bit RGB)
+// and nothing else: what a decompression bomb declares, without its data.
+func PNGHeader(w, h uint32) []byte {
+	var b bytes.Buffer
+	b.WriteString("\x89PNG\r\n\x1a\n")
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 8, 2
+	chunk := append([]byte("IHDR"), ihdr...)
+	binary.Write(&b, binary.BigEndian, uint32(len(ihdr)))
+	b.Write(chunk)
+	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
+	return b.Bytes()
 }

@@ -2,7 +2,6 @@ package train
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 	"sort"
 
@@ -12,12 +11,12 @@ import (
 	"github.com/chara-dev/chara/train/torchrt"
 )
 
-// adam is torch.optim.Adam (the single-tensor algorithm of PyTorch 1.13 and
-// libtorch's C++ Adam) kept in Go so that its state (step count and both
-// moment estimates of every parameter) can be saved with a checkpoint and
-// read back on --resume: gotch's optimizer keeps that state inside C++ and
-// has no way to save it. Its arithmetic is the same as nn.AdamConfig's
-// (betas, weight decay; eps 1e-8), checked against gotch's in the tests.
+// adam is torch.optim.Adam (its multi-tensor form, foreach=True) with its
+// state (step count and both moment estimates of every parameter) held in
+// Go, so that it can be saved with a checkpoint and read back on --resume:
+// gotch's optimizer keeps that state inside C++ and has no way to save it.
+// Its arithmetic is the same as nn.AdamConfig's (betas, weight decay; eps
+// 1e-8), checked against gotch's in the tests.
 type adam struct {
 	vs     *nn.VarStore // owns the parameters: kept alive with the optimizer
 	cfg    *nn.AdamConfig
@@ -98,122 +97,32 @@ func (a *adam) add(params []namedParam) error {
 	return nil
 }
 
-// zeroGrad zeroes the gradient of every parameter (also those outside the
-// optimizer would keep theirs: only ours matter for the step).
+// zeroGrad drops the gradient of every parameter of the optimizer
+// (zero_grad(set_to_none=True), PyTorch's default): the next backward pass
+// writes fresh gradients instead of adding to zeroed ones.
 func (a *adam) zeroGrad() error {
-	for _, p := range a.params {
-		g, err := p.p.Grad(false)
-		if err != nil {
-			return err
-		}
-		if ok, _ := g.Defined(); ok {
-			if err := detachInPlace(g); err != nil {
-				g.MustDrop()
-				return err
-			}
-			if err := zeroInPlace(g); err != nil {
-				g.MustDrop()
-				return err
-			}
-		}
-		g.MustDrop()
+	ps := make([]*ts.Tensor, len(a.params))
+	for i, p := range a.params {
+		ps[i] = p.p
 	}
+	err := torchrt.GradSetNone(ps)
 	runtime.KeepAlive(a.vs)
-	return nil
+	return err
 }
 
-// stepOnce applies one Adam update from the current gradients. Call it on
-// the torch thread.
+// stepOnce applies one Adam update from the current gradients (PyTorch's
+// multi-tensor Adam, see torchrt.AdamStep). Call it on the torch thread.
 func (a *adam) stepOnce() error {
 	a.step++
-	b1, b2 := a.cfg.Beta1, a.cfg.Beta2
-	bc1 := 1 - math.Pow(b1, float64(a.step))
-	bc2 := 1 - math.Pow(b2, float64(a.step))
-	w1 := ts.FloatScalar(1 - b1)
-	w2 := ts.FloatScalar(1 - b2)
-	sq := ts.FloatScalar(math.Sqrt(bc2))
-	eps := ts.FloatScalar(a.eps)
-	size := ts.FloatScalar(a.lr / bc1)
-	var wd *ts.Scalar
-	if a.cfg.Wd != 0 {
-		wd = ts.FloatScalar(a.cfg.Wd)
+	n := len(a.params)
+	ps, ms, vs := make([]*ts.Tensor, n), make([]*ts.Tensor, n), make([]*ts.Tensor, n)
+	for i, p := range a.params {
+		ps[i], ms[i], vs[i] = p.p, p.m, p.v
 	}
-	defer runtime.KeepAlive(a.vs)
-	return torchrt.NoGrad(func() error {
-		for i := range a.params {
-			p := &a.params[i]
-			if err := a.update(p, w1, w2, sq, eps, size, wd); err != nil {
-				return fmt.Errorf("adam step, %s: %w", p.name, err)
-			}
-		}
-		// The scalars' finalizers free their C memory: keep them until
-		// every call that reads them has returned.
-		runtime.KeepAlive([]*ts.Scalar{w1, w2, sq, eps, size, wd})
-		return nil
-	})
-}
-
-func (a *adam) update(p *adamParam, w1, w2, sq, eps, size, wd *ts.Scalar) error {
-	g, err := p.p.Grad(false)
-	if err != nil {
-		return err
-	}
-	defer g.MustDrop()
-	if ok, _ := g.Defined(); !ok {
-		return nil // not used in this forward pass
-	}
-	if wd != nil {
-		d, err := p.p.MulScalar(wd, false)
-		if err != nil {
-			return err
-		}
-		g2, err := d.Add(g, true)
-		if err != nil {
-			return err
-		}
-		defer g2.MustDrop()
-		g = g2
-	}
-	// m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2. The new moments replace
-	// the old tensors (no in-place op: see inplace.go).
-	m, err := p.m.Lerp(g, w1, false)
-	if err != nil {
-		return err
-	}
-	p.m.MustDrop()
-	p.m = m
-	g2, err := g.Square(false)
-	if err != nil {
-		return err
-	}
-	v, err := p.v.Lerp(g2, w2, false)
-	g2.MustDrop()
-	if err != nil {
-		return err
-	}
-	p.v.MustDrop()
-	p.v = v
-	// p -= lr/bc1 * m / (sqrt(v)/sqrt(bc2) + eps)
-	den, err := v.Sqrt(false)
-	if err != nil {
-		return err
-	}
-	if den, err = den.DivScalar(sq, true); err != nil {
-		return err
-	}
-	if den, err = den.AddScalar(eps, true); err != nil {
-		return err
-	}
-	u, err := m.Div(den, false)
-	den.MustDrop()
-	if err != nil {
-		return err
-	}
-	if u, err = u.MulScalar(size, true); err != nil {
-		return err
-	}
-	err = subInPlace(p.p, u)
-	u.MustDrop()
+	err := torchrt.AdamStep(ps, ms, vs, torchrt.AdamConfig{
+		LR: a.lr, Beta1: a.cfg.Beta1, Beta2: a.cfg.Beta2, Eps: a.eps, WeightDecay: a.cfg.Wd,
+	}, a.step)
+	runtime.KeepAlive(a.vs)
 	return err
 }
 

@@ -8,7 +8,10 @@
 #   1. $LIBTORCH: an official libtorch directory, or a pip torch package
 #      directory (.../site-packages/torch); both have include/ and lib/.
 #   2. Debian's libtorch-dev under /usr.
-# Set CHARA_TORCH_QUIET=1 to silence the summary line.
+# Set CHARA_TORCH_QUIET=1 to silence the summary line. For cross builds
+# (scripts/cross-build-cuda.sh): CHARA_TORCH_CXX11_ABI=0|1 skips reading the
+# ABI from libc10, and CHARA_TORCH_NO_RPATH=1 leaves the library directory
+# out of the binary's run path.
 
 _chara_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Bump with internal/libtorch/compat/*.h: Go's build cache cannot see the
@@ -53,8 +56,8 @@ _chara_torch_env() {
   # The C++ ABI libtorch was built with: pip wheels before 2.7 used the old one.
   # (grep -c reads all of nm's output: with grep -q, nm can die of SIGPIPE,
   # and under "set -o pipefail" that would read as "old ABI".)
-  local abi=1
-  if command -v nm >/dev/null && [ -e "$CHARA_TORCH_LIB/libc10.so" ]; then
+  local abi=${CHARA_TORCH_CXX11_ABI:-1}
+  if [ -z "${CHARA_TORCH_CXX11_ABI:-}" ] && command -v nm >/dev/null && [ -e "$CHARA_TORCH_LIB/libc10.so" ]; then
     local n
     n=$(nm -D "$CHARA_TORCH_LIB/libc10.so" 2>/dev/null | grep -c __cxx11 || true)
     [ "${n:-0}" -gt 0 ] || abi=0
@@ -64,7 +67,8 @@ _chara_torch_env() {
   export CGO_ENABLED=1
   export CGO_CXXFLAGS="$inc -D_GLIBCXX_USE_CXX11_ABI=$abi -DCHARA_TORCH_COMPAT=$_chara_compat_rev -include $_chara_root/internal/libtorch/compat/chara_torch_compat.h -w"
   export CGO_CFLAGS="-D_GLIBCXX_USE_CXX11_ABI=$abi -w"
-  local ld="-L$stubs -L$CHARA_TORCH_LIB -Wl,-rpath,$CHARA_TORCH_LIB"
+  local ld="-L$stubs -L$CHARA_TORCH_LIB"
+  [ -n "${CHARA_TORCH_NO_RPATH:-}" ] || ld="$ld -Wl,-rpath,$CHARA_TORCH_LIB"
   if [ "$cuda" = 1 ]; then
     # Keep libtorch_cuda needed even though no symbol of it is used
     # directly, or CUDA never registers.

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -23,21 +24,52 @@ import (
 // operations and reports images per second; b.N only repeats them.
 //
 //	go test -run XXX -bench . -benchtime 1x ./train/
+//
+// On a GPU (scripts/gpu-check.sh runs the compiled test binary there):
+//
+//	train.test -test.run XXX -test.bench TrainStep/effnet -test.benchtime 1x \
+//	    -chara.device cuda -chara.batch 128 [-chara.amp]
 
 const (
 	benchThreads = 2
-	benchBatch   = 32
 	benchWarmup  = 2
 )
 
-// benchSteps is how many timed steps each model gets (after warm-up).
-var benchSteps = map[string]int{"effnet-b0": 6, "cnn": 60}
+var (
+	benchDevice = flag.String("chara.device", "cpu", "BenchmarkTrainStep: device (cpu, cuda, cuda:N)")
+	benchBatch  = flag.Int("chara.batch", 32, "BenchmarkTrainStep: batch size")
+	benchAMP    = flag.Bool("chara.amp", false, "BenchmarkTrainStep: bf16 autocast (CUDA); PyTorch is then timed with torch.autocast too")
+	benchNSteps = flag.Int("chara.steps", 0, "BenchmarkTrainStep: timed steps (0: 6 for effnet-b0, 60 for cnn on the CPU; 40 on a GPU)")
+)
+
+// benchSteps is how many timed steps a model gets (after warm-up).
+func benchSteps(model string) int {
+	switch {
+	case *benchNSteps > 0:
+		return *benchNSteps
+	case *benchDevice != "cpu":
+		return 40
+	case model == "effnet-b0":
+		return 6
+	}
+	return 60
+}
+
+// benchWarmups is how many untimed steps come first (cuDNN picks its
+// algorithms in the first steps on a GPU).
+func benchWarmups() int {
+	if *benchDevice != "cpu" {
+		return 5
+	}
+	return benchWarmup
+}
 
 // BenchmarkTrainStep times chara's training step (uint8 batch to
 // normalised input, forward, cross-entropy, backward, Adam, argmax) and
 // the same step in PyTorch (testdata/bench_torch.py, Debian's python3-torch
 // on the same libtorch), one after the other, and reports both and their
-// ratio.
+// ratio. With -chara.amp both run under bf16 autocast, and PyTorch's
+// fastest setting (bf16 with channels-last) is reported too.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, c := range []struct {
 		model string
@@ -48,9 +80,16 @@ func BenchmarkTrainStep(b *testing.B) {
 				ours := ourStepRate(b, c.model, c.h, c.w)
 				b.ReportMetric(ours, "img/s")
 				if py := testutil.TorchPython(); py != "" {
-					theirs := pytorchStepRate(b, py, c.model, c.h, c.w)
+					mode := "fp32"
+					if *benchAMP {
+						mode = "bf16"
+					}
+					theirs := pytorchStepRate(b, py, c.model, c.h, c.w, mode)
 					b.ReportMetric(theirs, "pytorch-img/s")
 					b.ReportMetric(ours/theirs, "ratio")
+					if *benchAMP {
+						b.ReportMetric(pytorchStepRate(b, py, c.model, c.h, c.w, "bf16-cl"), "pytorch-bf16-cl-img/s")
+					}
 				}
 			}
 		})
@@ -61,47 +100,53 @@ func ourStepRate(b *testing.B, model string, h, w int) float64 {
 	th := torchrt.NewThread(benchThreads)
 	defer th.Close()
 	var rate float64
-	err := th.Do(context.Background(), func() error {
+	dev, err := ParseDevice(*benchDevice)
+	if err != nil {
+		b.Fatal(err)
+	}
+	err = th.Do(context.Background(), func() error {
 		torchrt.ManualSeed(1)
 		var opts []models.Option
 		if model == "effnet-b0" {
 			opts = append(opts, models.WithInputSize(h, w))
 		}
-		m, err := models.New(model, 15, gotch.CPU, opts...)
+		m, err := models.New(model, 15, dev, opts...)
 		if err != nil {
 			return err
 		}
-		s, err := newSession(m, gotch.CPU)
+		s, err := newSession(m, dev)
 		if err != nil {
 			return err
 		}
 		defer s.close()
 		s.h, s.w = h, w
+		s.amp = *benchAMP
 		if s.opt, err = newAdam(m.VarStore(), nn.DefaultAdamConfig(), 1e-3, trainableParams(m.VarStore(), nil)); err != nil {
 			return err
 		}
-		bt := &batch{n: benchBatch, x: make([]uint8, benchBatch*3*h*w), y: make([]int64, benchBatch), idx: make([]int, benchBatch)}
+		n := *benchBatch
+		bt := &batch{n: n, x: make([]uint8, n*3*h*w), y: make([]int64, n), idx: make([]int, n)}
 		for i := range bt.x {
 			bt.x[i] = uint8(i * 7)
 		}
 		for i := range bt.y {
 			bt.y[i] = int64(i % 15)
 		}
-		steps := benchSteps[model]
-		for i := 0; i < benchWarmup+steps; i++ {
-			if i == benchWarmup {
+		steps, warm := benchSteps(model), benchWarmups()
+		for i := 0; i < warm+steps; i++ {
+			if i == warm {
 				b.ResetTimer()
 			}
 			start := time.Now()
 			if _, _, err := s.trainStep(bt, 1, i+1); err != nil {
 				return err
 			}
-			if i >= benchWarmup {
+			if i >= warm {
 				rate += time.Since(start).Seconds()
 			}
 		}
 		b.StopTimer()
-		rate = float64(steps*benchBatch) / rate
+		rate = float64(steps*n) / rate
 		return nil
 	})
 	if err != nil {
@@ -110,14 +155,16 @@ func ourStepRate(b *testing.B, model string, h, w int) float64 {
 	return rate
 }
 
-func pytorchStepRate(b *testing.B, py, model string, h, w int) float64 {
+func pytorchStepRate(b *testing.B, py, model string, h, w int, mode string) float64 {
 	out, err := exec.Command(py, filepath.Join("testdata", "bench_torch.py"), model, strconv.Itoa(h), strconv.Itoa(w),
-		strconv.Itoa(benchBatch), strconv.Itoa(benchThreads), strconv.Itoa(benchWarmup), strconv.Itoa(benchSteps[model])).CombinedOutput()
+		strconv.Itoa(*benchBatch), strconv.Itoa(benchThreads), strconv.Itoa(benchWarmups()), strconv.Itoa(benchSteps(model)),
+		*benchDevice, mode).CombinedOutput()
 	if err != nil {
 		b.Fatalf("bench_torch.py: %v\n%s", err, out)
 	}
 	var rate float64
-	if _, err := fmt.Sscanf(strings.TrimSpace(string(out)), "img/s %g", &rate); err != nil {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if _, err := fmt.Sscanf(lines[len(lines)-1], "img/s %g", &rate); err != nil {
 		b.Fatalf("bench_torch.py said %q", out)
 	}
 	return rate
@@ -140,7 +187,7 @@ func BenchmarkLoader(b *testing.B) {
 				imgs := 0
 				start := time.Now()
 				for i := 0; i < b.N; i++ {
-					l := newLoader(context.Background(), &imageSource{d: d, augment: aug}, benchBatch, true, true, uint64(i))
+					l := newLoader(context.Background(), &imageSource{d: d, augment: aug}, *benchBatch, true, true, uint64(i))
 					for {
 						bt, err := l.next(context.Background())
 						if err != nil {
@@ -192,12 +239,12 @@ func BenchmarkFrozenHead(b *testing.B) {
 			}
 			start := time.Now()
 			for e := 1; e <= epochs; e++ {
-				l := newLoader(context.Background(), &featureSource{f: train}, benchBatch, true, true, uint64(e))
+				l := newLoader(context.Background(), &featureSource{f: train}, *benchBatch, true, true, uint64(e))
 				if _, err := trainOneEpoch(context.Background(), s, l, e, nopTask{}); err != nil {
 					return err
 				}
 				l.close()
-				vl := newLoader(context.Background(), &featureSource{f: val}, benchBatch, false, false, 0)
+				vl := newLoader(context.Background(), &featureSource{f: val}, *benchBatch, false, false, 0)
 				if _, err := evaluate(context.Background(), s, vl); err != nil {
 					return err
 				}

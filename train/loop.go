@@ -277,6 +277,19 @@ func (s *session) trainStep(b *batch, epoch, k int) (float64, []int64, error) {
 		}
 	}
 	defer loss.MustDrop()
+	// Backward and argmax are queued before the first read back to the
+	// host, so that on a GPU the whole step runs without a stall; a
+	// non-finite loss is caught before the optimizer touches the weights.
+	if err := s.opt.zeroGrad(); err != nil {
+		return 0, nil, err
+	}
+	if err := loss.Backward(); err != nil {
+		return 0, nil, err
+	}
+	preds, err := argmax(logits)
+	if err != nil {
+		return 0, nil, err
+	}
 	lv, err := scalar(loss)
 	if err != nil {
 		return 0, nil, err
@@ -287,17 +300,7 @@ func (s *session) trainStep(b *batch, epoch, k int) (float64, []int64, error) {
 	if math.IsNaN(lv) || math.IsInf(lv, 0) {
 		return 0, nil, &NonFiniteError{Epoch: epoch, Batch: k, Loss: lv}
 	}
-	if err := s.opt.zeroGrad(); err != nil {
-		return 0, nil, err
-	}
-	if err := loss.Backward(); err != nil {
-		return 0, nil, err
-	}
 	if err := s.opt.stepOnce(); err != nil {
-		return 0, nil, err
-	}
-	preds, err := argmax(logits)
-	if err != nil {
 		return 0, nil, err
 	}
 	return lv, preds, nil

@@ -1,11 +1,16 @@
 """PyTorch side of chara's training-step benchmark (BenchmarkTrainStep).
 
-usage: bench_torch.py MODEL HEIGHT WIDTH BATCH THREADS WARMUP STEPS
+usage: bench_torch.py MODEL HEIGHT WIDTH BATCH THREADS WARMUP STEPS [DEVICE [MODE]]
 
 MODEL is effnet-b0 (torchvision efficientnet_b0 with chara's head: Dropout
 0.2, Linear 1280->128, ReLU, Dropout 0.2, Linear 128->15) or cnn (the
-reference CNN). One step is what chara's trainStep does: forward in
-training mode, cross-entropy, zero_grad, backward, Adam step, argmax.
+reference CNN). DEVICE is cpu (default) or cuda[:N]; MODE is fp32
+(default), bf16 (forward under torch.autocast in bfloat16, as chara's
+--amp) or bf16-cl (bf16 and channels-last memory format, the fastest
+PyTorch setting). One step is what chara's trainStep does: the uint8 batch
+in host memory is moved to the device and normalised, then forward in
+training mode, cross-entropy, zero_grad, backward, argmax read back to the
+host, loss read back, Adam step (PyTorch's default implementation).
 Prints "img/s N".
 """
 import sys
@@ -32,34 +37,51 @@ def build(name, classes, h, w):
     raise SystemExit("unknown model " + name)
 
 
-def main(name, h, w, batch, threads, warmup, steps):
+def main(name, h, w, batch, threads, warmup, steps, device="cpu", mode="fp32"):
+    if mode not in ("fp32", "bf16", "bf16-cl"):
+        raise SystemExit("unknown mode " + mode)
     torch.set_num_threads(threads)
     torch.manual_seed(1)
-    m = build(name, 15, h, w)
+    dev = torch.device(device)
+    fmt = torch.channels_last if mode == "bf16-cl" else torch.contiguous_format
+    m = build(name, 15, h, w).to(dev, memory_format=fmt)
     m.train()
     opt = torch.optim.Adam(m.parameters(), lr=1e-3)
-    x = torch.randn(batch, 3, h, w)
-    y = torch.randint(0, 15, (batch,))
+    x8 = torch.randint(0, 256, (batch, 3, h, w), dtype=torch.uint8)
+    y8 = torch.randint(0, 15, (batch,))
+    mean = torch.tensor([0.485, 0.456, 0.406], device=dev).view(1, 3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225], device=dev).view(1, 3, 1, 1)
+    scale, shift = 1 / (255 * std), -mean / std
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def step():
+        x = x8.to(dev).float().mul(scale).add(shift).contiguous(memory_format=fmt)
+        y = y8.to(dev)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=mode != "fp32"):
+            logits = m(x)
+        loss = loss_fn(logits.float(), y)
         opt.zero_grad()
-        logits = m(x)
-        loss = loss_fn(logits, y)
         loss.backward()
+        logits.argmax(1).cpu()
+        v = float(loss)
         opt.step()
-        logits.argmax(1)
-        return float(loss)
+        return v
+
+    def sync():
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
 
     for _ in range(warmup):
         step()
+    sync()
     t = time.perf_counter()
     for _ in range(steps):
         step()
+    sync()
     dt = time.perf_counter() - t
     print("img/s %.2f" % (steps * batch / dt))
 
 
 if __name__ == "__main__":
     a = sys.argv[1:]
-    main(a[0], int(a[1]), int(a[2]), int(a[3]), int(a[4]), int(a[5]), int(a[6]))
+    main(a[0], int(a[1]), int(a[2]), int(a[3]), int(a[4]), int(a[5]), int(a[6]), *a[7:9])

@@ -18,6 +18,7 @@
 # OUTDIR/torch-symbols.txt lists the symbols; scripts/gpu-check.sh checks
 # them against the real libraries before running anything.
 set -euo pipefail
+export LC_ALL=C
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 out="$(mkdir -p "${1:-.build/cuda}" && cd "${1:-.build/cuda}" && pwd)"
@@ -61,7 +62,7 @@ for l in libstdc++.so.6 libc.so.6 libm.so.6 libgcc_s.so.1 libjpeg.so.62 ld-linux
 done | sort -u >>"$objs/defined"
 sort -u -o "$objs/defined" "$objs/defined"
 nm --undefined-only -j "$objs"/*/*.o 2>/dev/null | sort -u | comm -23 - "$objs/defined" |
-  grep -v '^_ITM_\|^__gmon_start__$\|^_GLOBAL_OFFSET_TABLE_$' >"$out/torch-symbols.txt" || true
+  grep -v '^_ITM_\|^__gmon_start__$\|^__dso_handle$\|^_GLOBAL_OFFSET_TABLE_$' >"$out/torch-symbols.txt" || true
 n=$(wc -l <"$out/torch-symbols.txt")
 [ "$n" -gt 100 ] || { echo "cross-build-cuda: only $n libtorch symbols found; the first link went wrong" >&2; exit 1; }
 awk '{printf ".globl %s\n.type %s,@function\n%s:\n", $1, $1, $1} END {print "ret"}' "$out/torch-symbols.txt" >"$sys/lib/stubs.s"

@@ -12,6 +12,7 @@
 # timed in the same run; a short training run with --device cuda --amp on
 # the bundled demo dataset.
 set -uo pipefail
+export LC_ALL=C
 bundle="$(cd "$1" && pwd)"
 out="$(mkdir -p "$2" && cd "$2" && pwd)"
 exec > >(tee "$out/gpu-check.log") 2>&1
@@ -47,20 +48,25 @@ step "chara doctor"
 "$bundle/chara" doctor
 
 step "BenchmarkTrainStep, CUDA, batch 128, fp32"
-(cd train && "$bundle/train.test" -test.run XXX -test.bench 'TrainStep' -test.benchtime 1x -chara.device cuda -chara.batch 128)
+(cd train && "$bundle/train.test" -test.run XXX -test.bench 'TrainStep' -test.benchtime 1x -chara.device cuda -chara.batch 128 -chara.steps 60)
 
 step "BenchmarkTrainStep, CUDA, batch 128, bf16 autocast"
-(cd train && "$bundle/train.test" -test.run XXX -test.bench 'TrainStep/effnet' -test.benchtime 1x -chara.device cuda -chara.batch 128 -chara.amp)
+(cd train && "$bundle/train.test" -test.run XXX -test.bench 'TrainStep/effnet' -test.benchtime 1x -chara.device cuda -chara.batch 128 -chara.steps 60 -chara.amp)
 
 step "chara train on the GPU"
 if [ -d "$bundle/workspace" ]; then
   ws="$(mktemp -d)"
   cp -r "$bundle/workspace/." "$ws/"
-  for m in effnet-b0 cnn2; do
-    "$bundle/chara" --workspace "$ws" train --model "$m" --dataset default --device cuda --amp --epochs 8 --batch-size 64 --name "gpu-$m"
-    for f in report.md metrics.csv; do cp "$ws/runs/gpu-$m/$f" "$out/gpu-$m-$f" 2>/dev/null; done
-  done
-  "$bundle/chara" --workspace "$ws" compare gpu-effnet-b0 gpu-cnn2
+  train() { # run name, epochs, flags...
+    local name="$1" epochs="$2"; shift 2
+    "$bundle/chara" --workspace "$ws" train --dataset default --device cuda --epochs "$epochs" --batch-size 32 --name "$name" "$@"
+    cp "$ws/runs/$name/metrics.csv" "$out/$name-metrics.csv" 2>/dev/null
+  }
+  train gpu-effnet-amp 30 --model effnet-b0 --amp
+  train gpu-effnet-fp32 30 --model effnet-b0
+  train gpu-effnet-freeze 6 --model effnet-b0 --freeze --finetune-after 3
+  train gpu-cnn2 30 --model cnn2 --amp
+  "$bundle/chara" --workspace "$ws" compare gpu-effnet-amp gpu-effnet-fp32 gpu-effnet-freeze gpu-cnn2
 fi
 step "done"
 sleep 1

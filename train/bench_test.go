@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,6 +25,7 @@ import (
 // operations and reports images per second; b.N only repeats them.
 //
 //	go test -run XXX -bench . -benchtime 1x ./train/
+//	go test -run XXX -bench TrainStep -benchtime 3x ./train/   (medians of 3 pairs)
 //
 // On a GPU (scripts/gpu-check.sh runs the compiled test binary there):
 //
@@ -76,24 +78,49 @@ func BenchmarkTrainStep(b *testing.B) {
 		h, w  int
 	}{{"effnet-b0", 300, 150}, {"cnn", 100, 75}} {
 		b.Run(c.model, func(b *testing.B) {
+			// With -benchtime Nx, N alternating pairs; the medians are
+			// reported (this VM's speed drifts by tens of percent).
+			var ours, theirs, ratios, cl []float64
+			py := testutil.TorchPython()
+			mode := "fp32"
+			if *benchAMP {
+				mode = "bf16"
+			}
 			for i := 0; i < b.N; i++ {
-				ours := ourStepRate(b, c.model, c.h, c.w)
-				b.ReportMetric(ours, "img/s")
-				if py := testutil.TorchPython(); py != "" {
-					mode := "fp32"
-					if *benchAMP {
-						mode = "bf16"
-					}
-					theirs := pytorchStepRate(b, py, c.model, c.h, c.w, mode)
-					b.ReportMetric(theirs, "pytorch-img/s")
-					b.ReportMetric(ours/theirs, "ratio")
-					if *benchAMP {
-						b.ReportMetric(pytorchStepRate(b, py, c.model, c.h, c.w, "bf16-cl"), "pytorch-bf16-cl-img/s")
-					}
+				o := ourStepRate(b, c.model, c.h, c.w)
+				ours = append(ours, o)
+				if py == "" {
+					continue
 				}
+				t := pytorchStepRate(b, py, c.model, c.h, c.w, mode)
+				theirs = append(theirs, t)
+				ratios = append(ratios, o/t)
+				if *benchAMP {
+					cl = append(cl, pytorchStepRate(b, py, c.model, c.h, c.w, "bf16-cl"))
+				}
+			}
+			b.ReportMetric(median(ours), "img/s")
+			if len(theirs) > 0 {
+				b.ReportMetric(median(theirs), "pytorch-img/s")
+				b.ReportMetric(median(ratios), "ratio")
+			}
+			if len(cl) > 0 {
+				b.ReportMetric(median(cl), "pytorch-bf16-cl-img/s")
 			}
 		})
 	}
+}
+
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func ourStepRate(b *testing.B, model string, h, w int) float64 {
@@ -120,7 +147,9 @@ func ourStepRate(b *testing.B, model string, h, w int) float64 {
 		}
 		defer s.close()
 		s.h, s.w = h, w
-		s.amp = *benchAMP
+		if err := s.setAMP(*benchAMP); err != nil {
+			return err
+		}
 		if s.opt, err = newAdam(m.VarStore(), nn.DefaultAdamConfig(), 1e-3, trainableParams(m.VarStore(), nil)); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -34,15 +35,18 @@ func (e *NonFiniteError) Unwrap() error { return ErrNonFinite }
 
 // session is the libtorch side of a run. Use it only on the torch thread.
 type session struct {
-	amp    bool // forward passes under bf16 autocast (CUDA)
-	m      models.Model
-	fm     models.Backboned // set when the model has a frozen-backbone mode
-	dev    gotch.Device
-	h, w   int
-	scale  *ts.Tensor // 1 / (255 std), [1,3,1,1]
-	shift  *ts.Tensor // -mean / std
-	frozen bool       // batches carry features; only the head runs
-	opt    *adam
+	amp bool // forward passes under bf16 autocast (CUDA)
+	// channelsLast: 4-D weights and image batches in channels-last memory
+	// format (set with amp on a GPU, as PyTorch's fastest bf16 setting).
+	channelsLast bool
+	m            models.Model
+	fm           models.Backboned // set when the model has a frozen-backbone mode
+	dev          gotch.Device
+	h, w         int
+	scale        *ts.Tensor // 1 / (255 std), [1,3,1,1]
+	shift        *ts.Tensor // -mean / std
+	frozen       bool       // batches carry features; only the head runs
+	opt          *adam
 
 	forceNaN [2]int // test hook: (epoch, batch)
 }
@@ -66,6 +70,29 @@ func newSession(m models.Model, dev gotch.Device) (*session, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// setAMP turns bf16 autocast on or off for later forward passes. On a GPU
+// it also stores the model's 4-D weights in channels-last format, once:
+// call it before the optimizer is made.
+func (s *session) setAMP(on bool) error {
+	s.amp = on
+	if !on || s.dev == gotch.CPU || s.channelsLast {
+		return nil
+	}
+	vars := s.m.VarStore().Variables()
+	ts4 := make([]*ts.Tensor, 0, len(vars))
+	for _, t := range vars {
+		tc := t
+		ts4 = append(ts4, &tc)
+	}
+	err := torchrt.ChannelsLast(ts4)
+	runtime.KeepAlive(s.m.VarStore())
+	if err != nil {
+		return err
+	}
+	s.channelsLast = true
+	return nil
 }
 
 func (s *session) close() {
@@ -100,21 +127,7 @@ func toDevice(t *ts.Tensor, dev gotch.Device) (*ts.Tensor, error) {
 func (s *session) inputs(b *batch) (x, y *ts.Tensor, err error) {
 	n := int64(b.n)
 	if b.x != nil {
-		sz := 3 * s.h * s.w
-		x, err = ts.OfDataSize(b.x[:b.n*sz], []int64{n, 3, int64(s.h), int64(s.w)}, gotch.Uint8)
-		if err != nil {
-			return nil, nil, err
-		}
-		if x, err = toDevice(x, s.dev); err != nil {
-			return nil, nil, err
-		}
-		if x, err = x.Totype(gotch.Float, true); err != nil {
-			return nil, nil, err
-		}
-		if x, err = x.Mul(s.scale, true); err != nil {
-			return nil, nil, err
-		}
-		if x, err = x.Add(s.shift, true); err != nil {
+		if x, err = torchrt.ImageBatch(b.x, b.n, 3, s.h, s.w, s.dev, s.scale, s.shift, s.channelsLast); err != nil {
 			return nil, nil, err
 		}
 	} else {

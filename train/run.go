@@ -179,11 +179,10 @@ func (r *runner) setup(ctx context.Context, resume *Checkpoint) error {
 				return fmt.Errorf("--weights: %w", err)
 			}
 		}
-		r.s, err = newSession(m, r.dev)
-		if r.s != nil {
-			r.s.amp = r.o.AMP
+		if r.s, err = newSession(m, r.dev); err != nil {
+			return err
 		}
-		return err
+		return r.s.setAMP(r.o.AMP)
 	})
 	if err != nil {
 		return err

@@ -31,18 +31,30 @@ int chara_grad_set_enabled(int enabled) {
   return prev ? 1 : 0;
 }
 
+// libtorch 2.4 made autocast per device type and deprecated (with a
+// warning on every call) the CUDA-only functions that 1.13 has.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+static bool autocast_cuda_enabled() { return at::autocast::is_autocast_enabled(at::kCUDA); }
+static void autocast_cuda_set(bool on) { at::autocast::set_autocast_enabled(at::kCUDA, on); }
+static void autocast_cuda_bf16() { at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16); }
+#else
+static bool autocast_cuda_enabled() { return at::autocast::is_enabled(); }
+static void autocast_cuda_set(bool on) { at::autocast::set_enabled(on); }
+static void autocast_cuda_bf16() { at::autocast::set_autocast_gpu_dtype(at::kBFloat16); }
+#endif
+
 int chara_autocast_bf16_enter(void) {
-  bool prev = at::autocast::is_enabled();
-  at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-  at::autocast::set_enabled(true);
+  bool prev = autocast_cuda_enabled();
+  autocast_cuda_bf16();
+  autocast_cuda_set(true);
   at::autocast::increment_nesting();
   return prev ? 1 : 0;
 }
 
-int chara_autocast_is_enabled(void) { return at::autocast::is_enabled() ? 1 : 0; }
+int chara_autocast_is_enabled(void) { return autocast_cuda_enabled() ? 1 : 0; }
 
 void chara_autocast_exit(int prev) {
-  at::autocast::set_enabled(prev != 0);
+  autocast_cuda_set(prev != 0);
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
 }
 

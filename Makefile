@@ -11,7 +11,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # CPU-heavy on a 2-core machine.
 TESTFLAGS ?= -p 1 -count=1 -timeout 40m
 
-.PHONY: all deps build test vet fmt demo check-torch-compat clean
+.PHONY: all deps build test vet fmt demo check-torch-compat cross-build-cuda clean
 
 all: build
 
@@ -37,6 +37,11 @@ demo: build
 ## (the GPU machine's libtorch) with our compat header, without a GPU.
 check-torch-compat:
 	@scripts/check-torch-compat.sh
+
+## cross-build-cuda: chara and the train benchmarks for a CUDA libtorch 2.11
+## machine (.build/cuda/), linked strictly against stand-in libraries.
+cross-build-cuda: deps
+	@scripts/cross-build-cuda.sh
 
 clean:
 	rm -rf bin .build

@@ -11,12 +11,13 @@ if [ -z "${LIBTORCH:-}" ] && [ ! -f /usr/include/torch/csrc/api/include/torch/to
   need+=(libtorch-dev)
 fi
 # For the tests: a Redis server (shared crawl), Chromium (browser tests),
-# PyTorch, torchvision, PIL and SciPy (references only, never at run time).
+# PyTorch, torchvision, PIL and SciPy (references only, never at run time);
+# xz-utils for the libtorch 2.11 headers of the CUDA cross-build.
 for tool in redis-server:redis-server chromium:chromium python3:python3; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
 done
 if command -v dpkg-query >/dev/null 2>&1; then
-  for p in libjpeg62-turbo-dev python3-torch python3-torchvision python3-pil python3-scipy binutils g++; do
+  for p in libjpeg62-turbo-dev python3-torch python3-torchvision python3-pil python3-scipy binutils g++ xz-utils; do
     have_pkg "$p" || need+=("$p")
   done
 fi

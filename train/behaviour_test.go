@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -308,8 +309,15 @@ func TestLoader(t *testing.T) {
 	}
 }
 
-// Our Adam takes the same steps as libtorch's (gotch's nn.Adam).
+// Our Adam takes the same steps as libtorch's (gotch's nn.Adam), with and
+// without weight decay.
 func TestAdamMatchesLibtorch(t *testing.T) {
+	for _, wd := range []float64{0, 0.05} {
+		t.Run(fmt.Sprint("wd=", wd), func(t *testing.T) { testAdamMatchesLibtorch(t, wd) })
+	}
+}
+
+func testAdamMatchesLibtorch(t *testing.T, wd float64) {
 	th := torchrt.NewThread(2)
 	defer th.Close()
 	err := th.Do(context.Background(), func() error {
@@ -320,11 +328,13 @@ func TestAdamMatchesLibtorch(t *testing.T) {
 		}
 		vsA, la := build()
 		vsB, lb := build()
-		ref, err := nn.DefaultAdamConfig().Build(vsA, 0.01)
+		cfg := nn.DefaultAdamConfig()
+		cfg.Wd = wd
+		ref, err := cfg.Build(vsA, 0.01)
 		if err != nil {
 			return err
 		}
-		ours, err := newAdam(vsB, nn.DefaultAdamConfig(), 0.01, trainableParams(vsB, nil))
+		ours, err := newAdam(vsB, cfg, 0.01, trainableParams(vsB, nil))
 		if err != nil {
 			return err
 		}

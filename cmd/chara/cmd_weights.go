@@ -36,7 +36,7 @@ func newWeightsCommand() *cli.Command {
 				Flags: []cli.Flag{
 					dirFlag,
 					&cli.StringFlag{Name: "url", Usage: "download from `URL` instead of the official address"},
-					&cli.StringFlag{Name: "sha256", Usage: "expected full SHA-256 `HEX` (default: the digest prefix in the file name)"},
+					&cli.StringFlag{Name: "sha256", Usage: "expected full SHA-256 `HEX` (default: the pinned digest of the catalog entry)"},
 					&cli.BoolFlag{Name: "check", Value: true, Usage: "load the file into the model to check every tensor"},
 				},
 				Action: func(c *cli.Context) error {

@@ -5,27 +5,19 @@
 // in C++ without a cgo call or an allocation per tensor.
 #include "adam.h"
 
-#include <ATen/ATen.h>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
-#include <exception>
 #include <vector>
 
-namespace {
+#include "guard.h"
 
-char *dup_error(const char *what) { return strdup(what ? what : "unknown error"); }
-
-at::Tensor &handle(void *p) { return *static_cast<at::Tensor *>(p); }
-
-}  // namespace
+using chara::handle;
 
 extern "C" {
 
 char *chara_adam_step(void **params, void **exp_avgs, void **exp_avg_sqs, int n,
                       double lr, double beta1, double beta2, double eps,
                       double weight_decay, int64_t step) {
-  try {
+  return chara::guarded([&] {
     at::NoGradGuard no_grad;
     std::vector<at::Tensor> p, g, m, v;
     p.reserve(n);
@@ -41,7 +33,7 @@ char *chara_adam_step(void **params, void **exp_avgs, void **exp_avg_sqs, int n,
       m.push_back(handle(exp_avgs[i]));
       v.push_back(handle(exp_avg_sqs[i]));
     }
-    if (p.empty()) return nullptr;
+    if (p.empty()) return;
     const double bc1 = 1 - std::pow(beta1, static_cast<double>(step));
     const double bc2 = 1 - std::pow(beta2, static_cast<double>(step));
     std::vector<at::Tensor> grads = g;
@@ -56,22 +48,12 @@ char *chara_adam_step(void **params, void **exp_avgs, void **exp_avg_sqs, int n,
     at::_foreach_div_(denom, std::sqrt(bc2));
     at::_foreach_add_(denom, eps);
     at::_foreach_addcdiv_(p, m, denom, -lr / bc1);
-    return nullptr;
-  } catch (const std::exception &e) {
-    return dup_error(e.what());
-  } catch (...) {
-    return dup_error(nullptr);
-  }
+  });
 }
 
 char *chara_grad_set_none(void **params, int n) {
-  try {
+  return chara::guarded([&] {
     for (int i = 0; i < n; i++) handle(params[i]).mutable_grad().reset();
-    return nullptr;
-  } catch (const std::exception &e) {
-    return dup_error(e.what());
-  } catch (...) {
-    return dup_error(nullptr);
-  }
+  });
 }
 }

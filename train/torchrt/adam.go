@@ -46,14 +46,20 @@ func AdamStep(params, expAvgs, expAvgSqs []*ts.Tensor, cfg AdamConfig, step int6
 // GradSetNone drops the gradients of params (zero_grad with set_to_none):
 // the next backward pass writes fresh ones instead of adding to zeros.
 func GradSetNone(params []*ts.Tensor) error {
-	if len(params) == 0 {
+	return onHandles("zero grad", params, func(h *unsafe.Pointer, n C.int) *C.char { return C.chara_grad_set_none(h, n) })
+}
+
+// onHandles calls f with the C handles of tensors (none: f is not called)
+// and turns its message into an error.
+func onHandles(what string, tensors []*ts.Tensor, f func(h *unsafe.Pointer, n C.int) *C.char) error {
+	if len(tensors) == 0 {
 		return nil
 	}
-	h := handles(params)
+	h := handles(tensors)
 	defer C.free(h)
-	msg := C.chara_grad_set_none((*unsafe.Pointer)(h), C.int(len(params)))
-	runtime.KeepAlive(params)
-	return cError("zero grad", msg)
+	msg := f((*unsafe.Pointer)(h), C.int(len(tensors)))
+	runtime.KeepAlive(tensors)
+	return cError(what, msg)
 }
 
 // handles copies the tensors' C handles into one C array (cgo forbids

@@ -1,21 +1,15 @@
 // Moving image batches to the device, and memory formats.
 #include "batch.h"
 
-#include <ATen/ATen.h>
-#include <cstdlib>
-#include <cstring>
-#include <exception>
+#include "guard.h"
 
-namespace {
-char *dup_error(const char *what) { return strdup(what ? what : "unknown error"); }
-at::Tensor &handle(void *p) { return *static_cast<at::Tensor *>(p); }
-}  // namespace
+using chara::handle;
 
 extern "C" {
 
 char *chara_image_batch(const uint8_t *pix, int64_t n, int64_t c, int64_t h, int64_t w, int device,
                         void *scale, void *shift, int channels_last, void **out) {
-  try {
+  return chara::guarded([&] {
     at::NoGradGuard no_grad;
     // A view of the caller's memory, read once: by the (synchronous) copy to
     // the GPU, or by the conversion to float on the CPU. No extra host copy.
@@ -25,26 +19,16 @@ char *chara_image_batch(const uint8_t *pix, int64_t n, int64_t c, int64_t h, int
     x.mul_(handle(scale)).add_(handle(shift));
     if (channels_last) x = x.contiguous(at::MemoryFormat::ChannelsLast);
     *out = new at::Tensor(std::move(x));
-    return nullptr;
-  } catch (const std::exception &e) {
-    return dup_error(e.what());
-  } catch (...) {
-    return dup_error(nullptr);
-  }
+  });
 }
 
 char *chara_channels_last(void **tensors, int n) {
-  try {
+  return chara::guarded([&] {
     at::NoGradGuard no_grad;
     for (int i = 0; i < n; i++) {
       at::Tensor &t = handle(tensors[i]);
       if (t.dim() == 4) t.set_data(t.contiguous(at::MemoryFormat::ChannelsLast));
     }
-    return nullptr;
-  } catch (const std::exception &e) {
-    return dup_error(e.what());
-  } catch (...) {
-    return dup_error(nullptr);
-  }
+  });
 }
 }

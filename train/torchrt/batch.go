@@ -42,12 +42,5 @@ func ImageBatch(pix []uint8, n, c, h, w int, dev gotch.Device, scale, shift *ts.
 // bf16 autocast on a GPU, convolutions then skip layout conversions. Call it
 // on the Thread before an optimizer makes state for the tensors.
 func ChannelsLast(tensors []*ts.Tensor) error {
-	if len(tensors) == 0 {
-		return nil
-	}
-	h := handles(tensors)
-	defer C.free(h)
-	msg := C.chara_channels_last((*unsafe.Pointer)(h), C.int(len(tensors)))
-	runtime.KeepAlive(tensors)
-	return cError("channels last", msg)
+	return onHandles("channels last", tensors, func(h *unsafe.Pointer, n C.int) *C.char { return C.chara_channels_last(h, n) })
 }

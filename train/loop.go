@@ -266,19 +266,29 @@ func trainOneEpoch(ctx context.Context, s *session, l *loader, epoch int, task p
 	return m, nil
 }
 
+// forwardLoss runs the model on a batch and returns the logits and the mean
+// cross-entropy against the batch's labels; the caller drops both.
+func (s *session) forwardLoss(b *batch, train bool) (logits, loss *ts.Tensor, err error) {
+	logits, y, err := s.forward(b, train)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer y.MustDrop()
+	if loss, err = crossEntropy(logits, y); err != nil {
+		logits.MustDrop()
+		return nil, nil, err
+	}
+	return logits, loss, nil
+}
+
 // trainStep is one optimisation step; every tensor it makes is dropped
 // before it returns.
 func (s *session) trainStep(b *batch, epoch, k int) (float64, []int64, error) {
-	logits, y, err := s.forward(b, true)
+	logits, loss, err := s.forwardLoss(b, true)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer logits.MustDrop()
-	defer y.MustDrop()
-	loss, err := crossEntropy(logits, y)
-	if err != nil {
-		return 0, nil, err
-	}
 	if r, ok := s.m.(models.Regularized); ok && !s.frozen {
 		if p := r.L2Penalty(); p != nil {
 			total, err := loss.Add(p, true)
@@ -367,16 +377,11 @@ func evaluate(ctx context.Context, s *session, l *loader) (epochMetrics, error) 
 }
 
 func (s *session) evalStep(b *batch) (float64, []int64, error) {
-	logits, y, err := s.forward(b, false)
+	logits, loss, err := s.forwardLoss(b, false)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer logits.MustDrop()
-	defer y.MustDrop()
-	loss, err := crossEntropy(logits, y)
-	if err != nil {
-		return 0, nil, err
-	}
 	lv, err := scalar(loss)
 	loss.MustDrop()
 	if err != nil {

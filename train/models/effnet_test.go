@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -61,7 +62,7 @@ func TestEffNetParameterCounts(t *testing.T) {
 			"classifier.1": {128},
 			"classifier.4": {n},
 		} {
-			if got := byName[name].Output; !equalInts(got, want) {
+			if got := byName[name].Output; !slices.Equal(got, want) {
 				t.Errorf("%s output %v, want %v", name, got, want)
 			}
 		}
@@ -92,7 +93,7 @@ func TestEffNetFreezeAndDefaultSize(t *testing.T) {
 	if trainable != 163968+129*3 || total != effNetBackboneParams+trainable {
 		t.Errorf("frozen: %d trainable of %d", trainable, total)
 	}
-	if got := layers[len(layers)-1].Output; !equalInts(got, []int64{3}) {
+	if got := layers[len(layers)-1].Output; !slices.Equal(got, []int64{3}) {
 		t.Errorf("logits %v", got)
 	}
 	// A step on the frozen model gives the backbone no gradient.
@@ -125,7 +126,7 @@ func TestEffNetFreezeAndDefaultSize(t *testing.T) {
 		direct = a.Float64Values()
 		a.MustDrop()
 		f := m.Features(x, false)
-		if got := f.MustSize(); !equalInts(got, []int64{2, 1280}) {
+		if got := f.MustSize(); !slices.Equal(got, []int64{2, 1280}) {
 			t.Fatalf("features %v", got)
 		}
 		b := m.HeadForwardT(f, false)
@@ -275,7 +276,7 @@ func TestTorchvisionParity(t *testing.T) {
 	var got []float64
 	torchrt.NoGrad(func() error {
 		f := m.Features(x, false)
-		if s := f.MustSize(); !equalInts(s, meta.Features) {
+		if s := f.MustSize(); !slices.Equal(s, meta.Features) {
 			t.Fatalf("features %v, want %v", s, meta.Features)
 		}
 		got = f.Float64Values()

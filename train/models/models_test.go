@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,18 +32,6 @@ func paramCounts(layers []Layer) []int64 {
 	return out
 }
 
-func equalInts(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func newModel(t *testing.T, name string, classes int, opts ...Option) Model {
 	t.Helper()
 	m, err := New(name, classes, gotch.CPU, opts...)
@@ -65,7 +54,7 @@ func TestCNNParameterCounts(t *testing.T) {
 		} {
 			m := newModel(t, tc.name, n)
 			layers := Summary(m)
-			if got := paramCounts(layers); !equalInts(got, tc.want) {
+			if got := paramCounts(layers); !slices.Equal(got, tc.want) {
 				t.Errorf("%s N=%d: parameter counts %v, want %v", tc.name, n, got, tc.want)
 			}
 			var sum int64
@@ -85,7 +74,7 @@ func TestCNNParameterCounts(t *testing.T) {
 				t.Errorf("%s: VarStore holds %d values, want %d", tc.name, vsTotal, sum)
 			}
 			last := layers[len(layers)-1]
-			if !equalInts(last.Output, []int64{n64}) {
+			if !slices.Equal(last.Output, []int64{n64}) {
 				t.Errorf("%s: output shape %v", tc.name, last.Output)
 			}
 			for _, l := range layers {
@@ -94,7 +83,7 @@ func TestCNNParameterCounts(t *testing.T) {
 					if tc.name == "cnn2" {
 						want = 15 * 23 * 17
 					}
-					if !equalInts(l.Output, []int64{want}) {
+					if !slices.Equal(l.Output, []int64{want}) {
 						t.Errorf("%s: flatten %v, want %d", tc.name, l.Output, want)
 					}
 				}
@@ -129,7 +118,7 @@ func TestCNNForwardAndDropout(t *testing.T) {
 		torchrt.NoGrad(func() error {
 			for _, dst := range []*[]float64{&evalA, &evalB} {
 				y := m.ForwardT(x, false)
-				if got := y.MustSize(); !equalInts(got, []int64{3, 4}) {
+				if got := y.MustSize(); !slices.Equal(got, []int64{3, 4}) {
 					t.Fatalf("%s: logits %v", name, got)
 				}
 				*dst = y.Float64Values()

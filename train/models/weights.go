@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 
@@ -100,7 +101,7 @@ func LoadTorchvisionWeights(m Model, path string) error {
 			continue
 		}
 		fs, ms := x.MustSize(), dst.MustSize()
-		if !equalShape(fs, ms) {
+		if !slices.Equal(fs, ms) {
 			werr.Misshapen = append(werr.Misshapen, fmt.Sprintf("%s: file %v, model %v", name, fs, ms))
 		}
 	}
@@ -122,16 +123,4 @@ func LoadTorchvisionWeights(m Model, path string) error {
 	})
 	runtime.KeepAlive(e)
 	return nil
-}
-
-func equalShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

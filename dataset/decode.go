@@ -1,14 +1,12 @@
 package dataset
 
 import (
-	"errors"
 	"fmt"
 	"image"
 	"math"
 	"os"
 
 	"github.com/chara-dev/chara/internal/imageio"
-	"github.com/chara-dev/chara/internal/imageio/jpegdc"
 )
 
 // Load decodes an image file's bytes (format sniffed from magic bytes,
@@ -53,14 +51,10 @@ func decodeFor(b []byte, h, w int, fit string, maxPixels int64) (image.Image, in
 	}
 	if info.Format == imageio.JPEG && dcEnough(info.Width, info.Height, h, w, fit) {
 		img, err := imageio.DecodeJPEGEighth(b)
-		if err == nil {
-			return imageio.Orient(img, info.Orientation), info.Width, info.Height, nil
+		if err != nil {
+			return nil, 0, 0, err
 		}
-		var ue jpegdc.UnsupportedError
-		if !errors.As(err, &ue) {
-			return nil, 0, 0, fmt.Errorf("jpeg: %w", err)
-		}
-		// CMYK and the like: the full decoder handles them.
+		return imageio.Orient(img, info.Orientation), info.Width, info.Height, nil
 	}
 	img, info, err := imageio.Decode(b, opts...)
 	if err != nil {

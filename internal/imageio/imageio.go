@@ -28,8 +28,6 @@ import (
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/webp"
-
-	"github.com/chara-dev/chara/internal/imageio/jpegdc"
 )
 
 // Format is a decodable image format.
@@ -262,13 +260,12 @@ func decodeAs(f Format, b []byte) (image.Image, error) {
 func classify(f Format, err error) *Error {
 	var ue jpeg.UnsupportedError
 	var pue png.UnsupportedError
-	var due jpegdc.UnsupportedError
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
 		// image/jpeg reports an entropy-coded segment cut short this way.
 		strings.Contains(err.Error(), "short Huffman data"):
 		return &Error{Reason: ReasonTruncated, Format: f, Err: err}
-	case errors.As(err, &ue), errors.As(err, &pue), errors.As(err, &due), errors.Is(err, bmp.ErrUnsupported):
+	case errors.As(err, &ue), errors.As(err, &pue), errors.Is(err, bmp.ErrUnsupported):
 		return &Error{Reason: ReasonUnsupported, Format: f, Err: err}
 	}
 	return &Error{Reason: ReasonCorrupt, Format: f, Err: err}
@@ -340,7 +337,7 @@ func DecodeFile(path string, opts ...Option) (image.Image, Info, error) {
 // Thumbnail decodes b and returns an area-averaged (antialiased) copy of
 // exactly w x h pixels, the aspect ratio not kept, orientation applied, alpha
 // composited over white. JPEGs at least 8w x 8h are decoded at 1/8 scale
-// from their DC coefficients, which is both exact box filtering and several
+// (DecodeJPEGEighth: libjpeg-turbo's scaled IDCT), a box filter and several
 // times faster; the whole entropy-coded stream is still read, so truncation
 // is still caught. Info is the full image's.
 func Thumbnail(b []byte, w, h int, opts ...Option) (*image.NRGBA, Info, error) {
@@ -355,15 +352,12 @@ func Thumbnail(b []byte, w, h int, opts ...Option) (*image.NRGBA, Info, error) {
 	}
 	var img image.Image
 	if info.Format == JPEG && sw >= 8*w && sh >= 8*h {
-		img, err = DecodeJPEGEighth(b)
-		var ue jpegdc.UnsupportedError
-		if errors.As(err, &ue) { // CMYK and the like: the full decoder knows them
-			img, err = decodeAs(info.Format, b)
+		// Errors come classified (DecodeJPEGEighth falls back to the
+		// standard decoder).
+		if img, err = DecodeJPEGEighth(b); err != nil {
+			return nil, info, err
 		}
-	} else {
-		img, err = decodeAs(info.Format, b)
-	}
-	if err != nil {
+	} else if img, err = decodeAs(info.Format, b); err != nil {
 		return nil, info, classify(info.Format, err)
 	}
 	tw, th := w, h

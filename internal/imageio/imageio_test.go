@@ -235,3 +235,46 @@ func TestResampleAreaAverage(t *testing.T) {
 		t.Errorf("FitSize = %d,%d", w, h)
 	}
 }
+
+// The 1/8 decode's two paths (libjpeg-turbo, and the standard library's
+// full decode box-filtered) agree, and its errors are classified as
+// Decode's are.
+func TestEighthPathsAgree(t *testing.T) {
+	b := encJPEG(t, pattern(320, 240), 90)
+	fast, err := DecodeJPEGEighth(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, err := eighthStd(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fast.Bounds() != slow.Bounds() || fast.Bounds().Dx() != 40 || fast.Bounds().Dy() != 30 {
+		t.Fatalf("sizes %v and %v, want 40x30", fast.Bounds(), slow.Bounds())
+	}
+	var sum, n float64
+	for y := 0; y < 30; y++ {
+		for x := 0; x < 40; x++ {
+			r1, g1, b1, _ := fast.At(x, y).RGBA()
+			r2, g2, b2, _ := slow.At(x, y).RGBA()
+			for _, d := range []float64{float64(r1>>8) - float64(r2>>8), float64(g1>>8) - float64(g2>>8), float64(b1>>8) - float64(b2>>8)} {
+				sum += math.Abs(d)
+				n++
+			}
+		}
+	}
+	if mean := sum / n; mean > 4 {
+		t.Errorf("mean abs difference %.2f between the two 1/8 paths, want <= 4", mean)
+	}
+	for name, tc := range map[string]struct {
+		b      []byte
+		reason string
+	}{
+		"truncated":  {b[:len(b)/2], ReasonTruncated},
+		"bad marker": {bytes.Replace(b, []byte{0xff, 0xc0}, []byte{0xff, 0x99}, 1), ReasonCorrupt},
+	} {
+		if _, err := DecodeJPEGEighth(tc.b); Reason(err) != tc.reason {
+			t.Errorf("%s: reason %q (%v), want %q", name, Reason(err), err, tc.reason)
+		}
+	}
+}

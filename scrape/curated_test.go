@@ -192,7 +192,7 @@ scrape:
   exclude_tags: [Comic]
 classes:
   - name: Nakano Miku
-    queries: {my-danbooru: "nakano_miku solo blue_hair"}
+    queries: {my-danbooru: "nakano_miku blue_hair rating:g"}
 `
 	cfg, err := config.Parse("chara.yaml", []byte(yml))
 	if err != nil {

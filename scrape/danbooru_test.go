@@ -92,12 +92,15 @@ func TestDanbooruStopsAtCandidates(t *testing.T) {
 }
 
 func TestDanbooruTagLimitAndAuth(t *testing.T) {
+	// Danbooru's limit is 2 counted tags for Anonymous and Member accounts
+	// (user.rb tag_query_limit): an account does not lift it, contrary to
+	// what this test assumed before; Gold raises it to 6.
 	b := booru.New(makePosts(1, 5, "nakano_miku", "blue_hair"))
 	ts := start(t, b)
 
 	sum := runScrape(t, t.TempDir(), baseOpts(Source{Kind: "danbooru", URL: ts.URL}, "nakano_miku solo blue_hair", 10)...)
-	if s := src0(t, sum); !strings.Contains(s.Error, ErrTagLimit.Error()) || !strings.Contains(s.Error, "CHARA_DANBOORU_LOGIN") {
-		t.Errorf("3 anonymous tags: error %q, want the tag limit and how to log in", s.Error)
+	if s := src0(t, sum); !strings.Contains(s.Error, ErrTagLimit.Error()) || !strings.Contains(s.Error, "Member") || !strings.Contains(s.Error, "tag_limit") {
+		t.Errorf("3 anonymous tags: error %q, want the tag limit and what lifts it", s.Error)
 	}
 	if b.Requests() != 0 {
 		t.Errorf("%d requests for a query that cannot work, want 0", b.Requests())
@@ -113,9 +116,84 @@ func TestDanbooruTagLimitAndAuth(t *testing.T) {
 	if strings.Contains(s.Error, "wrong") {
 		t.Errorf("error shows the API key: %q", s.Error)
 	}
+	// A Member account: still 2, refused before any request.
+	b.Reset()
 	sum = runScrape(t, t.TempDir(), baseOpts(Source{Kind: "danbooru", URL: ts.URL, Login: "miku", APIKey: "s3cret"}, "nakano_miku solo blue_hair", 10)...)
+	if s := src0(t, sum); !strings.Contains(s.Error, ErrTagLimit.Error()) || b.APIRequests() != 0 {
+		t.Errorf("member, 3 tags: error %q after %d requests, want the tag limit after 0", s.Error, b.APIRequests())
+	}
+	// tag_limit set too high for a Member account: the server's 422 is
+	// reported as the tag limit.
+	sum = runScrape(t, t.TempDir(), baseOpts(Source{Kind: "danbooru", URL: ts.URL, Login: "miku", APIKey: "s3cret", TagLimit: 6}, "nakano_miku solo blue_hair", 10)...)
+	if s := src0(t, sum); !strings.Contains(s.Error, ErrTagLimit.Error()) || !strings.Contains(s.Error, "422") {
+		t.Errorf("member with tag_limit 6: error %q, want the server's 422 as the tag limit", s.Error)
+	}
+	// Gold with tag_limit 6: accepted.
+	b = booru.New(makePosts(1, 5, "nakano_miku", "blue_hair"), booru.WithDanbooruAuth("miku", "s3cret"), booru.WithDanbooruGold())
+	ts = start(t, b)
+	sum = runScrape(t, t.TempDir(), baseOpts(Source{Kind: "danbooru", URL: ts.URL, Login: "miku", APIKey: "s3cret", TagLimit: 6}, "nakano_miku solo blue_hair", 10)...)
 	if s := src0(t, sum); s.Downloaded != 5 || s.Error != "" {
-		t.Errorf("with login: downloaded %d, error %q; want 5 and none", s.Downloaded, s.Error)
+		t.Errorf("gold: downloaded %d, error %q; want 5 and none", s.Downloaded, s.Error)
+	}
+}
+
+func TestDanbooruFreeMetatagsDoNotCount(t *testing.T) {
+	for q, want := range map[string]int{
+		"nakano_miku solo rating:g": 2, "nakano_miku solo -status:deleted score:>5 id:<100": 2,
+		"nakano_miku order:score": 2, "nakano_miku nakano_miku": 1, "a ~b ~c": 3, "-comic nakano_miku": 2,
+		"( a or b ) c": 3, "Rating:G solo": 1,
+	} {
+		if got := DanbooruTermCount(q); got != want {
+			t.Errorf("DanbooruTermCount(%q) = %d, want %d", q, got, want)
+		}
+	}
+	posts := makePosts(1, 6, "nakano_miku")
+	posts[2].Rating = "s"
+	b := booru.New(posts)
+	ts := start(t, b)
+	sum := runScrape(t, t.TempDir(), baseOpts(Source{Kind: "danbooru", URL: ts.URL}, "nakano_miku solo rating:g", 10)...)
+	if s := src0(t, sum); s.Downloaded != 5 || s.Error != "" {
+		t.Errorf("nakano_miku solo rating:g: downloaded %d, error %q; want 5 (Danbooru accepts it) and none", s.Downloaded, s.Error)
+	}
+}
+
+func TestDanbooruOrderedQueryPagesByNumber(t *testing.T) {
+	// order:score sorts by score; b<id> would reorder by id
+	// (pagination_extension.rb:66-68), so page 2 must be "page=2".
+	posts := makePosts(1, 12, "nakano_miku")
+	for i := range posts {
+		posts[i].Score = (i * 7) % 12 // a permutation of 0..11
+	}
+	b := booru.New(posts)
+	ts := start(t, b)
+	ws := t.TempDir()
+	sum := runScrape(t, ws, baseOpts(Source{Kind: "danbooru", URL: ts.URL, Limit: 5}, "nakano_miku order:score", 100)...)
+	if s := src0(t, sum); s.Downloaded != 12 || s.Pages != 3 {
+		t.Errorf("downloaded %d in %d pages, want all 12 in 3", s.Downloaded, s.Pages)
+	}
+	if b.URLRequests("/posts.json?limit=5&page=2&tags=nakano_miku+order%3Ascore") != 1 {
+		t.Error("page 2 of an ordered query was not requested by number")
+	}
+	// The default order still uses the b<id> cursor.
+	b.Reset()
+	runScrape(t, t.TempDir(), baseOpts(Source{Kind: "danbooru", URL: ts.URL, Limit: 5}, "nakano_miku", 100)...)
+	if b.URLRequests("/posts.json?limit=5&page=b8&tags=nakano_miku") != 1 {
+		t.Error("the default order did not page by b<id>")
+	}
+}
+
+func TestDanbooruUserIDInUserAgent(t *testing.T) {
+	b := booru.New(makePosts(1, 2, "nakano_miku"))
+	ts := start(t, b)
+	runScrape(t, t.TempDir(), append(baseOpts(Source{Kind: "danbooru", URL: ts.URL, UserID: "123456"}, "nakano_miku", 10),
+		WithUserAgent("chara/test (+https://example.org)"))...)
+	if ua := b.LastUserAgent(); ua != "chara/test (+https://example.org) (danbooru user #123456)" {
+		t.Errorf("User-Agent %q, want the user id in it", ua)
+	}
+	runScrape(t, t.TempDir(), append(baseOpts(Source{Kind: "danbooru", URL: ts.URL, Login: "miku"}, "nakano_miku", 10),
+		WithUserAgent("chara/test"))...)
+	if ua := b.LastUserAgent(); ua != "chara/test" {
+		t.Errorf("User-Agent %q without user_id, want chara's alone", ua)
 	}
 }
 
@@ -125,7 +203,7 @@ func TestDanbooruPageLimitIsRefusedAboveThousand(t *testing.T) {
 	b := booru.New(makePosts(1, 3))
 	ts := start(t, b)
 	pg, err := newPager(pagerConfig{host: strings.TrimPrefix(ts.URL, "http://"), ua: "t", maxBody: 1 << 20,
-		transport: defaultTransport(), policy: fastRetry().withDefaults(), ignoreRobots: true})
+		transport: defaultTransport(), policy: fastRetry().withDefaults()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,8 @@ import (
 var (
 	// ErrAuth: the site refused the credentials, or needs some.
 	ErrAuth = errors.New("authentication required or refused")
-	// ErrTagLimit: an anonymous danbooru search with more than 2 tags.
-	ErrTagLimit = errors.New("too many tags for an anonymous search")
+	// ErrTagLimit: a search with more tags than the site allows the account.
+	ErrTagLimit = errors.New("too many tags in one search")
 	// ErrNotImage: the body is not a jpeg, png, gif or webp (an HTML page
 	// served as an image, say).
 	ErrNotImage = errors.New("not an image")
@@ -23,6 +23,11 @@ var (
 	ErrChecksum = errors.New("md5 differs from the listed one")
 	// ErrRobots: robots.txt disallows the URL for our user agent.
 	ErrRobots = errors.New("disallowed by robots.txt")
+	// ErrRobotsUnavailable: robots.txt could not be read (5xx, network);
+	// the request is refused this time and robots.txt asked again later.
+	ErrRobotsUnavailable = errors.New("robots.txt unavailable")
+	// ErrChallenge: a browser check (Cloudflare) answered instead of the site.
+	ErrChallenge = errors.New("blocked by a Cloudflare browser check")
 	// ErrRetryAfterTooLong: the server asked to wait longer than allowed.
 	ErrRetryAfterTooLong = errors.New("server asked to wait longer than the retry limit")
 	// ErrBadResponse: a page that is not the expected JSON or HTML.

@@ -207,25 +207,49 @@ func TestRedirects(t *testing.T) {
 	}
 }
 
-func TestRobotsTxtIsRespected(t *testing.T) {
-	b := booru.New(makePosts(1, 3, "nakano_miku"), booru.WithRobots("User-agent: *\nDisallow: /posts.json\n"))
+func TestRobotsTxt(t *testing.T) {
+	// The booru kinds call documented APIs and do not read robots.txt:
+	// Danbooru's real file disallows /*.json (REAL-SITES.md §1), which
+	// stopped every class before any request.
+	b := booru.New(makePosts(1, 3, "nakano_miku"), booru.WithRobots(booru.DanbooruRobots))
 	s, _ := danbooruRun(t, b, 10)
-	if !strings.Contains(s.Error, ErrRobots.Error()) || b.APIRequests() != 0 || b.URLRequests("/robots.txt") != 1 {
-		t.Errorf("error %q, API requests %d, robots %d; want %q, 0, 1", s.Error, b.APIRequests(), b.URLRequests("/robots.txt"), ErrRobots)
+	if s.Downloaded != 3 || s.Error != "" || b.URLRequests("/robots.txt") != 0 {
+		t.Errorf("danbooru with its robots.txt: downloaded %d error %q, robots.txt read %d times; want 3, none, 0",
+			s.Downloaded, s.Error, b.URLRequests("/robots.txt"))
 	}
-	s, _ = danbooruRun(t, b, 10, WithIgnoreRobots(true))
-	if s.Downloaded != 3 {
-		t.Errorf("ignoring robots: downloaded %d, want 3", s.Downloaded)
+	// The html kind honours it.
+	b = booru.New(makePosts(1, 3, "nakano_miku"), booru.WithRobots("User-agent: *\nDisallow: /gallery\n"))
+	ts := start(t, b)
+	src := Source{Kind: "html", URL: ts.URL + "/gallery?tags={query}", ImageSelector: "a.image", NextSelector: "a.next"}
+	sum := runScrape(t, t.TempDir(), baseOpts(src, "nakano_miku", 10)...)
+	if s := src0(t, sum); !strings.Contains(s.Error, ErrRobots.Error()) || b.APIRequests() != 0 || b.URLRequests("/robots.txt") != 1 {
+		t.Errorf("html: error %q, API requests %d, robots %d; want %q, 0, 1", s.Error, b.APIRequests(), b.URLRequests("/robots.txt"), ErrRobots)
+	}
+	sum = runScrape(t, t.TempDir(), append(baseOpts(src, "nakano_miku", 10), WithIgnoreRobots(true))...)
+	if s := src0(t, sum); s.Downloaded != 3 {
+		t.Errorf("html ignoring robots: downloaded %d, want 3", s.Downloaded)
+	}
+	// A robots.txt answering 5xx longer than the transport retries refuses
+	// the page this time, is not cached, and is asked again: the listing
+	// goes on.
+	b = booru.New(makePosts(1, 3, "nakano_miku"), booru.WithRobots("User-agent: *\nDisallow: /private\n"),
+		booru.WithFaults(booru.Fault{Kind: booru.ServerError, On: booru.Robots, Times: fastRetry().Attempts}))
+	ts = start(t, b)
+	src.URL = ts.URL + "/gallery?tags={query}"
+	sum = runScrape(t, t.TempDir(), baseOpts(src, "nakano_miku", 10)...)
+	if s := src0(t, sum); s.Downloaded != 3 || s.Error != "" || b.URLRequests("/robots.txt") != fastRetry().Attempts+1 {
+		t.Errorf("robots.txt 5xx: downloaded %d error %q robots %d; want 3, none, %d", s.Downloaded, s.Error, b.URLRequests("/robots.txt"), fastRetry().Attempts+1)
 	}
 }
 
-func TestChecksumMismatchIsRetriedThenFails(t *testing.T) {
-	// A body cut short without Content-Length only shows in the md5.
+func TestChecksumMismatchIsNotRetried(t *testing.T) {
+	// A wrong md5 is an answer, not a transient fault: one download, then
+	// the post counts as failed (before, it was fetched 5 times).
 	b := booru.New(makePosts(1, 2, "nakano_miku"), booru.WithFaults(
 		booru.Fault{Kind: booru.Oversize, On: booru.Files, PostIDs: []int{1}, Size: 4000, Chunked: true},
 	))
 	s, _ := danbooruRun(t, b, 10)
-	if s.Downloaded != 1 || s.Failures["checksum"] != 1 || b.FileRequests()[1] != fastRetry().Attempts {
-		t.Errorf("downloaded %d failures %v requests %d; want 1, checksum 1, %d", s.Downloaded, s.Failures, b.FileRequests()[1], fastRetry().Attempts)
+	if s.Downloaded != 1 || s.Failures["checksum"] != 1 || b.FileRequests()[1] != 1 {
+		t.Errorf("downloaded %d failures %v requests %d; want 1, checksum 1, 1", s.Downloaded, s.Failures, b.FileRequests()[1])
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // gelbooru: Gelbooru, Safebooru and compatible sites.
@@ -16,6 +17,8 @@ import (
 // file_url, the file is /images/<directory>/<image>, md5 in "hash"; an
 // empty body when nothing matches) or {"@attributes":{...},"post":[...]}
 // (Gelbooru, which needs api_key and user_id).
+var gelbooruDefaults = kindDefault{delay: 500 * time.Millisecond, limit: 100, maxLimit: 1000, parallelism: 4}
+
 type gelbooru struct {
 	src  Source
 	base string

@@ -42,7 +42,8 @@ func makePosts(first, n int, tags ...string) []booru.Post {
 
 func fastRetry() RetryPolicy {
 	return RetryPolicy{Attempts: 4, Base: time.Millisecond, Max: 5 * time.Millisecond,
-		MaxRetryAfter: 5 * time.Second, PageTimeout: 3 * time.Second, FileTimeout: 3 * time.Second}
+		MaxRetryAfter: 5 * time.Second, ThrottleWait: 2 * time.Millisecond, ThrottleMax: 10 * time.Millisecond,
+		PageTimeout: 3 * time.Second, FileTimeout: 3 * time.Second}
 }
 
 func testFilters() Filters {

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/gocolly/colly/v2"
 )
@@ -16,6 +17,8 @@ import (
 // the next selector the link to the next page, which is the cursor.
 // Posts are named by the file name of their URL; there are no ratings or
 // tags.
+var htmlDefaults = kindDefault{delay: time.Second, parallelism: 4, robots: true}
+
 type htmlGallery struct {
 	src Source
 	p   *pager

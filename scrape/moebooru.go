@@ -6,10 +6,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // moebooru: yande.re, Konachan. GET /post.json?tags=&limit=&page= with at
 // most 100 posts per page. Its "s" (safe) rating is reported as g.
+var moebooruDefaults = kindDefault{delay: time.Second, limit: 100, maxLimit: 100, parallelism: 4}
+
 type moebooru struct {
 	src  Source
 	base string

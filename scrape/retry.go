@@ -13,21 +13,29 @@ import (
 	"time"
 )
 
-// RetryPolicy bounds retries of API pages and file downloads: 429 and 503
-// wait for Retry-After, other 5xx, resets, truncated bodies and timeouts
-// back off exponentially with jitter.
+// RetryPolicy bounds retries of API pages and file downloads. Other 5xx,
+// resets, truncated bodies and timeouts back off exponentially with jitter
+// (Attempts tries). Throttling (429, 503) waits for Retry-After or, without
+// one, ThrottleWait, doubling up to ThrottleMax, as gallery-dl's sleep-429
+// (60 s) does: Danbooru's and Zerochan's 429/503 come without Retry-After
+// (REAL-SITES.md §1 "rate limits", §4 "UA and rate"). Throttled tries have
+// their own budget, ThrottleAttempts.
 type RetryPolicy struct {
-	Attempts      int           // tries in all, at least 1 (default 5)
-	Base          time.Duration // first backoff (default 1s)
-	Max           time.Duration // largest backoff (default 1m)
-	MaxRetryAfter time.Duration // longest Retry-After honoured (default 10m); longer fails
-	PageTimeout   time.Duration // per try of an API page (default 30s)
-	FileTimeout   time.Duration // per try of a file download (default 5m)
+	Attempts         int           // tries in all for faults, at least 1 (default 5)
+	Base             time.Duration // first backoff (default 1s)
+	Max              time.Duration // largest backoff (default 1m)
+	MaxRetryAfter    time.Duration // longest Retry-After honoured (default 10m); longer fails
+	ThrottleWait     time.Duration // first wait on a 429/503 without Retry-After (default 1m)
+	ThrottleMax      time.Duration // largest such wait (default 10m)
+	ThrottleAttempts int           // throttled answers tolerated per request (default 6, about 30 min)
+	PageTimeout      time.Duration // per try of an API page (default 30s)
+	FileTimeout      time.Duration // per try of a file download (default 5m)
 }
 
 // DefaultRetryPolicy is used unless WithRetry says otherwise.
 func DefaultRetryPolicy() RetryPolicy {
 	return RetryPolicy{Attempts: 5, Base: time.Second, Max: time.Minute, MaxRetryAfter: 10 * time.Minute,
+		ThrottleWait: time.Minute, ThrottleMax: 10 * time.Minute, ThrottleAttempts: 6,
 		PageTimeout: 30 * time.Second, FileTimeout: 5 * time.Minute}
 }
 
@@ -44,6 +52,15 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 	}
 	if p.MaxRetryAfter <= 0 {
 		p.MaxRetryAfter = d.MaxRetryAfter
+	}
+	if p.ThrottleWait <= 0 {
+		p.ThrottleWait = d.ThrottleWait
+	}
+	if p.ThrottleMax <= 0 {
+		p.ThrottleMax = max(d.ThrottleMax, p.ThrottleWait)
+	}
+	if p.ThrottleAttempts <= 0 {
+		p.ThrottleAttempts = d.ThrottleAttempts
 	}
 	if p.PageTimeout <= 0 {
 		p.PageTimeout = d.PageTimeout
@@ -66,11 +83,23 @@ func (p RetryPolicy) backoff(n int) time.Duration {
 	return half + time.Duration(rand.Int64N(int64(half)+1))
 }
 
+// throttleWait is the wait after the n-th throttled answer (n from 0)
+// without Retry-After: ThrottleWait*2^n capped at ThrottleMax, never below
+// ThrottleWait.
+func (p RetryPolicy) throttleWait(n int) time.Duration {
+	d := p.ThrottleWait
+	for i := 0; i < n && d < p.ThrottleMax; i++ {
+		d *= 2
+	}
+	return max(min(d, p.ThrottleMax), p.ThrottleWait)
+}
+
 // retryError marks a failure worth another try; after > 0 is the server's
-// Retry-After.
+// Retry-After; throttled marks a 429 or 503.
 type retryError struct {
-	err   error
-	after time.Duration
+	err       error
+	after     time.Duration
+	throttled bool
 }
 
 func (e *retryError) Error() string { return e.err.Error() }
@@ -82,6 +111,7 @@ func retryable(err error, after time.Duration) error { return &retryError{err: e
 // try gets a context bounded by timeout.
 func (p RetryPolicy) do(ctx context.Context, timeout time.Duration, try func(ctx context.Context) error) error {
 	var last error
+	throttled := 0
 	for n := 0; n < p.Attempts; n++ {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -105,15 +135,25 @@ func (p RetryPolicy) do(ctx context.Context, timeout time.Duration, try func(ctx
 			return err
 		}
 		last = re.err
-		if n == p.Attempts-1 {
-			break
-		}
-		wait := p.backoff(n)
-		if re.after > 0 {
+		var wait time.Duration
+		if re.throttled || re.after > 0 {
 			if re.after > p.MaxRetryAfter {
 				return fmt.Errorf("%w (Retry-After %s, limit %s): %w", ErrRetryAfterTooLong, re.after, p.MaxRetryAfter, re.err)
 			}
+			if throttled >= p.ThrottleAttempts {
+				return fmt.Errorf("throttled %d times: %w", throttled, last)
+			}
 			wait = re.after
+			if wait <= 0 {
+				wait = p.throttleWait(throttled)
+			}
+			throttled++
+			n-- // throttling is not a fault: it has its own budget
+		} else {
+			if n == p.Attempts-1 {
+				break
+			}
+			wait = p.backoff(n)
 		}
 		if err := sleepCtx(ctx, wait); err != nil {
 			return err
@@ -158,7 +198,8 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 func statusFailure(u string, resp *http.Response, body []byte) error {
 	se := &StatusError{URL: u, Code: resp.StatusCode, Body: snippet(body)}
 	if se.Retryable() {
-		return retryable(se, retryAfter(resp.Header, time.Now()))
+		return &retryError{err: se, after: retryAfter(resp.Header, time.Now()),
+			throttled: se.Code == http.StatusTooManyRequests || se.Code == http.StatusServiceUnavailable}
 	}
 	return se
 }

@@ -43,7 +43,10 @@ func New(workspace string, opts ...Option) *Scraper {
 // source at run time.
 type runSource struct {
 	Source
-	ad Adapter
+	ad   Adapter
+	ua   string
+	pace *pacer         // shared by pages and files, where the site has one
+	jar  http.CookieJar // cookies.txt
 }
 
 // run is the state of one Run.
@@ -88,12 +91,23 @@ func (s *Scraper) Run(ctx context.Context) (*Summary, error) {
 			return sum, fmt.Errorf("source %q: %w: defined twice", src.Name, ErrConfig)
 		}
 		if o.delay != nil {
-			src.Delay, src.RandomDelay, src.FileDelay = *o.delay, 0, *o.delay
+			src.Delay, src.RandomDelay, src.FileDelay, src.Pace = *o.delay, 0, *o.delay, *o.delay
+		}
+		rs := &runSource{Source: src, ua: o.userAgent, pace: newPacer(src.Pace)}
+		if src.UserAgent != "" {
+			rs.ua = src.UserAgent
+		}
+		if src.Cookies != "" {
+			jar, err := LoadCookies(src.Cookies)
+			if err != nil {
+				return sum, fmt.Errorf("source %q: cookies: %w", src.Name, err)
+			}
+			rs.jar = jar
 		}
 		u, _ := url.Parse(src.URL)
-		pg, err := newPager(pagerConfig{host: u.Host, ua: o.userAgent, delay: src.Delay, randomDelay: src.RandomDelay,
-			parallelism: 1, ignoreRobots: o.ignoreRobots || src.IgnoreRobots, maxBody: o.maxPage,
-			transport: transport, policy: o.retry.withDefaults()})
+		pg, err := newPager(pagerConfig{source: src.Name, host: u.Host, ua: rs.ua, delay: src.Delay, randomDelay: src.RandomDelay,
+			parallelism: 1, robots: src.honourRobots && !o.ignoreRobots, keepQuery: src.Kind == "zerochan",
+			maxBody: o.maxPage, transport: transport, policy: o.retry.withDefaults(), pace: rs.pace, jar: rs.jar})
 		if err != nil {
 			return sum, fmt.Errorf("source %q: %w", src.Name, err)
 		}
@@ -101,7 +115,8 @@ func (s *Scraper) Run(ctx context.Context) (*Summary, error) {
 		if err != nil {
 			return sum, err
 		}
-		r.sources[src.Name] = &runSource{Source: src, ad: ad}
+		rs.ad = ad
+		r.sources[src.Name] = rs
 		r.order = append(r.order, src.Name)
 	}
 	classes, err := r.selectClasses()
@@ -341,7 +356,10 @@ func (j *job) fail(err error, fatal bool) {
 }
 
 func (j *job) run(ctx context.Context) {
-	fr := j.r.st.frontier(j.c.slug, j.src.Name, j.sum.Query, j.src.ad, func(pg *Page) {
+	ad := guard(j.src.ad, j.r.o.retry.withDefaults(), func(err error, d time.Duration) {
+		j.r.rep.Logf("%s: %s: %v; asking again in %s", j.c.name, j.src.Name, err, d.Round(time.Second))
+	})
+	fr := j.r.st.frontier(j.c.slug, j.src.Name, j.sum.Query, ad, func(pg *Page) {
 		j.count(func(s *SourceSummary) {
 			s.Pages++
 			s.Found += len(pg.Posts)
@@ -472,15 +490,15 @@ func (j *job) handle(ctx context.Context, p *Post) error {
 		committed = true
 		return nil
 	}
-	hdr := http.Header{"User-Agent": {j.r.o.userAgent}}
+	hdr := http.Header{"User-Agent": {src.ua}}
 	if src.Kind == "zerochan" {
-		hdr.Set("User-Agent", j.r.o.userAgent+" - "+src.Login)
+		hdr.Set("User-Agent", src.ua+" - "+src.Login)
 	}
 	if p.PageURL != "" {
 		hdr.Set("Referer", p.PageURL)
 	}
 	f, err := j.r.dl.fetch(ctx, fileRequest{post: p, dir: j.c.dir, header: hdr,
-		parallelism: src.Parallelism, delay: src.FileDelay,
+		parallelism: src.Parallelism, delay: src.FileDelay, pace: src.pace, jar: src.jar, verify: !src.NoVerify,
 		admit: func(ctx context.Context, sha string) error {
 			known, err := st.has(ctx, SHA256Key(sha))
 			if err != nil {

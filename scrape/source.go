@@ -26,6 +26,20 @@ type Post struct {
 	Ext      string   `json:"ext,omitempty"` // as listed (jpg, png, ...), "" if unknown
 	FileSize int64    `json:"file_size,omitempty"`
 	PageURL  string   `json:"page_url,omitempty"`
+	// Characters are the post's character tags, where the site says which
+	// tags are characters (HasCharacters).
+	Characters    []string `json:"characters,omitempty"`
+	HasCharacters bool     `json:"-"`
+	// Variants are smaller renditions of the file (samples), besides the
+	// original at FileURL.
+	Variants []Variant `json:"-"`
+}
+
+// Variant is a rendition of a post's file; Width and Height are its size.
+type Variant struct {
+	URL           string
+	Width, Height int
+	Ext           string
 }
 
 // Page is one page of search results.
@@ -57,32 +71,59 @@ type Source struct {
 	Name   string // the key under sources:, used in archive keys (name:post_id)
 	Kind   string // danbooru | gelbooru | moebooru | zerochan | html
 	URL    string
-	Login  string // danbooru login, gelbooru user id, zerochan user name
+	Login  string // danbooru login, gelbooru user id, moebooru user name, zerochan user name
 	APIKey string
-	UserID string // gelbooru; defaults to Login
+	// UserID: gelbooru's numeric user id (defaults to Login); danbooru's
+	// numeric user id, put in the User-Agent as Danbooru's staff ask.
+	UserID string
+	// PasswordHash: moebooru's SHA1 of the salted password, sent with
+	// login instead of an API key.
+	PasswordHash string
 	// Page requests: delay between requests (default per kind), random
 	// extra delay, and concurrent requests to the host.
 	Delay, RandomDelay time.Duration
-	// Files: concurrent downloads (default 4) and delay between downloads
-	// per file host (default 0, zerochan 1s).
+	// Files: concurrent downloads per file host (default 4, zerochan 1)
+	// and delay between downloads per file host (default 0).
 	Parallelism int
 	FileDelay   time.Duration
-	Limit       int // page size; default and maximum per kind
+	// Pace spaces every request of the source, pages and files together,
+	// where the site counts them against one limit (default: zerochan 1s).
+	Pace  time.Duration
+	Limit int // page size; default and maximum per kind
+	// TagLimit: danbooru's tags per search for the account (default 2, as
+	// for Anonymous and Member; Gold 6; -1 for none).
+	TagLimit int
+	// Strict: zerochan's strict mode (the tag must be the primary one).
+	Strict bool
+	// NoVerify turns off the md5 check of downloaded files.
+	NoVerify bool
+	// UserAgent replaces the run's User-Agent for this source (with
+	// Cookies: the browser's that passed a challenge).
+	UserAgent string
+	// Cookies is a Netscape cookies.txt sent with this source's requests.
+	Cookies string
 	// html only.
-	ImageSelector, NextSelector string
-	IgnoreRobots                bool
+	ImageSelector, NextSelector, DetailSelector string
+	IgnoreRobots                                bool
+
+	honourRobots bool // html only, unless IgnoreRobots
 }
 
-// kindDefaults: page delay, default page size, maximum page size.
-var kindDefaults = map[string]struct {
-	delay, fileDelay time.Duration
-	limit, maxLimit  int
-}{
-	"danbooru": {delay: 500 * time.Millisecond, limit: 200, maxLimit: 200},
-	"gelbooru": {delay: 500 * time.Millisecond, limit: 100, maxLimit: 1000},
-	"moebooru": {delay: time.Second, limit: 100, maxLimit: 100},
-	"zerochan": {delay: time.Second, fileDelay: time.Second, limit: 100, maxLimit: 250}, // 60 requests a minute
-	"html":     {delay: time.Second, limit: 0, maxLimit: 0},
+// kindDefaults: per site pace and page sizes; the facts are in each
+// site's file.
+type kindDefault struct {
+	delay, fileDelay, pace time.Duration
+	limit, maxLimit        int
+	parallelism            int
+	robots                 bool // honour robots.txt (html only)
+}
+
+var kindDefaults = map[string]kindDefault{
+	"danbooru": danbooruDefaults,
+	"gelbooru": gelbooruDefaults,
+	"moebooru": moebooruDefaults,
+	"zerochan": zerochanDefaults,
+	"html":     htmlDefaults,
 }
 
 func (s Source) withDefaults() (Source, error) {
@@ -103,16 +144,23 @@ func (s Source) withDefaults() (Source, error) {
 	if s.FileDelay == 0 {
 		s.FileDelay = d.fileDelay
 	}
-	if s.Parallelism <= 0 {
-		s.Parallelism = 4
+	if s.Pace == 0 {
+		s.Pace = d.pace
 	}
+	if s.Parallelism <= 0 {
+		s.Parallelism = d.parallelism
+	}
+	if s.TagLimit == 0 {
+		s.TagLimit = 2
+	}
+	s.honourRobots = d.robots && !s.IgnoreRobots
 	if s.Limit <= 0 {
 		s.Limit = d.limit
 	}
 	if d.maxLimit > 0 && s.Limit > d.maxLimit {
 		s.Limit = d.maxLimit
 	}
-	if s.UserID == "" {
+	if s.UserID == "" && s.Kind == "gelbooru" {
 		s.UserID = s.Login
 	}
 	if s.Kind == "html" && s.ImageSelector == "" {

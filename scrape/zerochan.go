@@ -6,12 +6,16 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // zerochan: GET /<Tag>?json&p=&l= (l up to 250), and GET /<id>?json for the
 // full-size file URL, which listings lack. Its rules ask for a User-Agent
 // naming the project and the user, and at most 60 requests a minute: the
 // default delay is 1s for pages and files alike.
+// zerochan.net/api: "60 requests per minute", pages and files alike.
+var zerochanDefaults = kindDefault{delay: time.Second, pace: time.Second, limit: 100, maxLimit: 250, parallelism: 1}
+
 type zerochan struct {
 	src  Source
 	base string

@@ -1,6 +1,7 @@
 package booru
 
 import (
+	"sort"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -33,8 +34,13 @@ func page(ps []*Post, offset, limit int) []*Post {
 	return ps[offset:min(len(ps), offset+limit)]
 }
 
-// danbooru answers /posts.json like Danbooru: limit capped at 200, page
-// numbers up to 1000, b<id>/a<id> cursors, 2 tags for anonymous users.
+// danbooru answers /posts.json like Danbooru (github.com/danbooru/danbooru
+// at 06587d1f; REAL-SITES.md §1): limit capped at 200
+// (post_sets/post.rb MAX_PER_PAGE), page numbers up to 1000 (410 beyond,
+// pagination_extension.rb), b<id>/a<id> cursors, and the tag limit of the
+// account level (user.rb tag_query_limit: 2 for Anonymous and Member, 6
+// for Gold) counted as post_query.rb's term_count does, with 422
+// PostQuery::TagLimitError beyond (application_controller.rb:145).
 func (s *Server) danbooru(w http.ResponseWriter, r *http.Request, q url.Values) {
 	login, key, ok := r.BasicAuth()
 	if !ok {
@@ -45,9 +51,16 @@ func (s *Server) danbooru(w http.ResponseWriter, r *http.Request, q url.Values) 
 		writeJSON(w, http.StatusUnauthorized, map[string]any{"success": false, "error": "SessionLoader::AuthenticationFailure", "message": "Invalid API key"})
 		return
 	}
+	s.mu.Lock()
+	s.lastUA = r.UserAgent()
+	s.mu.Unlock()
 	tags := q.Get("tags")
-	if !authed && len(strings.Fields(tags)) > 2 {
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"success": false, "error": "PostQuery::TagLimitError", "message": "You cannot search for more than 2 tags at a time."})
+	tagLimit := 2 // Anonymous and Member
+	if authed && s.dbGold {
+		tagLimit = 6
+	}
+	if n := danbooruTermCount(tags); n > tagLimit {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"success": false, "error": "PostQuery::TagLimitError", "message": fmt.Sprintf("You cannot search for more than %d tags at a time.", tagLimit)})
 		return
 	}
 	limit := min(max(intParam(q, "limit", 20), 1), 200)
@@ -76,6 +89,7 @@ func (s *Server) danbooru(w http.ResponseWriter, r *http.Request, q url.Values) 
 		}
 	default:
 		n := max(intParam(q, "page", 1), 1)
+		all = orderedBy(all, tags)
 		if n > 1000 {
 			writeJSON(w, http.StatusGone, map[string]any{"success": false, "error": "PaginationExtension::PaginationError", "message": "You cannot go beyond page 1000. Try narrowing your search terms, or upgrade your account to go beyond page 1000."})
 			return
@@ -89,12 +103,16 @@ func (s *Server) danbooru(w http.ResponseWriter, r *http.Request, q url.Values) 
 			"rating": p.Rating, "image_width": p.Width, "image_height": p.Height,
 			"tag_string": strings.Join(p.Tags, " "), "file_ext": p.ext, "file_size": p.size,
 			"is_deleted": p.Deleted, "is_banned": p.Banned, "source": p.Source,
-			"tag_count_general": len(p.Tags),
+			"tag_count_general": len(p.Tags), "score": p.Score,
+			"tag_string_character": strings.Join(p.Characters, " "),
 		}
 		if !p.Restricted {
 			m["md5"] = p.md5
 			m["file_url"] = fileURL(r, p)
 			m["large_file_url"] = fileURL(r, p)
+			if s.variants {
+				m["media_asset"] = map[string]any{"variants": s.danbooruVariants(r, p)}
+			}
 		}
 		out = append(out, m)
 	}
@@ -252,4 +270,45 @@ func firstOr(xs []string, def string) string {
 		return xs[0]
 	}
 	return def
+}
+
+// danbooruFree are post_query.rb's UNLIMITED_METATAGS: not counted against
+// the tag limit.
+var danbooruFree = map[string]bool{}
+
+func init() {
+	for _, m := range strings.Fields("status rating limit is id date age filesize filetype parent child md5 width " +
+		"height duration mpixels ratio score upvote downvotes favcount embedded tagcount pixiv_id pixiv") {
+		danbooruFree[m] = true
+	}
+}
+
+// danbooruTermCount is post_query.rb's term_count: unique tags, wildcards
+// and metatags other than the free ones.
+func danbooruTermCount(query string) int {
+	seen := map[string]bool{}
+	for _, t := range strings.Fields(strings.ToLower(query)) {
+		t = strings.TrimLeft(t, "-~(")
+		t = strings.TrimRight(t, ")")
+		if t == "" || t == "and" || t == "or" {
+			continue
+		}
+		if name, _, ok := strings.Cut(t, ":"); ok && danbooruFree[name] {
+			continue
+		}
+		seen[t] = true
+	}
+	return len(seen)
+}
+
+// orderedBy applies an order:score metatag (highest score first, ties by
+// id), as Danbooru does for page-number paging; b<id> ignores it and
+// reorders by id (pagination_extension.rb:66-68).
+func orderedBy(ps []*Post, query string) []*Post {
+	if !strings.Contains(strings.ToLower(query), "order:score") {
+		return ps
+	}
+	out := append([]*Post(nil), ps...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Score > out[j].Score })
+	return out
 }

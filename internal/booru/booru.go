@@ -54,6 +54,8 @@ type Post struct {
 	Banned        bool // danbooru is_banned
 	Restricted    bool // danbooru: listed without md5 or file_url
 	Source        string
+	Score         int      // danbooru score (order:score)
+	Characters    []string // character tags (danbooru tag_string_character)
 
 	md5  string
 	ext  string
@@ -131,6 +133,15 @@ func WithDanbooruAuth(login, apiKey string) Option {
 	return func(s *Server) { s.dbLogin, s.dbKey = login, apiKey }
 }
 
+// WithDanbooruGold makes the account of WithDanbooruAuth a Gold one: 6
+// tags per search instead of 2 (user.rb tag_query_limit).
+func WithDanbooruGold() Option { return func(s *Server) { s.dbGold = true } }
+
+// WithVariants lists sample renditions beside the originals (danbooru
+// media_asset.variants, moebooru sample_url/jpeg_url), served under
+// /data/sample/ at the reported size.
+func WithVariants() Option { return func(s *Server) { s.variants = true } }
+
 // WithGelbooruAuth makes the dapi require api_key and user_id (answered 401
 // without them, like Gelbooru).
 func WithGelbooruAuth(apiKey, userID string) Option {
@@ -160,6 +171,10 @@ type Server struct {
 	latency time.Duration
 
 	dbLogin, dbKey string
+	dbGold         bool
+	variants       bool
+	lastUA         string
+	rendered       map[string][]byte
 	gbKey, gbUser  string
 	gbAttributes   bool
 	gbMax          int
@@ -181,6 +196,8 @@ func New(posts []Post, opts ...Option) *Server {
 		gbMax: 1000,
 		files: map[int]int{},
 		urls:  map[string]int{},
+
+		rendered: map[string][]byte{},
 	}
 	for i := range posts {
 		p := posts[i]
@@ -216,6 +233,9 @@ func (s *Server) MD5(id int) string {
 	}
 	return ""
 }
+
+// LastUserAgent is the User-Agent of the last danbooru API request.
+func (s *Server) LastUserAgent() string { s.mu.Lock(); defer s.mu.Unlock(); return s.lastUA }
 
 // Requests is the number of requests served so far.
 func (s *Server) Requests() int { s.mu.Lock(); defer s.mu.Unlock(); return s.total }
@@ -290,6 +310,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case target == Files:
 		if post == nil {
 			http.NotFound(w, r)
+			return
+		}
+		if dir := path.Base(path.Dir(r.URL.Path)); strings.HasPrefix(r.URL.Path, "/data/") && dir != "data" {
+			if !s.serveVariant(w, post, dir) {
+				http.NotFound(w, r)
+			}
 			return
 		}
 		s.serveFile(w, post, "")

@@ -1,9 +1,8 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -38,14 +37,10 @@ func newClassesCommand() *cli.Command {
 					&cli.StringFlag{Name: "picture", Usage: "a representative picture `FILE` (optional)"},
 				},
 				Action: func(c *cli.Context) error {
-					a, err := parseTrailing(c)
-					if err != nil {
-						return usagef("classes add: %v", err)
+					if c.NArg() != 1 {
+						return usagef("classes add: want one NAME (quote a name with spaces), got %d arguments", c.NArg())
 					}
-					if len(a.args) != 1 {
-						return usagef("classes add: want one NAME (quote a name with spaces), got %d arguments", len(a.args))
-					}
-					return runClassesAdd(globals(c), classesAddOptions{Name: a.args[0], Queries: a.strings("query"), Picture: a.string("picture")})
+					return runClassesAdd(globals(c), classesAddOptions{Name: c.Args().First(), Queries: c.StringSlice("query"), Picture: c.String("picture")})
 				},
 			},
 			{
@@ -56,14 +51,10 @@ func newClassesCommand() *cli.Command {
 					&cli.BoolFlag{Name: "purge", Usage: "also delete its raw images and curation decisions"},
 				},
 				Action: func(c *cli.Context) error {
-					a, err := parseTrailing(c)
-					if err != nil {
-						return usagef("classes remove: %v", err)
+					if c.NArg() != 1 {
+						return usagef("classes remove: want one NAME (quote a name with spaces), got %d arguments", c.NArg())
 					}
-					if len(a.args) != 1 {
-						return usagef("classes remove: want one NAME (quote a name with spaces), got %d arguments", len(a.args))
-					}
-					return runClassesRemove(globals(c), a.args[0], a.bool("purge"))
+					return runClassesRemove(globals(c), c.Args().First(), c.Bool("purge"))
 				},
 			},
 		},
@@ -118,6 +109,13 @@ func runClassesAdd(g *globalOptions, o classesAddOptions) error {
 		}
 		cl.Queries[src] = tags
 	}
+	if cfg, err := g.loadConfig(); err == nil {
+		for src := range cl.Queries {
+			if _, ok := cfg.Sources[src]; !ok {
+				return usagef("classes add: --query %s=...: no source named %q under sources in %s (%s)", src, src, g.ConfigPath, strings.Join(sortedKeys(cfg.Sources), ", "))
+			}
+		}
+	}
 	if err := config.AddClass(g.ConfigPath, cl); err != nil {
 		return err
 	}
@@ -143,84 +141,11 @@ func runClassesRemove(g *globalOptions, name string, purge bool) error {
 	return err
 }
 
-// trailing holds a command's arguments and flags when flags may also follow
-// the arguments ("classes add NAME --query SRC=TAGS"): urfave/cli v2 stops
-// parsing flags at the first argument, so those are parsed here.
-type trailing struct {
-	c    *cli.Context
-	set  *flag.FlagSet
-	args []string
-}
-
-func parseTrailing(c *cli.Context) (*trailing, error) {
-	set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
-	set.SetOutput(io.Discard)
-	for _, f := range c.Command.Flags {
-		if err := f.Apply(set); err != nil {
-			return nil, err
-		}
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	t := &trailing{c: c, set: set}
-	rest := c.Args().Slice()
-	for len(rest) > 0 {
-		if rest[0] == "--" {
-			t.args = append(t.args, rest[1:]...)
-			break
-		}
-		if !strings.HasPrefix(rest[0], "-") || rest[0] == "-" {
-			t.args = append(t.args, rest[0])
-			rest = rest[1:]
-			continue
-		}
-		if err := set.Parse(rest); err != nil {
-			return nil, err
-		}
-		rest = set.Args()
-	}
-	return t, nil
-}
-
-func (t *trailing) setHere(name string) bool {
-	found := false
-	t.set.Visit(func(f *flag.Flag) {
-		for _, n := range t.names(name) {
-			if f.Name == n {
-				found = true
-			}
-		}
-	})
-	return found
-}
-
-func (t *trailing) names(name string) []string {
-	for _, f := range t.c.Command.Flags {
-		if ns := f.Names(); len(ns) > 0 && ns[0] == name {
-			return ns
-		}
-	}
-	return []string{name}
-}
-
-func (t *trailing) strings(name string) []string {
-	out := append([]string{}, t.c.StringSlice(name)...)
-	if t.setHere(name) {
-		if v, ok := t.set.Lookup(name).Value.(interface{ Value() []string }); ok {
-			out = append(out, v.Value()...)
-		}
-	}
-	return out
-}
-
-func (t *trailing) string(name string) string {
-	if t.setHere(name) {
-		return t.set.Lookup(name).Value.String()
-	}
-	return t.c.String(name)
-}
-
-func (t *trailing) bool(name string) bool {
-	if t.setHere(name) {
-		return t.set.Lookup(name).Value.String() == "true"
-	}
-	return t.c.Bool(name)
+	sort.Strings(keys)
+	return keys
 }

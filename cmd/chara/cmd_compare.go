@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -30,7 +31,7 @@ func runCompare(_ context.Context, g *globalOptions, runs []string) error {
 		}
 		sort.Strings(runs)
 		if len(runs) == 0 {
-			return usagef("no runs in %s", filepath.Join(g.Workspace, "runs"))
+			return fmt.Errorf("compare: no runs in %s (run \"chara train\" first)", filepath.Join(g.Workspace, "runs"))
 		}
 	}
 	s, err := train.Compare(g.Workspace, runs...)

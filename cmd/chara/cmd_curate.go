@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/urfave/cli/v2"
 
@@ -36,7 +37,7 @@ func runCurate(ctx context.Context, g *globalOptions, opts curateOptions) error 
 		return err
 	}
 	if len(cfg.Classes) == 0 {
-		return usagef("curate: no classes in %s", g.ConfigPath)
+		return fmt.Errorf("curate: no classes in %s", g.ConfigPath)
 	}
 	names := classNames(cfg)
 	copts := []curate.Option{curate.FromConfig(cfg.Curate), curate.WithReporter(g.reporter())}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -26,22 +25,9 @@ func newImportCommand() *cli.Command {
 			&cli.StringFlag{Name: "class", Usage: "class `NAME` as written in chara.yaml (required)"},
 		},
 		Action: func(c *cli.Context) error {
-			opts := importOptions{Class: c.String("class")}
-			args := c.Args().Slice()
-			// urfave/cli stops at the first argument, so accept the
-			// documented order "import DIR --class NAME" too.
-			for i := 0; i < len(args); i++ {
-				switch a := args[i]; {
-				case (a == "--class" || a == "-class") && i+1 < len(args):
-					opts.Class = args[i+1]
-					i++
-				case strings.HasPrefix(a, "--class="):
-					opts.Class = strings.TrimPrefix(a, "--class=")
-				case opts.Dir == "":
-					opts.Dir = a
-				default:
-					return usagef("import: unexpected argument %q (want DIR --class NAME)", a)
-				}
+			opts := importOptions{Class: c.String("class"), Dir: c.Args().First()}
+			if c.NArg() > 1 {
+				return usagef("import: unexpected argument %q (want DIR --class NAME)", c.Args().Get(1))
 			}
 			if opts.Dir == "" || opts.Class == "" {
 				return usagef("import: want DIR and --class NAME")

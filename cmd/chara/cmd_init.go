@@ -15,19 +15,33 @@ func newInitCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "init",
 		Usage: "write a commented chara.yaml for a new workspace (the five Nakano sisters)",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "replace an existing chara.yaml (kept as chara.yaml.bak, .bak.2, ...)"},
+		},
 		Action: func(c *cli.Context) error {
-			return runInit(globals(c))
+			if c.NArg() > 0 {
+				return usagef("init: unexpected argument %q", c.Args().First())
+			}
+			return runInit(globals(c), c.Bool("force"))
 		},
 	}
 }
 
-func runInit(g *globalOptions) error {
+func runInit(g *globalOptions, force bool) error {
 	if err := os.MkdirAll(filepath.Dir(g.ConfigPath), 0o755); err != nil {
 		return err
 	}
-	if err := config.WriteTemplate(g.ConfigPath); err != nil {
+	if force {
+		backup, err := config.ReplaceWithTemplate(g.ConfigPath)
+		if err != nil {
+			return err
+		}
+		if backup != "" {
+			fmt.Fprintf(g.Stdout, "kept the old %s as %s\n", g.ConfigPath, backup)
+		}
+	} else if err := config.WriteTemplate(g.ConfigPath); err != nil {
 		if errors.Is(err, config.ErrExists) {
-			return fmt.Errorf("%w; refusing to overwrite it", err)
+			return fmt.Errorf("%w; refusing to overwrite it (chara init --force replaces it and keeps a backup)", err)
 		}
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/sugarme/gotch"
 	"github.com/urfave/cli/v2"
@@ -30,19 +29,7 @@ func newModelsCommand() *cli.Command {
 			&cli.IntFlag{Name: "width", Usage: "effnet-b0 input width (default 150)"},
 		},
 		Action: func(c *cli.Context) error {
-			a, err := parseTrailing(c)
-			if err != nil {
-				return usagef("models: %v", err)
-			}
-			opts := modelsOptions{Models: a.args}
-			for _, f := range []struct {
-				name string
-				dst  *int
-			}{{"classes", &opts.Classes}, {"height", &opts.Height}, {"width", &opts.Width}} {
-				if *f.dst, err = trailingInt(a, f.name); err != nil {
-					return usagef("models: --%s: %v", f.name, err)
-				}
-			}
+			opts := modelsOptions{Models: c.Args().Slice(), Classes: c.Int("classes"), Height: c.Int("height"), Width: c.Int("width")}
 			if opts.Classes < 2 {
 				return usagef("models: --classes: need at least 2, got %d", opts.Classes)
 			}
@@ -57,14 +44,6 @@ func newModelsCommand() *cli.Command {
 			return runModels(c.Context, globals(c), opts)
 		},
 	}
-}
-
-// trailingInt reads an int flag given before or after the arguments.
-func trailingInt(a *trailing, name string) (int, error) {
-	if a.setHere(name) {
-		return strconv.Atoi(a.set.Lookup(name).Value.String())
-	}
-	return a.c.Int(name), nil
 }
 
 func contains(list []string, s string) bool {

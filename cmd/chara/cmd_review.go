@@ -44,7 +44,7 @@ func runReview(ctx context.Context, g *globalOptions, opts reviewOptions) error 
 	}
 	names := classNames(cfg)
 	if len(names) == 0 {
-		return usagef("review: no classes in %s", g.ConfigPath)
+		return fmt.Errorf("review: no classes in %s", g.ConfigPath)
 	}
 	h, err := curate.NewReviewServer(g.Workspace, names, curate.FromConfig(cfg.Curate), curate.WithReporter(g.reporter()))
 	if err != nil {

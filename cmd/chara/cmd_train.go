@@ -131,7 +131,7 @@ func runTrain(ctx context.Context, g *globalOptions, o trainOptions) error {
 		opts = append(opts, train.WithWeights(o.Weights))
 	}
 	card, err := train.Run(ctx, g.Workspace, opts...)
-	if errors.Is(err, train.ErrOptions) {
+	if errors.Is(err, train.ErrOptions) || errors.Is(err, train.ErrNoFreeze) {
 		return usagef("%v", err)
 	}
 	if card != nil {

@@ -40,14 +40,10 @@ func newWeightsCommand() *cli.Command {
 					&cli.BoolFlag{Name: "check", Value: true, Usage: "load the file into the model to check every tensor"},
 				},
 				Action: func(c *cli.Context) error {
-					a, err := parseTrailing(c)
-					if err != nil {
-						return usagef("weights fetch: %v", err)
+					if c.NArg() != 1 {
+						return usagef("weights fetch: want one MODEL, got %d arguments", c.NArg())
 					}
-					if len(a.args) != 1 {
-						return usagef("weights fetch: want one MODEL, got %d arguments", len(a.args))
-					}
-					opts := weightsFetchOptions{Model: a.args[0], Dir: a.string("dir"), URL: a.string("url"), SHA256: a.string("sha256"), Check: a.bool("check")}
+					opts := weightsFetchOptions{Model: c.Args().First(), Dir: c.String("dir"), URL: c.String("url"), SHA256: c.String("sha256"), Check: c.Bool("check")}
 					if opts.SHA256 != "" {
 						if b, err := hex.DecodeString(opts.SHA256); err != nil || len(b) != 32 {
 							return usagef("weights fetch: --sha256: want 64 hex digits")
@@ -72,17 +68,13 @@ func newWeightsCommand() *cli.Command {
 					&cli.StringFlag{Name: "model", Value: "effnet-b0", Usage: "model `NAME`"},
 				},
 				Action: func(c *cli.Context) error {
-					a, err := parseTrailing(c)
-					if err != nil {
-						return usagef("weights check: %v", err)
+					if c.NArg() != 1 {
+						return usagef("weights check: want one FILE, got %d arguments", c.NArg())
 					}
-					if len(a.args) != 1 {
-						return usagef("weights check: want one FILE, got %d arguments", len(a.args))
-					}
-					if err := checkWeightsFile(c.Context, a.string("model"), a.args[0]); err != nil {
+					if err := checkWeightsFile(c.Context, c.String("model"), c.Args().First()); err != nil {
 						return err
 					}
-					fmt.Fprintf(globals(c).Stdout, "%s: fits %s\n", a.args[0], a.string("model"))
+					fmt.Fprintf(globals(c).Stdout, "%s: fits %s\n", c.Args().First(), c.String("model"))
 					return nil
 				},
 			},

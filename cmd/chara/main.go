@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -31,7 +32,10 @@ func run(parent context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, args)
+	args, err := normalizeArgs(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, args)
+	}
 	return exitCode(ctx, err, stderr)
 }
 
@@ -44,7 +48,7 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 		return exitInterrupted
 	}
 	var ue *usageError
-	if errors.As(err, &ue) {
+	if errors.As(err, &ue) || isRequiredFlagError(err) {
 		fmt.Fprintf(stderr, "chara: %v\n", err)
 		return exitUsage
 	}
@@ -57,6 +61,12 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stderr, "chara: %v\n", err)
 	return exitFailure
+}
+
+// isRequiredFlagError recognises urfave/cli's missing-required-flag error,
+// whose type is unexported ("Required flag "class" not set").
+func isRequiredFlagError(err error) bool {
+	return strings.HasPrefix(err.Error(), "Required flag")
 }
 
 // usageError is a mistake in the command line: exit code 2.
@@ -97,9 +107,6 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Before:               setupGlobals,
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
 			return usagef("%v", err)
-		},
-		CommandNotFound: func(c *cli.Context, name string) {
-			fmt.Fprintf(c.App.ErrWriter, "chara: unknown command %q; see chara --help\n", name)
 		},
 		ExitErrHandler: func(*cli.Context, error) {}, // exit codes are decided in exitCode
 		Commands: []*cli.Command{

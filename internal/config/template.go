@@ -118,3 +118,31 @@ func WriteTemplate(path string) error {
 	}
 	return atomicfile.WriteFile(path, []byte(Template), 0o644)
 }
+
+// ReplaceWithTemplate writes the template over path, first copying an
+// existing file to the first free name of path.bak, path.bak.2, ... It
+// returns the backup's path ("" when there was nothing to keep).
+func ReplaceWithTemplate(path string) (backup string, err error) {
+	old, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "", atomicfile.WriteFile(path, []byte(Template), 0o644)
+	case err != nil:
+		return "", err
+	}
+	for i := 1; ; i++ {
+		backup = path + ".bak"
+		if i > 1 {
+			backup = fmt.Sprintf("%s.bak.%d", path, i)
+		}
+		if _, err := os.Lstat(backup); errors.Is(err, os.ErrNotExist) {
+			break
+		} else if err != nil {
+			return "", err
+		}
+	}
+	if err := atomicfile.WriteFile(backup, old, 0o644); err != nil {
+		return "", fmt.Errorf("backing up %s: %w", path, err)
+	}
+	return backup, atomicfile.WriteFile(path, []byte(Template), 0o644)
+}

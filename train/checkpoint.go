@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sugarme/gotch"
@@ -21,31 +22,46 @@ import (
 	"github.com/chara-dev/chara/train/torchrt"
 )
 
-// A checkpoint is three files in the run folder: <kind>.ot (the model's
-// VarStore, gotch's format), <kind>.optim.ot (Adam's moments) and
-// <kind>.json (Checkpoint: epoch, config, best metric, and the SHA-256 of
-// both tensor files, so that a checkpoint interrupted between two renames
-// is caught on load). Each file is written atomically.
+// A checkpoint is committed as one unit. Its tensor files carry the epoch
+// in their names (ckpt-e0005.ot: the model's VarStore, gotch's format;
+// ckpt-e0005.optim.ot: Adam's moments) and are written first, each
+// atomically; then one small manifest, last.json (and best.json when the
+// epoch improved), is renamed into place naming both files with their
+// SHA-256 and holding the run's metrics history. A kill at any moment
+// therefore leaves the previous manifest and the files it names intact.
+// Everything else at the end of an epoch is derived from the committed
+// manifest and rebuilt on resume: metrics.csv, best.ot (the best weights
+// under a stable name, for predict and serve) and run.json. Tensor files
+// named by neither manifest are removed once a manifest is committed.
 const (
 	bestKind = "best"
 	lastKind = "last"
+	// bestWeights is the published copy of best.json's weights.
+	bestWeights = "best.ot"
 )
+
+// checkpointFiles are the tensor files of the checkpoint after epoch e.
+func checkpointFiles(e int) (weights, optimizer string) {
+	base := fmt.Sprintf("ckpt-e%04d", e)
+	return base + ".ot", base + ".optim.ot"
+}
 
 // Checkpoint is the JSON side of a checkpoint.
 type Checkpoint struct {
-	Epoch           int       `json:"epoch"` // epochs completed
-	Phase           string    `json:"phase"` // full | frozen (head only)
-	OptimizerStep   int64     `json:"optimizer_step"`
-	LR              float64   `json:"lr"`
-	BestEpoch       int       `json:"best_epoch"`
-	BestValAcc      float64   `json:"best_val_acc"`
-	SinceBest       int       `json:"since_best"` // epochs without improvement
-	Config          Config    `json:"config"`
-	Weights         string    `json:"weights"`
-	WeightsSHA256   string    `json:"weights_sha256"`
-	Optimizer       string    `json:"optimizer"`
-	OptimizerSHA256 string    `json:"optimizer_sha256"`
-	SavedAt         time.Time `json:"saved_at"`
+	Epoch           int        `json:"epoch"` // epochs completed
+	Phase           string     `json:"phase"` // full | frozen (head only)
+	OptimizerStep   int64      `json:"optimizer_step"`
+	LR              float64    `json:"lr"`
+	BestEpoch       int        `json:"best_epoch"`
+	BestValAcc      float64    `json:"best_val_acc"`
+	SinceBest       int        `json:"since_best"` // epochs without improvement
+	Config          Config     `json:"config"`
+	Weights         string     `json:"weights"`
+	WeightsSHA256   string     `json:"weights_sha256"`
+	Optimizer       string     `json:"optimizer"`
+	OptimizerSHA256 string     `json:"optimizer_sha256"`
+	History         []EpochRow `json:"history,omitempty"` // metrics.csv's rows up to Epoch
+	SavedAt         time.Time  `json:"saved_at"`
 }
 
 // ErrCheckpoint is returned for a checkpoint that does not load.
@@ -133,25 +149,128 @@ func varStoreTensors(vs *nn.VarStore) []ts.NamedTensor {
 	return out
 }
 
-// saveCheckpoint writes <kind>.ot, <kind>.optim.ot and <kind>.json.
-func saveCheckpoint(dir, kind string, vs *nn.VarStore, opt *adam, meta Checkpoint) error {
+// saveTensors writes the tensor files of the checkpoint after meta.Epoch
+// and fills in their names and hashes; boundary is called after each file.
+func saveTensors(dir string, vs *nn.VarStore, opt *adam, meta *Checkpoint, boundary func(string) error) error {
 	var err error
-	meta.Weights = kind + ".ot"
+	meta.Weights, meta.Optimizer = checkpointFiles(meta.Epoch)
 	if meta.WeightsSHA256, err = saveTensorsAtomic(dir, meta.Weights, varStoreTensors(vs)); err != nil {
 		return err
 	}
-	meta.Optimizer = kind + ".optim.ot"
+	runtime.KeepAlive(vs)
+	if err := boundary("weights"); err != nil {
+		return err
+	}
 	if meta.OptimizerSHA256, err = saveTensorsAtomic(dir, meta.Optimizer, opt.state()); err != nil {
 		return err
 	}
-	runtime.KeepAlive(vs)
 	meta.OptimizerStep = opt.step
+	return boundary("optimizer")
+}
+
+// commitCheckpoint commits meta as the <kind> checkpoint: one atomic
+// write of <kind>.json.
+func commitCheckpoint(dir, kind string, meta Checkpoint) error {
 	meta.SavedAt = time.Now().UTC()
 	b, err := json.MarshalIndent(meta, "", "  ")
 	if err != nil {
 		return err
 	}
 	return atomicfile.WriteFile(filepath.Join(dir, kind+".json"), append(b, '\n'), 0o644)
+}
+
+// publishBest makes best.ot the weights file that best names, by a hard
+// link renamed into place (a copy where links are not supported). It does
+// nothing when best.ot already has that content.
+func publishBest(dir string, best *Checkpoint) error {
+	dst := filepath.Join(dir, bestWeights)
+	if best.Weights == bestWeights {
+		return nil // a checkpoint of the old layout
+	}
+	if sum, err := fileSHA256(dst); err == nil && sum == best.WeightsSHA256 {
+		return nil
+	}
+	src := filepath.Join(dir, best.Weights)
+	tmp := filepath.Join(dir, "."+bestWeights+".tmp-link")
+	os.Remove(tmp)
+	if err := os.Link(src, tmp); err == nil {
+		if err := os.Rename(tmp, dst); err != nil {
+			os.Remove(tmp)
+			return fmt.Errorf("publish %s: %w", dst, err)
+		}
+		return atomicfile.SyncDir(dir)
+	}
+	f, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("publish %s: %w", dst, err)
+	}
+	defer f.Close()
+	return atomicfile.WriteFrom(dst, f, 0o644)
+}
+
+// isCheckpointFile reports whether name is a tensor file of a checkpoint,
+// of this layout or of the old one (last.ot, last.optim.ot, best.optim.ot).
+func isCheckpointFile(name string) bool {
+	switch name {
+	case "last.ot", "last.optim.ot", "best.optim.ot":
+		return true
+	}
+	return strings.HasPrefix(name, "ckpt-e") && strings.HasSuffix(name, ".ot")
+}
+
+// collectCheckpoints removes the tensor files that neither last.json nor
+// best.json names, and the temp files of interrupted writes. It removes
+// nothing while either manifest exists but cannot be read.
+func collectCheckpoints(dir string) error {
+	keep := map[string]bool{}
+	for _, kind := range []string{lastKind, bestKind} {
+		b, err := os.ReadFile(filepath.Join(dir, kind+".json"))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		var c Checkpoint
+		if err != nil || json.Unmarshal(b, &c) != nil {
+			return nil
+		}
+		keep[c.Weights], keep[c.Optimizer] = true, true
+	}
+	if _, err := atomicfile.CleanTemp(dir); err != nil {
+		return err
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if n := e.Name(); e.Type().IsRegular() && isCheckpointFile(n) && !keep[n] {
+			if err := os.Remove(filepath.Join(dir, n)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// newestCheckpoint reads last.json and best.json and returns the newest
+// that is complete (both its files present with the hashes it names),
+// with a note when it had to pass over a damaged one.
+func newestCheckpoint(dir string) (*Checkpoint, string, error) {
+	last, lerr := readCheckpoint(dir, lastKind)
+	best, berr := readCheckpoint(dir, bestKind)
+	switch {
+	case lerr == nil && (berr != nil || last.Epoch >= best.Epoch):
+		return last, "", nil
+	case berr == nil && (lerr == nil || errors.Is(lerr, os.ErrNotExist)):
+		return best, "", nil
+	case berr == nil:
+		return best, fmt.Sprintf("the last checkpoint does not load (%v); resuming from the best one, after epoch %d", lerr, best.Epoch), nil
+	case errors.Is(lerr, os.ErrNotExist) && errors.Is(berr, os.ErrNotExist):
+		return nil, "", fmt.Errorf("%s: %w: no checkpoint (last.json)", dir, ErrCheckpoint)
+	case errors.Is(lerr, os.ErrNotExist):
+		return nil, "", berr
+	default:
+		return nil, "", lerr
+	}
 }
 
 // readCheckpoint reads <kind>.json and checks that both tensor files are

@@ -46,6 +46,9 @@ type options struct {
 	afterEpoch func(epoch int)
 	// valAcc replaces the measured validation accuracy of an epoch.
 	valAcc func(epoch int, acc float64) float64
+	// crashAt, when it returns true, stops the run at that write boundary
+	// of the end of an epoch as a kill would.
+	crashAt func(epoch int, step string) bool
 	// nonFiniteAt forces a NaN loss at this (epoch, batch), 1-based.
 	nonFiniteAt [2]int
 }

@@ -95,8 +95,12 @@ func Run(ctx context.Context, workspace string, opts ...Option) (*manifests.RunC
 	r := &runner{o: o, ds: ds, dev: dev, dir: manifests.RunDir(workspace, o.Name), start: 1}
 	var resume *Checkpoint
 	if o.resume {
-		if resume, err = readCheckpoint(r.dir, lastKind); err != nil {
+		var note string
+		if resume, note, err = newestCheckpoint(r.dir); err != nil {
 			return nil, fmt.Errorf("resume %s: %w", o.Name, err)
+		}
+		if note != "" {
+			o.reporter.Logf("resume %s: %s", o.Name, note)
 		}
 		if err := compatible(resume.Config, o.Config); err != nil {
 			return nil, fmt.Errorf("resume %s: %w", o.Name, err)
@@ -121,7 +125,17 @@ func Run(ctx context.Context, workspace string, opts ...Option) (*manifests.RunC
 		return nil, err
 	}
 	r.newCard()
+	if resume != nil {
+		if err := r.reconcile(resume); err != nil {
+			return nil, fmt.Errorf("resume %s: %w", o.Name, err)
+		}
+	} else if err := collectCheckpoints(r.dir); err != nil {
+		return nil, err
+	}
 	stopReason, runErr := r.loop(ctx)
+	if errors.Is(runErr, errInjectedCrash) {
+		return nil, runErr // as a kill would: nothing more is written
+	}
 	if r.best.BestEpoch > 0 && !errors.Is(runErr, context.Canceled) {
 		if err := r.finish(ctx); err != nil && runErr == nil {
 			runErr = err
@@ -241,9 +255,11 @@ func (r *runner) setup(ctx context.Context, resume *Checkpoint) error {
 	if resume != nil {
 		r.best = *resume
 		r.start = resume.Epoch + 1
-		hist, err := readMetrics(filepath.Join(r.dir, "metrics.csv"))
-		if err != nil {
-			return fmt.Errorf("resume: %w", err)
+		hist := resume.History
+		if hist == nil { // a checkpoint of the old layout
+			if hist, err = readMetrics(filepath.Join(r.dir, "metrics.csv")); err != nil {
+				return fmt.Errorf("resume: %w", err)
+			}
 		}
 		for _, h := range hist {
 			if h.Epoch <= resume.Epoch {
@@ -378,7 +394,11 @@ func (r *runner) epoch(ctx context.Context, e int) (EpochRow, error) {
 	return row, nil
 }
 
-// checkpoint writes last (and best when improved), metrics.csv and run.json.
+// checkpoint ends epoch e: the checkpoint's tensor files, then its
+// commit (last.json, and best.json when improved), then what derives from
+// it (best.ot, metrics.csv, run.json), then the removal of the previous
+// checkpoint's files. A kill between any two steps resumes from the newest
+// committed checkpoint (see reconcile).
 func (r *runner) checkpoint(ctx context.Context, e int, row EpochRow, improved bool) error {
 	meta := r.best
 	meta.Epoch = e
@@ -388,29 +408,95 @@ func (r *runner) checkpoint(ctx context.Context, e int, row EpochRow, improved b
 	if r.frozenAt(e) {
 		meta.Phase = "frozen"
 	}
+	meta.History = append([]EpochRow(nil), r.history...)
+	boundary := func(step string) error { return r.boundary(e, step) }
 	err := r.th.Do(ctx, func() error {
-		vs := r.m.VarStore()
-		if improved {
-			if err := saveCheckpoint(r.dir, bestKind, vs, r.s.opt, meta); err != nil {
-				return err
-			}
-		}
-		return saveCheckpoint(r.dir, lastKind, vs, r.s.opt, meta)
+		return saveTensors(r.dir, r.m.VarStore(), r.s.opt, &meta, boundary)
 	})
 	if err != nil {
+		return err
+	}
+	if err := commitCheckpoint(r.dir, lastKind, meta); err != nil {
+		return err
+	}
+	if err := boundary("last.json"); err != nil {
+		return err
+	}
+	if improved {
+		if err := commitCheckpoint(r.dir, bestKind, meta); err != nil {
+			return err
+		}
+		if err := boundary("best.json"); err != nil {
+			return err
+		}
+	}
+	return r.derive(&meta, boundary)
+}
+
+// derive writes what follows from the committed checkpoint c: best.ot,
+// metrics.csv and run.json, then removes the tensor files no manifest
+// names.
+func (r *runner) derive(c *Checkpoint, boundary func(string) error) error {
+	best, err := readCheckpoint(r.dir, bestKind)
+	if err != nil {
+		return fmt.Errorf("best checkpoint: %w", err)
+	}
+	if err := publishBest(r.dir, best); err != nil {
+		return err
+	}
+	if err := boundary(bestWeights); err != nil {
 		return err
 	}
 	if err := writeMetrics(filepath.Join(r.dir, "metrics.csv"), r.history); err != nil {
 		return err
 	}
-	r.card.Epochs = e
+	if err := boundary("metrics.csv"); err != nil {
+		return err
+	}
+	r.card.Epochs = c.Epoch
 	r.card.BestEpoch = r.best.BestEpoch
 	r.card.BestValAcc = r.best.BestValAcc
 	if b := r.best.BestEpoch; b > 0 && b <= len(r.history) {
 		r.card.TestAcc = r.history[b-1].TestAcc
 		r.card.TestLoss = r.history[b-1].TestLoss
 	}
-	return r.writeCard()
+	if err := r.writeCard(); err != nil {
+		return err
+	}
+	if err := boundary("run.json"); err != nil {
+		return err
+	}
+	return collectCheckpoints(r.dir)
+}
+
+// reconcile brings a resumed run folder back in line with the checkpoint
+// it resumes from: best.json is that checkpoint when it was the best epoch
+// (a kill can fall between last.json and best.json), and metrics.csv,
+// best.ot and run.json are rebuilt from it.
+func (r *runner) reconcile(c *Checkpoint) error {
+	best, err := readCheckpoint(r.dir, bestKind)
+	if c.BestEpoch == c.Epoch && (err != nil || best.Epoch != c.Epoch) {
+		if err := commitCheckpoint(r.dir, bestKind, *c); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return fmt.Errorf("best checkpoint: %w", err)
+	}
+	if c.Weights == "last.ot" { // the old layout: nothing to rebuild
+		return nil
+	}
+	return r.derive(c, func(string) error { return nil })
+}
+
+// errInjectedCrash stops a run at a write boundary as a kill would (tests).
+var errInjectedCrash = errors.New("injected crash")
+
+// boundary is called between two writes of the end of epoch e.
+func (r *runner) boundary(e int, step string) error {
+	if r.o.crashAt != nil && r.o.crashAt(e, step) {
+		return fmt.Errorf("epoch %d after %s: %w", e, step, errInjectedCrash)
+	}
+	return nil
 }
 
 func (r *runner) newCard() {
@@ -423,7 +509,7 @@ func (r *runner) newCard() {
 		Name: r.o.Name, Model: r.o.Model, Dataset: r.o.Dataset, DatasetVersion: r.ds.Card.Version,
 		Classes: r.ds.Classes, Height: int(spec.Height), Width: int(spec.Width), Fit: r.ds.Card.Fit,
 		Mean: spec.Mean, Std: spec.Std, Seed: r.o.Seed, Config: cfg, CreatedAt: time.Now().UTC(),
-		BestWeights: bestKind + ".ot",
+		BestWeights: bestWeights,
 		Epochs:      len(r.history), BestEpoch: r.best.BestEpoch, BestValAcc: r.best.BestValAcc,
 	}
 	if old, err := manifests.ReadRunCard(filepath.Join(r.dir, "run.json")); err == nil {

@@ -132,6 +132,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	for _, c := range app.Commands {
 		setUsageHandler(c)
 	}
+	lockWriters(app.Commands, "")
 	return app
 }
 

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/chara-dev/chara/internal/wslock"
+	"github.com/chara-dev/chara/manifests"
+)
+
+// writers are the commands that write to the workspace: each holds the
+// workspace lock while it runs, so a second one fails at once naming the
+// first. The others only read and take no lock (they never wait).
+var writers = map[string]bool{
+	"init": true, "scrape": true, "import": true, "curate": true, "review": true,
+	"dataset build": true, "classes add": true, "classes remove": true,
+	"train": true, "run": true,
+}
+
+// lockWriters wraps the action of every writing command (and subcommand)
+// in the workspace lock.
+func lockWriters(cmds []*cli.Command, parent string) {
+	for _, c := range cmds {
+		name := strings.TrimSpace(parent + " " + c.Name)
+		lockWriters(c.Subcommands, name)
+		if !writers[name] || c.Action == nil {
+			continue
+		}
+		action := c.Action
+		c.Action = func(cc *cli.Context) error {
+			l, err := wslock.Acquire(manifests.LockPath(globals(cc).Workspace), name)
+			if err != nil {
+				return err
+			}
+			defer l.Release()
+			return action(cc)
+		}
+	}
+}

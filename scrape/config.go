@@ -23,6 +23,9 @@ func ConfigOptions(cfg *config.Config, getenv func(string) string) []Option {
 			Name: n, Kind: s.Kind, URL: s.URL, Login: s.Login, APIKey: s.APIKey, UserID: s.UserID,
 			Delay: s.Delay, RandomDelay: s.RandomDelay, FileDelay: s.FileDelay, Parallelism: s.Parallelism,
 			Limit: s.Limit, ImageSelector: s.ImageSelector, NextSelector: s.NextSelector, IgnoreRobots: s.IgnoreRobots,
+			Pace: s.Pace, TagLimit: s.TagLimit, PasswordHash: s.PasswordHash, Strict: s.Strict,
+			NoVerify: s.VerifyMD5 != nil && !*s.VerifyMD5, UserAgent: s.UserAgent, Cookies: s.Cookies,
+			DetailSelector: s.DetailSelector,
 		})
 	}
 	classes := make([]Class, 0, len(cfg.Classes))
@@ -30,12 +33,17 @@ func ConfigOptions(cfg *config.Config, getenv func(string) string) []Option {
 		classes = append(classes, Class{Name: c.Name, Queries: c.Queries})
 	}
 	sc := cfg.Scrape
+	minSide := sc.MinSide
+	if minSide == 0 {
+		minSide = max(cfg.Images.Height, cfg.Images.Width)
+	}
 	opts := []Option{
 		WithSources(srcs...),
 		WithClasses(classes...),
 		WithCandidates(sc.Candidates),
 		WithFilters(Filters{Ratings: sc.Ratings, MinWidth: sc.MinWidth, MinHeight: sc.MinHeight,
-			ExcludeTags: sc.ExcludeTags, Types: sc.Types, MaxFileSize: sc.MaxFileSize}),
+			ExcludeTags: sc.ExcludeTags, Types: sc.Types, MaxFileSize: sc.MaxFileSize,
+			SingleCharacter: sc.SingleCharacterOn(), MinSide: max(minSide, 0)}),
 		WithIgnoreRobots(sc.IgnoreRobots),
 	}
 	if sc.UserAgent != "" {

@@ -52,7 +52,7 @@ func defaultOptions() options {
 		claimTTL:   15 * time.Minute,
 		crawlTTL:   time.Hour,
 		lockTTL:    2 * time.Minute,
-		filters:    Filters{Ratings: []string{"g", "s"}, MaxFileSize: 20 << 20},
+		filters:    Filters{Ratings: []string{"g", "s"}, MaxFileSize: 20 << 20, SingleCharacter: true},
 	}
 }
 

@@ -331,7 +331,13 @@ type job struct {
 	fatal error
 	stop  bool
 	fails int // consecutive failed downloads
+	// md5ok and md5bad count verified files and mismatches: a source whose
+	// md5 never matches is stopped once, saying how to turn the check off.
+	md5ok, md5bad int
 }
+
+// md5Hopeless is how many mismatches without one match stop a source.
+const md5Hopeless = 3
 
 // maxConsecutiveFailures stops a source whose files keep failing.
 const maxConsecutiveFailures = 20
@@ -421,8 +427,20 @@ func (j *job) refresh(ctx context.Context) error {
 func (j *job) handle(ctx context.Context, p *Post) error {
 	st, src := j.r.st, j.src
 	p.Tags = normalizeTags(p.Tags)
+	p.Characters = normalizeTags(p.Characters)
 	p.MD5 = strings.ToLower(p.MD5)
+	fileURL := p.FileURL
+	if v := j.r.filters.pickVariant(p); v != nil {
+		// A smaller rendition does: its size, not the original's, is what
+		// the filters see; the md5 listed is the original's.
+		fileURL = v.URL
+		p.Ext, p.FileSize = v.Ext, 0
+	}
 	if reason := j.r.filters.Check(p); reason != "" {
+		j.count(func(s *SourceSummary) { s.Filtered[reason]++ })
+		return nil
+	}
+	if reason := j.r.filters.CheckCharacters(p, j.sum.Query, j.c.name); reason != "" {
 		j.count(func(s *SourceSummary) { s.Filtered[reason]++ })
 		return nil
 	}
@@ -479,13 +497,14 @@ func (j *job) handle(ctx context.Context, p *Post) error {
 			return nil
 		}
 		p.Tags = normalizeTags(p.Tags)
+		fileURL = p.FileURL
 		if reason := j.r.filters.Check(p); reason != "" {
 			j.count(func(s *SourceSummary) { s.Filtered[reason]++ })
 			return nil
 		}
 	}
 	if j.r.o.dryRun {
-		j.count(func(s *SourceSummary) { s.Planned = append(s.Planned, Planned{PostID: p.ID, URL: p.FileURL}) })
+		j.count(func(s *SourceSummary) { s.Planned = append(s.Planned, Planned{PostID: p.ID, URL: fileURL}) })
 		j.c.commit()
 		committed = true
 		return nil
@@ -497,7 +516,7 @@ func (j *job) handle(ctx context.Context, p *Post) error {
 	if p.PageURL != "" {
 		hdr.Set("Referer", p.PageURL)
 	}
-	f, err := j.r.dl.fetch(ctx, fileRequest{post: p, dir: j.c.dir, header: hdr,
+	f, err := j.r.dl.fetch(ctx, fileRequest{post: p, url: fileURL, source: src.Name, dir: j.c.dir, header: hdr,
 		parallelism: src.Parallelism, delay: src.FileDelay, pace: src.pace, jar: src.jar, verify: !src.NoVerify,
 		admit: func(ctx context.Context, sha string) error {
 			known, err := st.has(ctx, SHA256Key(sha))
@@ -533,11 +552,11 @@ func (j *job) handle(ctx context.Context, p *Post) error {
 		return nil
 	}
 	rec := manifests.RawRecord{
-		SHA256: f.SHA256, File: f.SHA256 + "." + f.Ext, Source: src.Name, PostID: p.ID, URL: p.FileURL,
+		SHA256: f.SHA256, File: f.SHA256 + "." + f.Ext, Source: src.Name, PostID: p.ID, URL: fileURL,
 		MD5: f.MD5, Width: f.Width, Height: f.Height, Rating: p.Rating, Tags: p.Tags,
 		FetchedAt: time.Now().UTC().Truncate(time.Second),
 	}
-	if rec.Width == 0 {
+	if rec.Width == 0 && fileURL == p.FileURL {
 		rec.Width, rec.Height = p.Width, p.Height
 	}
 	j.c.mu.Lock()
@@ -568,6 +587,9 @@ func (j *job) handle(ctx context.Context, p *Post) error {
 	j.mu.Lock()
 	j.sum.Downloaded++
 	j.fails = 0
+	if p.MD5 != "" && fileURL == p.FileURL && !src.NoVerify {
+		j.md5ok++
+	}
 	j.mu.Unlock()
 	return nil
 }
@@ -583,8 +605,17 @@ func (j *job) failed(ctx context.Context, p *Post, err error) {
 	j.sum.Failures[reason]++
 	j.fails++
 	n := j.fails
+	if errors.Is(err, ErrChecksum) {
+		j.md5bad++
+	}
+	hopeless := j.md5ok == 0 && j.md5bad >= md5Hopeless
 	j.mu.Unlock()
 	j.r.rep.Logf("%s: %s: post %s: %v", j.c.name, j.src.Name, p.ID, err)
+	if hopeless {
+		j.fail(fmt.Errorf("%w: the first %d files all differ from the md5 the site lists, so its md5 is probably not the file's: set sources.%s.verify_md5: false",
+			ErrChecksum, md5Hopeless, j.src.Name), false)
+		return
+	}
 	if n >= maxConsecutiveFailures {
 		j.fail(fmt.Errorf("%d files in a row failed, last: %w", n, err), false)
 	}

@@ -1,12 +1,12 @@
 package booru
 
 import (
-	"sort"
 	"encoding/json"
 	"fmt"
 	"html"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"

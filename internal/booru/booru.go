@@ -98,6 +98,13 @@ const (
 	Redirect
 	// Status answers Code with an empty JSON object.
 	Status
+	// Challenge answers Cloudflare's browser check: 403 with
+	// "cf-mitigated: challenge" and the "Just a moment..." page, as
+	// danbooru.donmai.us did to non-browser TLS in 2026-04
+	// (https://github.com/Aaalice233/ComfyUI-Danbooru-Gallery/pull/28) and
+	// konachan.com's API does (https://github.com/khoadng/Boorusama/issues/411).
+	// With WithClearance, a request carrying the cookie passes.
+	Challenge
 )
 
 // Fault is one injected misbehaviour.
@@ -158,6 +165,12 @@ func WithGelbooruShape(attributes bool) Option {
 // WithGelbooruMaxLimit sets the dapi page size cap (Safebooru 1000, Gelbooru 100).
 func WithGelbooruMaxLimit(n int) Option { return func(s *Server) { s.gbMax = n } }
 
+// WithClearance lets requests with this cookie (Cloudflare's cf_clearance,
+// say) and User-Agent through a Challenge fault.
+func WithClearance(cookie, value, userAgent string) Option {
+	return func(s *Server) { s.clearName, s.clearValue, s.clearUA = cookie, value, userAgent }
+}
+
 // WithLatency delays every response (a slow but healthy site).
 func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
 
@@ -174,6 +187,10 @@ type Server struct {
 	dbGold         bool
 	variants       bool
 	lastUA         string
+	clearName      string
+	clearValue     string
+	clearUA        string
+	times          []time.Time
 	rendered       map[string][]byte
 	gbKey, gbUser  string
 	gbAttributes   bool
@@ -237,6 +254,13 @@ func (s *Server) MD5(id int) string {
 // LastUserAgent is the User-Agent of the last danbooru API request.
 func (s *Server) LastUserAgent() string { s.mu.Lock(); defer s.mu.Unlock(); return s.lastUA }
 
+// RequestTimes returns when each request arrived, in order.
+func (s *Server) RequestTimes() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.times...)
+}
+
 // Requests is the number of requests served so far.
 func (s *Server) Requests() int { s.mu.Lock(); defer s.mu.Unlock(); return s.total }
 
@@ -265,6 +289,7 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.total, s.api, s.maxIn = 0, 0, 0
+	s.times = nil
 	s.files = map[int]int{}
 	s.urls = map[string]int{}
 }
@@ -278,6 +303,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.inflight++
 	s.maxIn = max(s.maxIn, s.inflight)
 	uri := r.URL.RequestURI()
+	s.times = append(s.times, time.Now())
 	s.urls[uri]++
 	n := s.urls[uri]
 	switch target {
@@ -395,6 +421,17 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f *Fault, po
 		http.Error(w, http.StatusText(code), code)
 	case ServerError:
 		http.Error(w, "internal error", http.StatusInternalServerError)
+	case Challenge:
+		if s.clearName != "" && r.UserAgent() == s.clearUA {
+			if c, err := r.Cookie(s.clearName); err == nil && c.Value == s.clearValue {
+				return false
+			}
+		}
+		w.Header().Set("Server", "cloudflare")
+		w.Header().Set("Cf-Mitigated", "challenge")
+		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte("<!DOCTYPE html><html lang=\"en-US\"><head><title>Just a moment...</title></head><body><script>window._cf_chl_opt={cType: 'managed'};</script></body></html>"))
 	case Status:
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(f.Code)

@@ -19,10 +19,27 @@ type Source struct {
 	Parallelism int           `yaml:"parallelism,omitempty"` // concurrent file downloads
 	FileDelay   time.Duration `yaml:"file_delay,omitempty"`  // between file downloads per host
 	Limit       int           `yaml:"limit,omitempty"`       // page size
+	// Pace spaces every request to the site, pages and files together.
+	Pace time.Duration `yaml:"pace,omitempty"`
+	// TagLimit: danbooru tags per search for the account (2 Anonymous and
+	// Member, 6 Gold, -1 none).
+	TagLimit int `yaml:"tag_limit,omitempty"`
+	// PasswordHash: moebooru's hashed password, instead of an API key.
+	PasswordHash string `yaml:"password_hash,omitempty"`
+	// Strict: zerochan's strict mode (the tag must be the primary one).
+	Strict bool `yaml:"strict,omitempty"`
+	// VerifyMD5: check files against the listed md5 (default true).
+	VerifyMD5 *bool `yaml:"verify_md5,omitempty"`
+	// UserAgent replaces scrape.user_agent for this source; Cookies is a
+	// Netscape cookies.txt sent with its requests (a browser's, to pass a
+	// Cloudflare check, with that browser's User-Agent).
+	UserAgent string `yaml:"user_agent,omitempty"`
+	Cookies   string `yaml:"cookies,omitempty"`
 	// html sources only: CSS selectors.
-	ImageSelector string `yaml:"image_selector,omitempty"`
-	NextSelector  string `yaml:"next_selector,omitempty"`
-	IgnoreRobots  bool   `yaml:"ignore_robots,omitempty"`
+	ImageSelector  string `yaml:"image_selector,omitempty"`
+	NextSelector   string `yaml:"next_selector,omitempty"`
+	DetailSelector string `yaml:"detail_selector,omitempty"` // on the page an image link leads to: the file link
+	IgnoreRobots   bool   `yaml:"ignore_robots,omitempty"`
 }
 
 func (s Source) validate() *fieldError {
@@ -52,6 +69,12 @@ func (s Source) validate() *fieldError {
 	if s.Limit < 0 {
 		return ferr("limit", "negative")
 	}
+	if s.Pace < 0 {
+		return ferr("pace", "negative")
+	}
+	if s.TagLimit < -1 {
+		return ferr("tag_limit", "must be positive, or -1 for no limit")
+	}
 	if s.Kind == "html" && s.ImageSelector == "" {
 		return ferr("image_selector", "required for kind html")
 	}
@@ -70,12 +93,26 @@ type Scrape struct {
 	Types        []string `yaml:"types,omitempty"` // jpg, png, gif, webp (default all four)
 	Redis        string   `yaml:"redis,omitempty"`
 	IgnoreRobots bool     `yaml:"ignore_robots,omitempty"`
+	// SingleCharacter skips posts whose character tags name another
+	// character or several (default true).
+	SingleCharacter *bool `yaml:"single_character,omitempty"`
+	// MinSide: a sample or jpeg rendition is fetched instead of the
+	// original when both its sides reach MinSide (default: the larger of
+	// images.height and images.width; -1 always fetches originals).
+	MinSide int `yaml:"min_side,omitempty"`
 }
+
+// DefaultExcludeTags are rarely wanted in a character dataset: comics,
+// photos of cosplay, sketches, monochrome pictures (Danbooru's tags).
+var DefaultExcludeTags = []string{"comic", "4koma", "cosplay", "photo_(medium)", "sketch", "monochrome", "greyscale"}
 
 func defaultScrape() Scrape {
 	return Scrape{Candidates: 1200, MinWidth: 150, MinHeight: 300, Ratings: []string{"g", "s"},
-		MaxFileSize: 20 << 20}
+		MaxFileSize: 20 << 20, ExcludeTags: append([]string(nil), DefaultExcludeTags...)}
 }
+
+// SingleCharacterOn reports scrape.single_character (default true).
+func (s Scrape) SingleCharacterOn() bool { return s.SingleCharacter == nil || *s.SingleCharacter }
 
 func (s Scrape) validate() *fieldError {
 	if s.Candidates <= 0 {
@@ -100,6 +137,9 @@ func (s Scrape) validate() *fieldError {
 		default:
 			return ferr(fmt.Sprintf("types[%d]", i), "unknown type %q (jpg, png, gif or webp)", t)
 		}
+	}
+	if s.MinSide < -1 {
+		return ferr("min_side", "must be positive, or -1 for originals only")
 	}
 	if s.MaxFileSize <= 0 {
 		return ferr("max_file_size", "must be positive")

@@ -22,10 +22,13 @@ sources:
   danbooru:
     kind: danbooru
     url: https://danbooru.donmai.us
-    # Anonymous searches may combine at most two tags; a free account
-    # (login + api_key) raises the rate limit.
+    # A search may combine two tags for Anonymous and free (Member)
+    # accounts, six for Gold; rating:, status:, score:, id: and Danbooru's
+    # other free metatags do not count. An account does not raise the
+    # limit for free; with Gold set tag_limit: 6.
     # login: your_name
     # api_key: ...
+    # user_id: 123456 # your numeric user id: put in the User-Agent, as Danbooru's staff ask
   safebooru:
     kind: gelbooru # Safebooru runs the Gelbooru software; all-ages posts only
     url: https://safebooru.org
@@ -34,15 +37,26 @@ sources:
     url: https://yande.re
   # Zerochan asks every client to name its user in the User-Agent, so it
   # needs your zerochan user name; uncomment, set login, and uncomment the
-  # zerochan queries below.
+  # zerochan queries below. Its tags are names ("Nakano Miku"); combine
+  # several with commas ("Nakano Miku,Solo"); strict: true keeps posts whose
+  # primary tag is the first one. 60 requests a minute, pages and files.
   # zerochan:
   #   kind: zerochan
   #   url: https://www.zerochan.net
   #   login: your_zerochan_name
+  #   strict: true
+  # The API kinds above call each site's documented API and do not read
+  # robots.txt (Danbooru's disallows /*.json for every crawler); kind: html
+  # galleries honour it. A site behind a Cloudflare browser check needs
+  # cookies: cookies.txt (exported from a browser that passed it) and
+  # user_agent: that browser's User-Agent. See docs/sources.md.
 
 scrape:
   candidates: 1200 # images to download per class before curation
   ratings: [g, s] # general and sensitive; q and e are never wanted here
+  single_character: true # skip posts tagged with another character, or several
+  exclude_tags: [comic, 4koma, cosplay, photo_(medium), sketch, monochrome, greyscale]
+  # min_side: 300 # fetch a site's sample instead of the original when both sides reach it (default: from images:)
 
 curate:
   phash_threshold: 10 # near-duplicate distance (64-bit pHash)

@@ -1,0 +1,223 @@
+package scrape
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chara-dev/chara/internal/booru"
+)
+
+func TestThrottleWaitsAtLeastAMinuteGrowingAndCapped(t *testing.T) {
+	p := RetryPolicy{}.withDefaults()
+	prev := time.Duration(0)
+	for n := 0; n < 8; n++ {
+		w := p.throttleWait(n)
+		if w < time.Minute || w > 10*time.Minute || w < prev {
+			t.Errorf("throttle wait %d = %v, want >= 1m, <= 10m, not shrinking", n, w)
+		}
+		prev = w
+	}
+	if p.throttleWait(1) <= p.throttleWait(0) || p.throttleWait(20) != 10*time.Minute {
+		t.Errorf("waits %v, %v, ..., %v: want growing to the 10m cap", p.throttleWait(0), p.throttleWait(1), p.throttleWait(20))
+	}
+}
+
+func TestThrottledListingResumes(t *testing.T) {
+	// Danbooru's and Zerochan's 429/503 come without Retry-After
+	// (REAL-SITES.md §1, §4): a burst longer than the transport's throttle
+	// budget used to end the class's listing for the run.
+	p := fastRetry()
+	p.ThrottleAttempts = 2
+	p.ThrottleWait = 20 * time.Millisecond
+	p.ThrottleMax = 40 * time.Millisecond
+	b := booru.New(makePosts(1, 4, "nakano_miku"), booru.WithFaults(
+		booru.Fault{Kind: booru.RateLimit, On: booru.API, Times: 5},
+		booru.Fault{Kind: booru.Unavailable, On: booru.Files, Times: 2, PostIDs: []int{3}},
+	))
+	t0 := time.Now()
+	s, ws := danbooruRun(t, b, 10, WithRetry(p))
+	if s.Downloaded != 4 || s.Error != "" {
+		t.Fatalf("downloaded %d error %q, want 4 and none", s.Downloaded, s.Error)
+	}
+	// Page 1: 429, wait 20ms, 429, wait 40ms, 429 (budget spent); the
+	// listing waits 20ms and asks again: 429, 40ms, 429... then 200.
+	if el := time.Since(t0); el < 100*time.Millisecond {
+		t.Errorf("took %v: the throttle waits were not honoured", el)
+	}
+	if n := b.FileRequests()[3]; n != 3 {
+		t.Errorf("post 3 requested %d times, want 3", n)
+	}
+	checkRaw(t, ws, "nakano_miku")
+}
+
+func TestPaceSpacesPagesAndFilesOfASource(t *testing.T) {
+	// Zerochan: "60 requests per minute" across its hosts (zerochan.net/api):
+	// one pacer spaces pages, per-post requests and files together.
+	b := booru.New(makePosts(1, 3, "nakano_miku"))
+	ts := start(t, b)
+	opts := baseOpts(Source{Kind: "zerochan", URL: ts.URL, Login: "miku_fan", Parallelism: 3}, "Nakano Miku", 10)
+	opts = append(opts, WithDelay(0))
+	o := defaultOptions()
+	for _, f := range opts {
+		f(&o)
+	}
+	src := o.sources[0]
+	src.Pace = 30 * time.Millisecond
+	opts = append([]Option{}, WithSources(src), WithClasses(o.classes...), WithCandidates(10), WithRetry(fastRetry()), WithFilters(testFilters()))
+	s := src0(t, runScrape(t, t.TempDir(), opts...))
+	if s.Downloaded != 3 {
+		t.Fatalf("downloaded %d (%s), want 3", s.Downloaded, s.Error)
+	}
+	times := b.RequestTimes()
+	if len(times) < 7 { // 1 page + 3 posts + 3 files
+		t.Fatalf("%d requests, want at least 7", len(times))
+	}
+	for i := 1; i < len(times); i++ {
+		if d := times[i].Sub(times[i-1]); d < 25*time.Millisecond {
+			t.Errorf("requests %d and %d %v apart, want >= 30ms (pace)", i-1, i, d)
+		}
+	}
+	d, _ := Source{Name: "d", Kind: "danbooru", URL: "https://danbooru.donmai.us"}.withDefaults()
+	z, _ := Source{Name: "z", Kind: "zerochan", URL: "https://www.zerochan.net", Login: "x"}.withDefaults()
+	if d.Delay < time.Second || z.Pace < time.Second {
+		t.Errorf("defaults: danbooru page delay %v, zerochan pace %v; want >= 1s (Danbooru's wiki: about 1 request a second; Zerochan 60/min)", d.Delay, z.Pace)
+	}
+}
+
+func TestCloudflareChallengeIsNotAnAuthError(t *testing.T) {
+	b := booru.New(makePosts(1, 3, "nakano_miku"), booru.WithFaults(booru.Fault{Kind: booru.Challenge, On: booru.API}))
+	s, _ := danbooruRun(t, b, 10)
+	if !strings.Contains(s.Error, ErrChallenge.Error()) || strings.Contains(s.Error, ErrAuth.Error()) ||
+		!strings.Contains(s.Error, "cookies") || !strings.Contains(s.Error, "user_agent") {
+		t.Errorf("error %q, want a challenge with what to do, not an auth error", s.Error)
+	}
+	if b.APIRequests() != 1 {
+		t.Errorf("%d requests, want 1: a challenge is not retried", b.APIRequests())
+	}
+}
+
+func TestCookiesTxtAndUserAgentPassAChallenge(t *testing.T) {
+	const ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
+	b := booru.New(makePosts(1, 3, "nakano_miku"), booru.WithClearance("cf_clearance", "ok123", ua),
+		booru.WithFaults(booru.Fault{Kind: booru.Challenge, On: booru.API}, booru.Fault{Kind: booru.Challenge, On: booru.Files}))
+	ts := start(t, b)
+	dir := t.TempDir()
+	jar := filepath.Join(dir, "cookies.txt")
+	host := strings.TrimPrefix(ts.URL, "http://")
+	host = host[:strings.IndexByte(host, ':')]
+	txt := "# Netscape HTTP Cookie File\n" +
+		host + "\tFALSE\t/\tFALSE\t0\tcf_clearance\tok123\n" +
+		"#HttpOnly_" + host + "\tFALSE\t/\tFALSE\t1\texpired\tx\n"
+	if err := os.WriteFile(jar, []byte(txt), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := src0(t, runScrape(t, t.TempDir(), baseOpts(Source{Kind: "danbooru", URL: ts.URL, Cookies: jar, UserAgent: ua}, "nakano_miku", 10)...))
+	if s.Downloaded != 3 || s.Error != "" {
+		t.Errorf("with cookies.txt and the browser's UA: downloaded %d error %q, want 3", s.Downloaded, s.Error)
+	}
+	// Without the UA, the cookie alone does not pass.
+	s = src0(t, runScrape(t, t.TempDir(), baseOpts(Source{Kind: "danbooru", URL: ts.URL, Cookies: jar}, "nakano_miku", 10)...))
+	if !strings.Contains(s.Error, ErrChallenge.Error()) {
+		t.Errorf("cookie without the UA: error %q, want a challenge", s.Error)
+	}
+	// A malformed file is an error naming it and the line.
+	bad := filepath.Join(dir, "bad.txt")
+	_ = os.WriteFile(bad, []byte("example.org\tTRUE\t/\n"), 0o644)
+	_, err := New(t.TempDir(), baseOpts(Source{Kind: "danbooru", URL: ts.URL, Cookies: bad}, "nakano_miku", 10)...).Run(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "bad.txt:1") {
+		t.Errorf("malformed cookies.txt: %v, want an error naming bad.txt:1", err)
+	}
+}
+
+func TestMD5ThatNeverMatchesStopsOnceAndCanBeOff(t *testing.T) {
+	// Every file differs from its listed md5 (REAL-SITES.md §2, §4
+	// "unsure" rows): the source stops after md5Hopeless files, saying how
+	// to turn the check off, instead of 20 failures of 5 downloads each.
+	b := booru.New(makePosts(1, 10, "nakano_miku"), booru.WithFaults(
+		booru.Fault{Kind: booru.Oversize, On: booru.Files, Size: 3000, Chunked: true}))
+	s, _ := danbooruRun(t, b, 20, func(o *options) { o.sources[0].Parallelism = 1 })
+	if !strings.Contains(s.Error, "verify_md5: false") || s.Failures["checksum"] != md5Hopeless || totalFileRequests(b) != md5Hopeless {
+		t.Errorf("error %q failures %v file requests %d; want verify_md5 advice after %d", s.Error, s.Failures, totalFileRequests(b), md5Hopeless)
+	}
+	s, _ = danbooruRun(t, booru.New(makePosts(1, 10, "nakano_miku"), booru.WithFaults(
+		booru.Fault{Kind: booru.Oversize, On: booru.Files, Size: 3000, Chunked: true})), 20,
+		func(o *options) { o.sources[0].NoVerify = true })
+	if s.Downloaded != 10 || s.Error != "" {
+		t.Errorf("verify off: downloaded %d error %q, want 10", s.Downloaded, s.Error)
+	}
+}
+
+func TestSingleCharacter(t *testing.T) {
+	// Danbooru's tag_string_character names the characters of a post
+	// (a subset of tag_string).
+	posts := makePosts(1, 5, "nakano_miku")
+	posts[0].Characters = []string{"nakano_miku"}
+	posts[1].Characters = []string{"nakano_miku", "nakano_nino"}
+	posts[1].Tags = append(posts[1].Tags, "nakano_nino")
+	posts[2].Characters = []string{"nakano_nino"}
+	posts[2].Tags = []string{"solo", "nakano_nino"}
+	posts[3].Characters = nil // no character tag: kept
+	posts[4].Characters = []string{"nakano_miku"}
+	b := booru.New(posts)
+	f := testFilters()
+	f.SingleCharacter = true
+	s, _ := danbooruRun(t, b, 10, WithFilters(f))
+	if s.Downloaded != 3 || s.Filtered[ReasonMultipleCharacters] != 1 || s.Filtered[ReasonOtherCharacter] != 0 {
+		t.Errorf("downloaded %d filtered %v, want 3 and multiple_characters 1", s.Downloaded, s.Filtered)
+	}
+	// A query without the character tag ("solo"): the class name tells.
+	s, _ = danbooruRun(t, b, 10, WithFilters(f), func(o *options) { o.classes[0].Queries["danbooru"] = "solo" })
+	if s.Downloaded != 3 || s.Filtered[ReasonOtherCharacter] != 1 || s.Filtered[ReasonMultipleCharacters] != 1 {
+		t.Errorf("query solo: downloaded %d filtered %v, want 3, other_character 1 (post 3, nakano_nino), multiple 1", s.Downloaded, s.Filtered)
+	}
+	// Off: all five.
+	f.SingleCharacter = false
+	s, _ = danbooruRun(t, b, 10, WithFilters(f), func(o *options) { o.classes[0].Queries["danbooru"] = "solo" })
+	if s.Downloaded != 5 {
+		t.Errorf("single_character off: downloaded %d, want 5", s.Downloaded)
+	}
+	f.SingleCharacter = true
+	// An alias in the query (not among the post's tags): cannot be told, kept.
+	p := Post{Tags: []string{"nakano_miku", "solo"}, Characters: []string{"nakano_miku"}, HasCharacters: true}
+	if r := f.CheckCharacters(&p, "miku_nakano", "Miku"); r != "" {
+		t.Errorf("alias query: %q, want kept", r)
+	}
+	p = Post{Tags: []string{"rem_(re:zero)", "solo"}, Characters: []string{"rem_(re:zero)"}, HasCharacters: true}
+	if r := f.CheckCharacters(&p, "solo", "Rem"); r != "" {
+		t.Errorf("class Rem, rem_(re:zero): %q, want kept", r)
+	}
+}
+
+func TestVariantsSaveBandwidth(t *testing.T) {
+	// Danbooru lists media_asset.variants (sample 850 px wide, 720x720);
+	// the smallest whose sides reach min_side is fetched (waifuc's
+	// _select_url), the original only when none does.
+	posts := []booru.Post{
+		{ID: 1, Tags: []string{"nakano_miku"}, Rating: "g", Image: booru.Image(1200, 1800, 1, "jpg")},
+		{ID: 2, Tags: []string{"nakano_miku"}, Rating: "g", Image: booru.Image(500, 400, 2, "jpg")},
+	}
+	b := booru.New(posts, booru.WithVariants())
+	f := testFilters()
+	f.MinSide, f.MaxFileSize = 300, 20<<20
+	s, ws := danbooruRun(t, b, 10, WithFilters(f))
+	if s.Downloaded != 2 {
+		t.Fatalf("downloaded %d (%v %s), want 2", s.Downloaded, s.Failures, s.Error)
+	}
+	got := map[string][2]int{}
+	for _, r := range checkRaw(t, ws, "nakano_miku") {
+		got[r.PostID] = [2]int{r.Width, r.Height}
+		if r.PostID == "1" && !strings.Contains(r.URL, "/720x720/") {
+			t.Errorf("post 1 fetched %s, want the 720x720 rendition", r.URL)
+		}
+	}
+	if got["1"] != [2]int{480, 720} || got["2"] != [2]int{500, 400} {
+		t.Errorf("sizes %v, want post 1 as 480x720 and post 2 (too small for a rendition) as its 500x400 original", got)
+	}
+	if errors.Is(nil, ErrChecksum) {
+		t.Fatal()
+	}
+}

@@ -221,3 +221,79 @@ func TestVariantsSaveBandwidth(t *testing.T) {
 		t.Fatal()
 	}
 }
+
+func zerochanRun(t *testing.T, b *booru.Server, q string, src Source, extra ...Option) (SourceSummary, string) {
+	t.Helper()
+	ts := start(t, b)
+	src.Kind, src.URL = "zerochan", ts.URL
+	if src.Login == "" {
+		src.Login = "mikufan"
+	}
+	ws := t.TempDir()
+	return src0(t, runScrape(t, ws, append(baseOpts(src, q, 20), extra...)...)), ws
+}
+
+func TestZerochanTagsAreEncodedAndJoinedByCommas(t *testing.T) {
+	for q, want := range map[string]string{
+		"Nakano Miku": "/Nakano+Miku", "Fate/Grand Order": "/Fate%2FGrand+Order", "C# (Character)": "/C%23+%28Character%29",
+		"What?": "/What%3F", "A+B 100%": "/A%2BB+100%25", "Nakano Miku, Solo": "/Nakano+Miku,Solo", " Nakano  Miku ,": "/Nakano+Miku",
+	} {
+		if got := ZerochanPath(q); got != want {
+			t.Errorf("ZerochanPath(%q) = %q, want %q", q, got, want)
+		}
+	}
+	posts := makePosts(1, 4, "fate/grand_order")
+	posts[1].Tags = append(posts[1].Tags, "mash_kyrielight")
+	b := booru.New(posts)
+	s, _ := zerochanRun(t, b, "Fate/Grand Order", Source{})
+	if s.Downloaded != 4 || s.Error != "" {
+		t.Errorf("Fate/Grand Order: downloaded %d error %q, want 4", s.Downloaded, s.Error)
+	}
+	s, _ = zerochanRun(t, b, "Fate/Grand Order, Mash Kyrielight", Source{})
+	if s.Downloaded != 1 || s.Error != "" {
+		t.Errorf("two tags with a comma: downloaded %d error %q, want 1", s.Downloaded, s.Error)
+	}
+	// Written as on other boorus, it is one unknown tag: 404, reported.
+	s, _ = zerochanRun(t, b, "Fate/Grand Order Mash Kyrielight", Source{})
+	if !strings.Contains(s.Error, "404") {
+		t.Errorf("space-separated tags: error %q, want the site's 404", s.Error)
+	}
+}
+
+func TestZerochanAliasRedirectKeepsJSON(t *testing.T) {
+	b := booru.New(makePosts(1, 3, "nakano_miku"), booru.WithZerochanAliases(map[string]string{"Miku Nakano": "Nakano Miku"}))
+	s, _ := zerochanRun(t, b, "Miku Nakano", Source{})
+	if s.Downloaded != 3 || s.Error != "" {
+		t.Errorf("alias: downloaded %d error %q, want 3", s.Downloaded, s.Error)
+	}
+	if b.URLRequests("/Nakano+Miku?json&p=1&l=100") != 1 {
+		t.Error("the redirect target was not asked with ?json kept")
+	}
+}
+
+func TestZerochanQuirks(t *testing.T) {
+	// Control characters in per-post JSON, an empty body past the last
+	// page, a listing without md5 (the md5 comes from the post's hash).
+	b := booru.New(makePosts(1, 6, "nakano_miku"), booru.WithZerochanControlChars(), booru.WithZerochanEmptyEnd())
+	s, ws := zerochanRun(t, b, "Nakano Miku", Source{Limit: 3})
+	if s.Downloaded != 6 || s.Error != "" || s.Failed != 0 || s.Pages != 3 {
+		t.Errorf("downloaded %d failed %d pages %d error %q, want 6, 0, 3 and none", s.Downloaded, s.Failed, s.Pages, s.Error)
+	}
+	for _, r := range checkRaw(t, ws, "nakano_miku") {
+		if r.MD5 == "" {
+			t.Errorf("post %s without md5", r.PostID)
+		}
+	}
+}
+
+func TestZerochanStrict(t *testing.T) {
+	posts := makePosts(1, 4, "nakano_miku")
+	for i := range posts[:2] {
+		posts[i].Tags = []string{"nakano_miku", "solo"} // primary tag first
+	}
+	b := booru.New(posts)
+	s, _ := zerochanRun(t, b, "Nakano Miku", Source{Strict: true})
+	if s.Downloaded != 2 || b.URLRequests("/Nakano+Miku?json&p=1&l=100&strict") != 1 {
+		t.Errorf("strict: downloaded %d, want 2 through &strict", s.Downloaded)
+	}
+}

@@ -1,32 +1,44 @@
 package scrape
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 )
 
 // zerochan: GET /<Tag>?json&p=&l= (l up to 250), and GET /<id>?json for the
-// full-size file URL, which listings lack. Its rules ask for a User-Agent
-// naming the project and the user, and at most 60 requests a minute: the
-// default delay is 1s for pages and files alike.
-// zerochan.net/api: "60 requests per minute", pages and files alike.
-var zerochanDefaults = kindDefault{delay: time.Second, pace: time.Second, limit: 100, maxLimit: 250, parallelism: 1}
-
+// full-size file URL, which listings lack (https://www.zerochan.net/api;
+// REAL-SITES.md §4). Facts:
+//   - a User-Agent naming the project and the Zerochan user name is
+//     required, and at most 60 requests a minute: one pacer of 1 s covers
+//     pages, per-post requests and files (static.zerochan.net) together;
+//   - tags are names with spaces ("Nakano Miku"), several joined by commas
+//     ("Lumine,Flower"); anything but letters is percent-encoded, spaces
+//     become "+" (waifuc quote_plus);
+//   - &strict keeps posts whose primary tag is the first one;
+//   - an alias or mis-cased tag redirects to the canonical one, dropping
+//     ?json (gallery-dl #5891): the pager keeps our query on the redirect;
+//   - JSON may carry raw control characters (gallery-dl #5892, #5219):
+//     they are blanked and the body parsed again;
+//   - an empty body ends the listing (gallery-dl 35682e5b9, #5826).
 type zerochan struct {
 	src  Source
 	base string
 	p    *pager
 }
 
+// zerochan.net/api: "60 requests per minute", pages and files alike.
+var zerochanDefaults = kindDefault{delay: time.Second, pace: time.Second, limit: 100, maxLimit: 250, parallelism: 1}
+
 type zerochanItem struct {
 	ID     int64    `json:"id"`
 	Width  int      `json:"width"`
 	Height int      `json:"height"`
-	MD5    string   `json:"md5"`
 	Tags   []string `json:"tags"`
 }
 
@@ -34,6 +46,18 @@ func (z *zerochan) header() http.Header {
 	h := http.Header{}
 	h.Set("User-Agent", z.p.ua+" - "+z.src.Login)
 	return h
+}
+
+// ZerochanPath is the path of a query: comma-separated tags, each
+// percent-encoded with spaces as "+".
+func ZerochanPath(query string) string {
+	var parts []string
+	for _, t := range strings.Split(query, ",") {
+		if t = strings.Join(strings.Fields(t), " "); t != "" {
+			parts = append(parts, url.QueryEscape(t))
+		}
+	}
+	return "/" + strings.Join(parts, ",")
 }
 
 func (z *zerochan) Page(ctx context.Context, query, cursor string) (*Page, error) {
@@ -45,24 +69,28 @@ func (z *zerochan) Page(ctx context.Context, query, cursor string) (*Page, error
 		}
 		n = v
 	}
-	tag := strings.ReplaceAll(strings.TrimSpace(query), " ", "+")
-	u := fmt.Sprintf("%s/%s?json&p=%d&l=%d", z.base, tag, n, z.src.Limit)
+	u := fmt.Sprintf("%s%s?json&p=%d&l=%d", z.base, ZerochanPath(query), n, z.src.Limit)
+	if z.src.Strict {
+		u += "&strict"
+	}
 	body, err := z.p.visit(ctx, u, z.header(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %w", z.src.Name, err)
 	}
+	pg := &Page{URL: u, Skipped: map[string]int{}}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return pg, nil // "no more accessible posts"
+	}
 	var raw struct {
 		Items []zerochanItem `json:"items"`
 	}
-	if err := decodeJSON(u, body, &raw); err != nil {
+	if err := decodeLenient(u, body, &raw); err != nil {
 		return nil, err
 	}
-	pg := &Page{URL: u, Skipped: map[string]int{}}
 	for _, it := range raw.Items {
 		id := strconv.FormatInt(it.ID, 10)
 		pg.Posts = append(pg.Posts, Post{
-			ID: id, MD5: strings.ToLower(it.MD5), Width: it.Width, Height: it.Height,
-			Tags: it.Tags, PageURL: z.base + "/" + id,
+			ID: id, Width: it.Width, Height: it.Height, Tags: it.Tags, PageURL: z.base + "/" + id,
 		})
 	}
 	if len(raw.Items) >= z.src.Limit {
@@ -71,7 +99,7 @@ func (z *zerochan) Page(ctx context.Context, query, cursor string) (*Page, error
 	return pg, nil
 }
 
-// Resolve fetches /<id>?json for the full-size URL.
+// Resolve fetches /<id>?json for the full-size URL and md5.
 func (z *zerochan) Resolve(ctx context.Context, p *Post) error {
 	u := z.base + "/" + p.ID + "?json"
 	body, err := z.p.visit(ctx, u, z.header(), nil)
@@ -86,7 +114,7 @@ func (z *zerochan) Resolve(ctx context.Context, p *Post) error {
 		Size   int64    `json:"size"`
 		Tags   []string `json:"tags"`
 	}
-	if err := decodeJSON(u, body, &raw); err != nil {
+	if err := decodeLenient(u, body, &raw); err != nil {
 		return err
 	}
 	if raw.Full == "" {
@@ -103,4 +131,19 @@ func (z *zerochan) Resolve(ctx context.Context, p *Post) error {
 		p.Tags = normalizeTags(raw.Tags)
 	}
 	return nil
+}
+
+// decodeLenient decodes JSON, blanking raw control characters (invalid in
+// JSON strings) if the first attempt fails.
+func decodeLenient(u string, body []byte, v any) error {
+	if err := decodeJSON(u, body, v); err == nil {
+		return nil
+	}
+	clean := bytes.Map(func(r rune) rune {
+		if r < 0x20 {
+			return ' '
+		}
+		return r
+	}, body)
+	return decodeJSON(u, clean, v)
 }

@@ -1,6 +1,7 @@
 package booru
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -203,9 +204,18 @@ func zerochanName(tag string) string {
 	return strings.Join(parts, " ")
 }
 
-// zerochan answers /<Tag>?json&p=&l= (l capped at 250) and /<id>?json.
+// zerochan answers like www.zerochan.net (https://www.zerochan.net/api;
+// REAL-SITES.md §4): /<Tag>?json&p=&l= (l capped at 250, tags joined by
+// commas, percent-encoded with "+" for spaces; &strict keeps posts whose
+// first tag is the query's first) and /<id>?json. The listing has id,
+// width, height, thumbnail, source, tag, tags and no md5 and no full URL
+// (Apkawa/booru-rs tests/fixtures/zerochan/posts.json); the post has
+// small, medium, large, full, width, height, size, hash, primary, tags
+// (…/post_id.json). Unknown tags are 404. Options add its quirks: alias
+// redirects that drop ?json, control characters in post JSON, an empty
+// body past the last page.
 func (s *Server) zerochan(w http.ResponseWriter, r *http.Request, q url.Values) {
-	name := strings.TrimPrefix(r.URL.Path, "/")
+	name := strings.TrimPrefix(r.URL.EscapedPath(), "/")
 	if id, err := strconv.Atoi(name); err == nil {
 		p, ok := s.byID[id]
 		if !ok {
@@ -216,17 +226,60 @@ func (s *Server) zerochan(w http.ResponseWriter, r *http.Request, q url.Values) 
 		for i, t := range p.Tags {
 			tags[i] = zerochanName(t)
 		}
-		writeJSON(w, http.StatusOK, map[string]any{
+		src := p.Source
+		if s.zcControl {
+			// gallery-dl #5892, #5219: raw control characters in strings.
+			src += "\x01line\nbreak\t"
+		}
+		body, _ := json.Marshal(map[string]any{
 			"id": p.ID, "small": fileURL(r, p), "medium": fileURL(r, p), "large": fileURL(r, p),
 			"full": fileURL(r, p), "width": p.Width, "height": p.Height, "size": p.size,
-			"hash": p.md5, "source": p.Source, "primary": firstOr(tags, ""), "tags": tags,
+			"hash": p.md5, "source": "SRC", "primary": firstOr(tags, ""), "tags": tags,
 		})
+		body = bytes.Replace(body, []byte(`"SRC"`), []byte(`"`+src+`"`), 1)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(body)
 		return
 	}
-	tag := strings.ToLower(strings.ReplaceAll(strings.ReplaceAll(name, "+", " "), " ", "_"))
+	var terms, names []string
+	for _, part := range strings.Split(name, ",") {
+		t, err := url.QueryUnescape(part)
+		if err != nil || t == "" {
+			http.NotFound(w, r)
+			return
+		}
+		if canon, ok := s.zcAliases[t]; ok {
+			// gallery-dl #5891: the redirect drops ?json.
+			http.Redirect(w, r, "/"+url.QueryEscape(canon), http.StatusMovedPermanently)
+			return
+		}
+		terms = append(terms, strings.ToLower(strings.ReplaceAll(t, " ", "_")))
+		names = append(names, t)
+	}
+	all := s.matching(strings.Join(terms, " "))
+	if len(all) == 0 {
+		http.Error(w, "404 Not Found", http.StatusNotFound)
+		return
+	}
+	if q.Has("strict") {
+		var kept []*Post
+		for _, p := range all {
+			if len(p.Tags) > 0 && p.Tags[0] == terms[0] {
+				kept = append(kept, p)
+			}
+		}
+		all = kept
+	}
 	limit := min(max(intParam(q, "l", 100), 1), 250)
 	n := max(intParam(q, "p", 1), 1)
-	res := page(s.matching(tag), (n-1)*limit, limit)
+	res := page(all, (n-1)*limit, limit)
+	if len(res) == 0 && s.zcEmptyEnd {
+		// gallery-dl 35682e5b9 (#5826): an empty response when there are
+		// no more accessible posts.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	items := make([]map[string]any, 0, len(res))
 	for _, p := range res {
 		tags := make([]string, len(p.Tags))
@@ -234,8 +287,8 @@ func (s *Server) zerochan(w http.ResponseWriter, r *http.Request, q url.Values) 
 			tags[i] = zerochanName(t)
 		}
 		items = append(items, map[string]any{
-			"id": p.ID, "width": p.Width, "height": p.Height, "md5": p.md5,
-			"thumbnail": fileURL(r, p), "source": p.Source, "tag": zerochanName(tag), "tags": tags,
+			"id": p.ID, "width": p.Width, "height": p.Height,
+			"thumbnail": fileURL(r, p), "source": p.Source, "tag": names[0], "tags": tags,
 		})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})

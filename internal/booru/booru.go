@@ -171,6 +171,21 @@ func WithClearance(cookie, value, userAgent string) Option {
 	return func(s *Server) { s.clearName, s.clearValue, s.clearUA = cookie, value, userAgent }
 }
 
+// WithZerochanAliases makes zerochan tags in aliases (as written, e.g.
+// "nakano miku" or "Miku Nakano") redirect to their canonical tag without
+// ?json, as Zerochan does (gallery-dl #5891).
+func WithZerochanAliases(aliases map[string]string) Option {
+	return func(s *Server) { s.zcAliases = aliases }
+}
+
+// WithZerochanControlChars puts raw control characters in zerochan's post
+// JSON (gallery-dl #5892, #5219).
+func WithZerochanControlChars() Option { return func(s *Server) { s.zcControl = true } }
+
+// WithZerochanEmptyEnd answers an empty body for a zerochan page past the
+// last (gallery-dl #5826).
+func WithZerochanEmptyEnd() Option { return func(s *Server) { s.zcEmptyEnd = true } }
+
 // WithLatency delays every response (a slow but healthy site).
 func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
 
@@ -187,6 +202,9 @@ type Server struct {
 	dbGold         bool
 	variants       bool
 	lastUA         string
+	zcAliases      map[string]string
+	zcControl      bool
+	zcEmptyEnd     bool
 	clearName      string
 	clearValue     string
 	clearUA        string

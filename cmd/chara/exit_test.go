@@ -95,6 +95,12 @@ func TestExitCodes(t *testing.T) {
 		{ws, "doctor", 0},
 
 		{ws, "init", 1}, // exists, no --force
+		{ws, "config show", 0},
+		{ws, "config check", 0},
+		{ws, "config check " + filepath.Join(tmp, "missing.yaml"), 1},
+		{ws, "config check a b", 2},
+		{ws, "config shwo", 2},
+		{empty, "config show", 1},
 		{ws, "init extra", 2},
 
 		{site, "scrape --dry-run --class nobody", 2},
@@ -187,6 +193,40 @@ func TestExitCodes(t *testing.T) {
 		if code, _, errs := charaIn(ctx, site, strings.Fields(args)...); code != 130 {
 			t.Errorf("chara %s interrupted: exit %d, want 130; stderr:\n%s", args, code, errs)
 		}
+	}
+}
+
+func TestConfigShowAndCheck(t *testing.T) {
+	ws := t.TempDir()
+	cfg := filepath.Join(ws, "chara.yaml")
+	if err := os.WriteFile(cfg, []byte("sources:\n  d: {kind: danbooru, url: http://127.0.0.1:1, api_key: s3cret}\n"+
+		"classes:\n  - name: 中野三玖\n    queries: {d: nakano_miku}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := charaIn(context.Background(), ws, "config", "show")
+	if code != 0 {
+		t.Fatalf("config show: exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"epochs: 50", "per_class: 800", "name: 中野三玖", "api_key: REDACTED"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config show lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "s3cret") {
+		t.Error("config show printed the API key")
+	}
+	if err := os.WriteFile(cfg, []byte("train:\n  epocs: 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = charaIn(context.Background(), ws, "config", "check")
+	if code != 1 || !strings.Contains(errs, "chara.yaml:2: train.epocs: unknown key; did you mean train.epochs?") || strings.Contains(errs, "chara init") {
+		t.Errorf("config check of a typo: exit %d, %q", code, errs)
+	}
+	if err := os.WriteFile(cfg, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs = charaIn(context.Background(), ws, "config", "check"); code != 1 || !strings.Contains(errs, "no classes") {
+		t.Errorf("config check of an empty file: exit %d, %q", code, errs)
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -69,8 +70,11 @@ func globals(c *cli.Context) *globalOptions {
 // loadConfig reads the workspace's chara.yaml.
 func (g *globalOptions) loadConfig() (*config.Config, error) {
 	cfg, err := config.Load(g.ConfigPath)
-	if err != nil {
+	if errors.Is(err, config.ErrNotFound) {
 		return nil, fmt.Errorf("%w (run \"chara init\" to write one)", err)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return cfg, nil
 }

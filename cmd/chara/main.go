@@ -111,6 +111,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {}, // exit codes are decided in exitCode
 		Commands: []*cli.Command{
 			newInitCommand(),
+			newConfigCommand(),
 			newScrapeCommand(),
 			newImportCommand(),
 			newCurateCommand(),

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -37,14 +39,20 @@ type Class struct {
 // ErrNotFound is returned by Load when the file does not exist.
 var ErrNotFound = errors.New("config file not found")
 
-// KeyError names the key that is wrong.
+// KeyError names the key that is wrong and, when the file sets it, its line.
 type KeyError struct {
 	File string
-	Key  string
+	Key  string // path such as train.epochs or classes[2].name
+	Line int    // 0: not in the file (a default, or a whole section)
 	Err  error
 }
 
-func (e *KeyError) Error() string { return fmt.Sprintf("%s: %s: %v", e.File, e.Key, e.Err) }
+func (e *KeyError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s: %v", e.File, e.Line, e.Key, e.Err)
+	}
+	return fmt.Sprintf("%s: %s: %v", e.File, e.Key, e.Err)
+}
 func (e *KeyError) Unwrap() error { return e.Err }
 
 // Default returns a config with every default set and no classes or sources.
@@ -72,18 +80,49 @@ func Load(path string) (*Config, error) {
 	return Parse(path, b)
 }
 
-// Parse decodes YAML over the defaults; unknown keys are errors.
+// Parse decodes YAML over the defaults. Unknown keys, values of the wrong
+// kind and invalid values are *KeyError's naming the key path and line.
 func Parse(name string, b []byte) (*Config, error) {
 	c := Default()
+	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty document
-		return nil, fmt.Errorf("%s: %w", name, err)
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) { // io.EOF: an empty document
+		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	ls := lines{}
+	if len(doc.Content) > 0 {
+		if kerr := checkNode(doc.Content[0], reflect.TypeOf(*c), "", ls); kerr != nil {
+			kerr.File = name
+			return nil, kerr
+		}
+		if err := doc.Content[0].Decode(c); err != nil {
+			return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
 	}
 	if err := c.Validate(name); err != nil {
+		var kerr *KeyError
+		if errors.As(err, &kerr) && kerr.Line == 0 {
+			kerr.Line = lineOf(ls, kerr.Key)
+		}
 		return nil, err
 	}
 	return c, nil
+}
+
+// lineOf returns the line of key or of the nearest enclosing key the file
+// sets.
+func lineOf(ls lines, key string) int {
+	for key != "" {
+		if l, ok := ls[key]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			break
+		}
+		key = key[:i]
+	}
+	return 0
 }
 
 // Validate checks every section; name is the file name used in errors.
@@ -133,6 +172,9 @@ func (c *Config) Validate(name string) error {
 		if v.err != nil {
 			return &KeyError{File: name, Key: v.key + "." + v.err.key, Err: v.err.err}
 		}
+	}
+	if len(c.Classes) == 0 {
+		return kerr("classes", "no classes: list at least one under classes: (chara classes add NAME --query SOURCE=TAGS)")
 	}
 	return nil
 }

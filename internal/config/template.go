@@ -14,7 +14,8 @@ import (
 // commented. It must always pass Parse (a test checks).
 const Template = `# chara.yaml: what to scrape, how to curate, and how to build and train.
 # Every key below is at its default unless it says otherwise; delete what you
-# do not change. Docs: chara --help, and "chara <command> --help".
+# do not change. Every key: docs/config.md; "chara config show" prints the
+# effective settings, "chara config check" validates this file.
 
 # The boards to search. Credentials can also come from the environment:
 # CHARA_<SOURCE>_LOGIN, CHARA_<SOURCE>_API_KEY (e.g. CHARA_DANBOORU_API_KEY).
@@ -75,11 +76,22 @@ split:
   test: 0.15
   group_threshold: 12 # images this close (pHash) never straddle two splits
 
+# What each model needs:
+#   effnet-b0  EfficientNet-B0 (4M parameters). Needs torchvision's ImageNet
+#              weights to do well: "chara weights fetch effnet-b0", then set
+#              weights: below. Without them it trains from scratch (slower,
+#              far less accurate). On a CPU an epoch of 15 x 560 images at
+#              300x150 takes tens of minutes; freeze: true trains only the
+#              head on cached features (minutes). On a GPU, seconds.
+#   cnn        a small CNN from scratch: minutes on a CPU, no weights.
+#   cnn2       the improved CNN (batch norm, dropout): minutes on a CPU.
 train:
   models: [effnet-b0, cnn2]
   epochs: 50
   batch_size: 32
   device: auto # auto | cpu | cuda
+  # weights: /path/printed/by/chara/weights/fetch/efficientnet_b0_rwightman-7f5810bc.pth
+  # freeze: true # effnet-b0 on a CPU: head only, on cached backbone features
 
 seed: 42 # one seed for selection, splits and training
 

@@ -319,3 +319,44 @@ func TestSlugCannotEscape(t *testing.T) {
 		t.Error("colliding slugs accepted")
 	}
 }
+
+func TestSlugKeepsEveryScript(t *testing.T) {
+	for _, c := range []struct{ name, want string }{
+		{"Nakano Miku", "nakano_miku"},
+		{"中野三玖", "中野三玖"},
+		{"ナカノ・ミク", "ナカノ_ミク"},
+		{"初音ミク (V4X)", "初音ミク_v4x"},
+		{"Мику Накано", "мику_накано"},
+		{"मिकु", "मिकु"}, // Devanagari vowel signs are marks
+		{"Zoë", "zoë"},
+		{"a\u3000b", "a_b"},   // ideographic space
+		{"a\u200db", "a_b"},   // zero-width joiner (format)
+		{"a\u202eb", "a_b"},   // right-to-left override
+		{"a\x1bb\x7f", "a_b"}, // control characters
+		{`a:b*c?d"e<f>g|h`, "a_b_c_d_e_f_g_h"},
+		{"../../中野", "中野"},
+		{"★Miku★", "miku"},
+	} {
+		got, err := Slug(c.name)
+		if err != nil || got != c.want {
+			t.Errorf("Slug(%q) = %q, %v; want %q", c.name, got, err, c.want)
+		}
+		if err := CheckPlainName(got); err != nil {
+			t.Errorf("Slug(%q) = %q: %v", c.name, got, err)
+		}
+	}
+	if err := CheckSlugs([]string{"Мику", "мику"}); err == nil {
+		t.Error("Мику and мику both map to мику, yet no collision was reported")
+	}
+	if err := CheckSlugs([]string{"中野三玖", "中野二乃", "中野一花", "中野 三玖"}); err != nil {
+		t.Errorf("distinct names collide: %v", err)
+	}
+	if _, err := Slug(strings.Repeat("玖", 41)); err == nil {
+		t.Error("a 123-byte folder name accepted")
+	}
+	for _, bad := range []string{"・・", "\u200d", "★"} {
+		if s, err := Slug(bad); err == nil {
+			t.Errorf("Slug(%q) = %q, want an error", bad, s)
+		}
+	}
+}

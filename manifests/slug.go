@@ -4,13 +4,18 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Slug turns a class name into the directory name used everywhere in the
-// workspace: lower case ASCII letters, digits and '_' only, so it can never
-// contain a path separator, "..", or a leading dot. "Nakano Miku" -> "nakano_miku".
-// Non-ASCII letters are kept as their Unicode code point (u3042) so that
-// distinct names stay distinct.
+// workspace. Letters, combining marks and digits of every script are kept
+// (ASCII letters lower-cased, other letters through unicode.ToLower); every
+// run of anything else (spaces and other separators, punctuation, symbols,
+// control and format characters, and the reserved / \ : * ? " < > | .)
+// becomes one '_'. So the result never contains a path separator, "..", or
+// a leading dot: "Nakano Miku" -> "nakano_miku", "中野三玖" -> "中野三玖",
+// "ナカノ・ミク" -> "ナカノ_ミク". The result is NFC when the name is (config
+// and the name checks normalise names; manifests has no Unicode tables).
 func Slug(name string) (string, error) {
 	var b strings.Builder
 	lastUnderscore := true
@@ -22,14 +27,16 @@ func Slug(name string) (string, error) {
 		case r >= 'A' && r <= 'Z':
 			b.WriteRune(unicode.ToLower(r))
 			lastUnderscore = false
-		case r < 128:
+		case r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsNumber(r)):
+			b.WriteRune(unicode.ToLower(r))
+			lastUnderscore = false
+		case r >= utf8.RuneSelf && unicode.IsMark(r) && !lastUnderscore: // a mark belongs to the letter before it
+			b.WriteRune(r)
+		default:
 			if !lastUnderscore {
 				b.WriteByte('_')
 				lastUnderscore = true
 			}
-		default:
-			fmt.Fprintf(&b, "u%04x", r)
-			lastUnderscore = false
 		}
 	}
 	s := strings.TrimRight(b.String(), "_")
@@ -37,7 +44,7 @@ func Slug(name string) (string, error) {
 		return "", fmt.Errorf("class name %q: %w", name, ErrBadClassName)
 	}
 	if len(s) > 120 {
-		return "", fmt.Errorf("class name %q: slug longer than 120 characters: %w", name, ErrBadClassName)
+		return "", fmt.Errorf("class name %q: folder name longer than 120 bytes: %w", name, ErrBadClassName)
 	}
 	return s, nil
 }

@@ -58,6 +58,9 @@ func runConfigShow(g *globalOptions) error {
 		if s.APIKey != "" {
 			s.APIKey = "REDACTED"
 		}
+		if s.PasswordHash != "" {
+			s.PasswordHash = "REDACTED"
+		}
 		shown.Sources[name] = s
 	}
 	fmt.Fprintf(g.Stdout, "# effective configuration: %s over the defaults (docs/config.md)\n", g.ConfigPath)

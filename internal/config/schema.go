@@ -62,6 +62,9 @@ func checkNode(n *yaml.Node, t reflect.Type, path string, ls lines) *KeyError {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return nil // an empty value keeps the default
 	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	kerr := func(format string, args ...any) *KeyError {
 		return &KeyError{Key: path, Line: n.Line, Err: fmt.Errorf(format, args...)}
 	}
@@ -131,6 +134,9 @@ func checkNode(n *yaml.Node, t reflect.Type, path string, ls lines) *KeyError {
 
 // kindName says in words what a value of type t looks like.
 func kindName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	switch {
 	case t == durationType:
 		return "a duration such as 1.5s or 200ms"

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chara-dev/chara/internal/recipe"
 	"github.com/chara-dev/chara/manifests"
 )
 
@@ -125,15 +126,21 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// BenchmarkLoad is the per-image work without any file writes: decode
-// (1/8-scale DC path for large JPEGs) and Preprocess.
+// BenchmarkLoad is the per-image work without any file writes: the
+// recipe's decode (1/8 scale for large JPEGs) and fit.
 func BenchmarkLoad(b *testing.B) {
 	data := photoJPEG(b, rand.New(rand.NewSource(2)), 1200, 1800)
 	for _, fit := range []string{FitPad, FitCrop, FitStretch} {
 		b.Run(fit, func(b *testing.B) {
+			m := recipe.Default()
+			m.Fit = fit
+			rc, err := recipe.New(m, false)
+			if err != nil {
+				b.Fatal(err)
+			}
 			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
-				if _, err := Load(data, 300, 150, fit, 0); err != nil {
+				if _, _, err := rc.Load(data, 0); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -16,34 +16,39 @@ import (
 	"time"
 
 	"github.com/chara-dev/chara/internal/progress"
+	"github.com/chara-dev/chara/internal/recipe"
+	"github.com/chara-dev/chara/manifests"
 )
 
 // Defaults, the same as chara.yaml's.
 const (
 	DefaultPerClass       = 800
-	DefaultHeight         = 300
-	DefaultWidth          = 150
-	DefaultFit            = FitPad
 	DefaultGroupThreshold = 12
 	DefaultSeed           = 42
-	DefaultQuality        = 95
+	DefaultMinEval        = 1 // images of each class in val and in test, at least
+)
+
+// Fit modes and storage formats, as the recipe names them.
+const (
+	FitPad     = manifests.FitPad
+	FitCrop    = manifests.FitCrop
+	FitStretch = manifests.FitStretch
+	FormatJPEG = manifests.FormatJPEG
+	FormatPNG  = manifests.FormatPNG
 )
 
 type options struct {
 	reporter       progress.Reporter
 	seed           int64
 	perClass       int
-	height, width  int
-	fit            string
+	recipe         manifests.Recipe // the preprocessing: size, fit, pad, storage
+	rc             *recipe.Recipe   // recipe, checked (validate)
 	train          float64
 	val            float64
 	test           float64
 	groupThreshold int
 	allowFewer     bool
 	oversample     bool
-	format         string
-	quality        int
-	pad            color.NRGBA
 	workers        int
 	toolVersion    string
 	maxPixels      int64
@@ -56,16 +61,11 @@ func defaultOptions() options {
 		reporter:       progress.Nop(),
 		seed:           DefaultSeed,
 		perClass:       DefaultPerClass,
-		height:         DefaultHeight,
-		width:          DefaultWidth,
-		fit:            DefaultFit,
+		recipe:         recipe.Default(),
 		train:          0.70,
 		val:            0.15,
 		test:           0.15,
 		groupThreshold: DefaultGroupThreshold,
-		format:         FormatJPEG,
-		quality:        DefaultQuality,
-		pad:            DefaultPad,
 		workers:        runtime.GOMAXPROCS(0),
 		toolVersion:    "dev",
 		now:            time.Now,
@@ -92,11 +92,11 @@ func WithPerClass(n int) Option { return func(o *options) { o.perClass = n } }
 
 // WithSize sets the processed image size, height x width.
 func WithSize(height, width int) Option {
-	return func(o *options) { o.height, o.width = height, width }
+	return func(o *options) { o.recipe.Height, o.recipe.Width = height, width }
 }
 
 // WithFit sets the fit mode: FitPad, FitCrop or FitStretch.
-func WithFit(fit string) Option { return func(o *options) { o.fit = fit } }
+func WithFit(fit string) Option { return func(o *options) { o.recipe.Fit = fit } }
 
 // WithFractions sets the split fractions (they must add up to 1).
 func WithFractions(train, val, test float64) Option {
@@ -119,11 +119,17 @@ func WithOversample(b bool) Option { return func(o *options) { o.oversample = b 
 // WithFormat sets the processed image format: FormatJPEG (default) or
 // FormatPNG; quality is the JPEG quality (1..100).
 func WithFormat(format string, quality int) Option {
-	return func(o *options) { o.format, o.quality = format, quality }
+	return func(o *options) { o.recipe.Format, o.recipe.Quality = format, quality }
 }
 
 // WithPad sets the padding colour of FitPad (default white).
-func WithPad(c color.NRGBA) Option { return func(o *options) { o.pad = c } }
+func WithPad(c color.NRGBA) Option {
+	return func(o *options) { o.recipe.Pad = fmt.Sprintf("#%02x%02x%02x", c.R, c.G, c.B) }
+}
+
+// WithRecipe sets the whole preprocessing recipe (size, fit, pad, decode,
+// storage); WithSize, WithFit, WithPad and WithFormat edit parts of it.
+func WithRecipe(r manifests.Recipe) Option { return func(o *options) { o.recipe = r } }
 
 // WithWorkers sets how many images are processed at once (default
 // GOMAXPROCS).
@@ -160,12 +166,14 @@ func (o *options) validate() error {
 	if o.perClass <= 0 {
 		return fmt.Errorf("%w: per_class must be positive, got %d", ErrBadOption, o.perClass)
 	}
-	if o.height <= 0 || o.width <= 0 || o.height > 4096 || o.width > 4096 {
-		return fmt.Errorf("%w: image size %dx%d out of range", ErrBadOption, o.height, o.width)
+	if r := o.recipe; r.Height <= 0 || r.Width <= 0 || r.Height > 4096 || r.Width > 4096 {
+		return fmt.Errorf("%w: image size %dx%d out of range", ErrBadOption, r.Height, r.Width)
 	}
-	if err := CheckFit(o.fit); err != nil {
+	rc, err := recipe.New(o.recipe, false)
+	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadOption, err)
 	}
+	o.rc = rc
 	if o.train <= 0 || o.val < 0 || o.test < 0 {
 		return fmt.Errorf("%w: split fractions must be non-negative and train positive", ErrBadOption)
 	}
@@ -174,12 +182,6 @@ func (o *options) validate() error {
 	}
 	if o.allowFewer && o.oversample {
 		return fmt.Errorf("%w: allow-fewer and oversample exclude each other", ErrBadOption)
-	}
-	if o.format != FormatJPEG && o.format != FormatPNG {
-		return fmt.Errorf("%w: format %q (want jpeg or png)", ErrBadOption, o.format)
-	}
-	if o.format == FormatJPEG && (o.quality < 1 || o.quality > 100) {
-		return fmt.Errorf("%w: jpeg quality %d (want 1..100)", ErrBadOption, o.quality)
 	}
 	return nil
 }

@@ -299,8 +299,8 @@ func checkFile(path string, card *manifests.Card) string {
 		if err != nil {
 			return fmt.Sprintf("not a readable image: %v", err)
 		}
-		if cfg.Width != card.Width || cfg.Height != card.Height {
-			return fmt.Sprintf("image is %dx%d (w x h), the card says %dx%d", cfg.Width, cfg.Height, card.Width, card.Height)
+		if cfg.Width != card.Recipe.Width || cfg.Height != card.Recipe.Height {
+			return fmt.Sprintf("image is %dx%d (w x h), the card says %dx%d", cfg.Width, cfg.Height, card.Recipe.Width, card.Recipe.Height)
 		}
 	}
 	return ""

@@ -16,10 +16,6 @@ import (
 	"github.com/chara-dev/chara/manifests"
 )
 
-// preprocessVersion changes whenever Preprocess or the encoders change
-// output, so that cached processed images are not reused across versions.
-const preprocessVersion = "p1"
-
 // GroupsFile is the dataset's side file mapping every row's sha256 to its
 // split group (and an oversampled row to the row it repeats). verify uses
 // it to check that no group straddles two splits.
@@ -53,9 +49,9 @@ func (b *builder) cacheKey(sha string) string { return sha + b.settingsKey() }
 
 // settingsKey is the part of a cache key that names the preprocessing.
 func (b *builder) settingsKey() string {
-	o := &b.o
-	return fmt.Sprintf("|%dx%d|%s|%s|%d|%02x%02x%02x|%s", o.height, o.width, o.fit, o.format, o.quality,
-		o.pad.R, o.pad.G, o.pad.B, preprocessVersion)
+	r := b.o.recipe
+	return fmt.Sprintf("|%dx%d|%s|%s|%d|%s|%s|%s|%t%t", r.Height, r.Width, r.Fit, r.Format, r.Quality,
+		r.Pad, r.Resample, r.Version, r.Decode.Orient, r.Decode.JPEGEighth)
 }
 
 // prune deletes processed images that neither the manifests nor the cache
@@ -192,16 +188,16 @@ func (b *builder) processOne(j *job, imgDir string) error {
 	if err != nil {
 		return fmt.Errorf("class %q: %w", j.dec.Class, err)
 	}
-	img, w, h, err := decodeFor(raw, b.o.height, b.o.width, b.o.fit, b.o.maxPixels)
+	out, info, err := b.o.rc.Load(raw, b.o.maxPixels)
 	if err != nil {
 		return fmt.Errorf("%s: %w", src, err)
 	}
-	out := preprocess(img, b.o.height, b.o.width, b.o.fit, b.o.pad)
-	enc, err := encode(out, b.o.format, b.o.quality)
+	w, h := info.Width, info.Height
+	enc, err := b.o.rc.Encode(out)
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", src, err)
 	}
-	name := hashName(enc, b.o.format)
+	name := hashName(enc, b.o.rc.Ext())
 	if err := writeIfMissing(filepath.Join(imgDir, name), enc); err != nil {
 		return err
 	}
@@ -259,17 +255,17 @@ func (b *builder) repeat(train []manifests.SplitRow, need int) ([]manifests.Spli
 			}
 			cache[orig.Path] = data
 		}
-		marked, err := withMarker(data, b.o.format, fmt.Sprintf("chara repeat %d of %s", round, orig.SHA256))
+		marked, err := withMarker(data, b.o.recipe.Format, fmt.Sprintf("chara repeat %d of %s", round, orig.SHA256))
 		if err != nil {
 			return nil, nil, fmt.Errorf("repeat %s: %w", orig.Path, err)
 		}
-		name := hashName(marked, b.o.format)
+		name := hashName(marked, b.o.rc.Ext())
 		if err := writeIfMissing(filepath.Join(b.dir, "images", name), marked); err != nil {
 			return nil, nil, err
 		}
 		r := orig
 		r.Path = "images/" + name
-		r.SHA256 = strings.TrimSuffix(name, extOf(b.o.format))
+		r.SHA256 = strings.TrimSuffix(name, b.o.rc.Ext())
 		reps = append(reps, r)
 		origs = append(origs, orig.SHA256)
 	}
@@ -362,28 +358,19 @@ func (b *builder) write(res *Result, rows [3][]manifests.SplitRow, groups map[st
 		ToolVersion: o.toolVersion,
 		CreatedAt:   o.now().UTC(),
 		Seed:        o.seed,
-		Height:      o.height,
-		Width:       o.width,
-		Fit:         o.fit,
+		Recipe:      o.recipe,
 		Counts:      map[string]manifests.SplitCounts{},
 		Moved:       res.Moved,
 		Notes:       res.Notes,
 		Config: map[string]any{
 			"per_class":       o.perClass,
 			"per_class_used":  res.PerClass,
-			"height":          o.height,
-			"width":           o.width,
-			"fit":             o.fit,
-			"format":          o.format,
-			"quality":         o.quality,
-			"pad":             fmt.Sprintf("#%02x%02x%02x", o.pad.R, o.pad.G, o.pad.B),
 			"train":           o.train,
 			"val":             o.val,
 			"test":            o.test,
 			"group_threshold": o.groupThreshold,
 			"allow_fewer":     o.allowFewer,
 			"oversample":      o.oversample,
-			"preprocess":      preprocessVersion,
 		},
 	}
 	for k, v := range o.extraConfig {

@@ -79,9 +79,7 @@ type Card struct {
 	CreatedAt   time.Time              `json:"created_at"`
 	Seed        int64                  `json:"seed"`
 	Config      map[string]any         `json:"config"`
-	Height      int                    `json:"height"`
-	Width       int                    `json:"width"`
-	Fit         string                 `json:"fit"`
+	Recipe      Recipe                 `json:"recipe"`          // how a source picture became a dataset image
 	Counts      map[string]SplitCounts `json:"counts"`          // class name -> per split
 	Moved       int                    `json:"moved,omitempty"` // images that changed split since the previous build
 	Notes       []string               `json:"notes,omitempty"`
@@ -99,8 +97,8 @@ func ReadCard(path string) (*Card, error) {
 	if c.Version == "" {
 		return nil, &RecordError{File: path, Field: "version", Err: fmt.Errorf("empty")}
 	}
-	if c.Height <= 0 || c.Width <= 0 {
-		return nil, &RecordError{File: path, Field: "height", Err: fmt.Errorf("image size %dx%d", c.Height, c.Width)}
+	if err := c.Recipe.Check(false); err != nil {
+		return nil, inFile(path, err)
 	}
 	return &c, nil
 }

@@ -32,3 +32,13 @@ func (e *RecordError) Unwrap() []error { return []error{ErrMalformed, e.Err} }
 func recErr(file string, line int, field string, format string, args ...any) error {
 	return &RecordError{File: file, Line: line, Field: field, Err: fmt.Errorf(format, args...)}
 }
+
+// inFile sets the file of a *RecordError that lacks one.
+func inFile(path string, err error) error {
+	if re, ok := err.(*RecordError); ok && re.File == "" {
+		c := *re
+		c.File = path
+		return &c
+	}
+	return err
+}

@@ -275,7 +275,7 @@ func TestClassesAndDatasetCard(t *testing.T) {
 		}
 	}
 	raw := func(n string) []byte { b, _ := os.ReadFile(filepath.Join(dir, n)); return b }
-	card := &Card{Name: "d", Height: 300, Width: 150, Fit: "pad",
+	card := &Card{Name: "d", Recipe: testRecipe(),
 		Version: DatasetVersion(raw("train.csv"), raw("val.csv"), raw("test.csv"), raw("classes.json"))}
 	if err := WriteCard(filepath.Join(dir, "dataset.json"), card); err != nil {
 		t.Fatal(err)
@@ -358,5 +358,50 @@ func TestSlugKeepsEveryScript(t *testing.T) {
 		if s, err := Slug(bad); err == nil {
 			t.Errorf("Slug(%q) = %q, want an error", bad, s)
 		}
+	}
+}
+
+func testRecipe() Recipe {
+	return Recipe{Version: "p1", Height: 300, Width: 150, Fit: FitPad, Pad: "#ffffff", Resample: ResampleLanczos,
+		Decode: Decode{Orient: true, JPEGEighth: true}, Format: FormatJPEG, Quality: 95}
+}
+
+// A recipe names the field it gets wrong; a dataset's has no model input,
+// a run's must have one that agrees with it.
+func TestRecipeCheck(t *testing.T) {
+	ok := testRecipe()
+	if err := ok.Check(false); err != nil {
+		t.Fatalf("good recipe: %v", err)
+	}
+	in := Input{Height: 100, Width: 75, Adapt: AdaptPad, Mean: [3]float64{0.5, 0.5, 0.5}, Std: [3]float64{0.25, 0.25, 0.25}}
+	run := ok.WithInput(in)
+	if err := run.Check(true); err != nil {
+		t.Fatalf("good run recipe: %v", err)
+	}
+	if ok.Input != nil {
+		t.Fatal("WithInput changed the dataset's recipe")
+	}
+	for field, edit := range map[string]func(*Recipe){
+		"recipe.version":      func(r *Recipe) { r.Version = "" },
+		"recipe.height":       func(r *Recipe) { r.Width = 0 },
+		"recipe.fit":          func(r *Recipe) { r.Fit = "zoom" },
+		"recipe.pad":          func(r *Recipe) { r.Pad = "white" },
+		"recipe.resample":     func(r *Recipe) { r.Resample = "nearest" },
+		"recipe.format":       func(r *Recipe) { r.Format = "gif" },
+		"recipe.quality":      func(r *Recipe) { r.Quality = 0 },
+		"recipe.input":        func(r *Recipe) { r.Input = nil },
+		"recipe.input.adapt":  func(r *Recipe) { r.Input.Adapt = AdaptNone },
+		"recipe.input.std":    func(r *Recipe) { r.Input.Std[1] = 0 },
+		"recipe.input.height": func(r *Recipe) { r.Input.Height = -1 },
+	} {
+		r := ok.WithInput(in)
+		edit(&r)
+		var re *RecordError
+		if err := r.Check(true); !errors.As(err, &re) || re.Field != field {
+			t.Errorf("%s: got %v", field, err)
+		}
+	}
+	if err := run.Check(false); err == nil {
+		t.Error("a dataset recipe with a model input accepted")
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sugarme/gotch"
 
+	"github.com/chara-dev/chara/internal/recipe"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/models"
 	"github.com/chara-dev/chara/train/predict"
@@ -41,8 +42,11 @@ func benchRun(b *testing.B, th *torchrt.Thread, model string, h, w int) string {
 		s, _ := manifests.Slug(n)
 		classes[i] = manifests.Class{Label: i, Name: n, Slug: s}
 	}
-	card := &manifests.RunCard{Name: model, Model: model, Classes: classes, Height: h, Width: w, Fit: "pad",
-		Mean: models.ImageNetMean, Std: models.ImageNetStd, BestWeights: "best.ot", Finished: true}
+	rm, err := recipe.ForModel(recipe.Sized(h, w, manifests.FitPad), h, w, "", models.ImageNetMean, models.ImageNetStd)
+	if err != nil {
+		b.Fatal(err)
+	}
+	card := &manifests.RunCard{Name: model, Model: model, Classes: classes, Recipe: rm, BestWeights: "best.ot", Finished: true}
 	if err := manifests.WriteRunCard(filepath.Join(dir, predict.RunFile), card); err != nil {
 		b.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sugarme/gotch"
 
+	"github.com/chara-dev/chara/internal/recipe"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/models"
 	"github.com/chara-dev/chara/train/predict"
@@ -168,7 +169,7 @@ func (f *fixture) writeDataset(t testing.TB, classes []manifests.Class, rows map
 	if err != nil {
 		t.Fatal(err)
 	}
-	card := &manifests.Card{Name: "default", Version: manifests.DatasetVersion(enc[0], enc[1], enc[2], cb), Height: dsH, Width: dsW, Fit: "pad"}
+	card := &manifests.Card{Name: "default", Version: manifests.DatasetVersion(enc[0], enc[1], enc[2], cb), Recipe: recipe.Sized(dsH, dsW, manifests.FitPad)}
 	if err := manifests.WriteCard(filepath.Join(f.dsDir, "dataset.json"), card); err != nil {
 		t.Fatal(err)
 	}
@@ -199,9 +200,13 @@ func (f *fixture) writeRun(t testing.TB, dir, model string, h, w int, seed int64
 		s, _ := manifests.Slug(n)
 		classes[i] = manifests.Class{Label: i, Name: n, Slug: s}
 	}
+	rm, err := recipe.ForModel(dc.Recipe, h, w, "", models.ImageNetMean, models.ImageNetStd)
+	if err != nil {
+		t.Fatal(err)
+	}
 	card := &manifests.RunCard{
 		Name: filepath.Base(dir), Model: model, Dataset: "default", DatasetVersion: dc.Version,
-		Classes: classes, Height: h, Width: w, Fit: "pad", Mean: models.ImageNetMean, Std: models.ImageNetStd,
+		Classes: classes, Recipe: rm,
 		Seed: seed, CreatedAt: time.Now().UTC(), Epochs: 1, BestEpoch: 1, TestAcc: 0.5, Finished: true, BestWeights: "best.ot",
 	}
 	if err := manifests.WriteRunCard(filepath.Join(dir, predict.RunFile), card); err != nil {

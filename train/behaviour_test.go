@@ -18,6 +18,7 @@ import (
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
 
+	"github.com/chara-dev/chara/internal/recipe"
 	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/torchrt"
@@ -214,11 +215,12 @@ func TestSplitCache(t *testing.T) {
 	ws := t.TempDir()
 	ds := makeDataset(t, ws, "toy", 2, 40, 30, [3]int{5, 2, 2}, 7)
 	ctx := context.Background()
-	d1, err := loadSplit(ctx, ds, manifests.Train, 50, 36)
+	rc := inputRecipe(t, ds, 50, 36)
+	d1, err := loadSplit(ctx, ds, manifests.Train, rc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := CachePath(ds, manifests.Train, 50, 36)
+	p := CachePath(ds, manifests.Train, rc)
 	if !strings.Contains(p, ds.Card.Version) {
 		t.Errorf("cache path %s lacks the dataset version", p)
 	}
@@ -229,7 +231,7 @@ func TestSplitCache(t *testing.T) {
 	if want := int64(d1.N * 3 * 50 * 36); st.Size() < want {
 		t.Errorf("cache is %d bytes, want at least %d", st.Size(), want)
 	}
-	d2, err := readCache(p, ds, manifests.Train, 50, 36)
+	d2, err := readCache(p, ds, manifests.Train, 50, 36, manifests.AdaptPad)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,10 +254,10 @@ func TestSplitCache(t *testing.T) {
 	}
 	// Damaged: rebuilt.
 	os.WriteFile(p, []byte("junk"), 0o644)
-	if _, err := readCache(p, ds, manifests.Train, 50, 36); !errors.Is(err, ErrBadCache) {
+	if _, err := readCache(p, ds, manifests.Train, 50, 36, manifests.AdaptPad); !errors.Is(err, ErrBadCache) {
 		t.Errorf("junk cache: %v", err)
 	}
-	d3, err := loadSplit(ctx, ds, manifests.Train, 50, 36)
+	d3, err := loadSplit(ctx, ds, manifests.Train, rc)
 	if err != nil || !bytes.Equal(d3.Pix, d1.Pix) {
 		t.Errorf("rebuilt cache differs: %v", err)
 	}
@@ -264,7 +266,7 @@ func TestSplitCache(t *testing.T) {
 	card := *ds.Card
 	card.Version = "0123456789abcdef"
 	other.Card = &card
-	if _, err := readCache(p, &other, manifests.Train, 50, 36); err == nil {
+	if _, err := readCache(p, &other, manifests.Train, 50, 36, manifests.AdaptPad); err == nil {
 		t.Error("cache of another dataset version accepted")
 	}
 }
@@ -275,7 +277,7 @@ func TestSplitCache(t *testing.T) {
 func TestLoader(t *testing.T) {
 	ws := t.TempDir()
 	ds := makeDataset(t, ws, "toy", 2, 20, 16, [3]int{9, 1, 1}, 8)
-	d, err := loadSplit(context.Background(), ds, manifests.Train, 20, 16)
+	d, err := loadSplit(context.Background(), ds, manifests.Train, inputRecipe(t, ds, 20, 16))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +411,7 @@ func TestCompare(t *testing.T) {
 	ws := t.TempDir()
 	write := func(name string, acc float64) {
 		c := &manifests.RunCard{Name: name, Model: "cnn", Dataset: "toy", Classes: []manifests.Class{{Label: 0, Name: "A", Slug: "a"}, {Label: 1, Name: "B", Slug: "b"}},
-			Height: 100, Width: 75, TestAcc: acc, BestWeights: "best.ot", Finished: true}
+			Recipe: recipe.Sized(100, 75, manifests.FitPad).WithInput(manifests.Input{Height: 100, Width: 75, Adapt: manifests.AdaptNone, Std: [3]float64{1, 1, 1}}), TestAcc: acc, BestWeights: "best.ot", Finished: true}
 		if err := manifests.WriteRunCard(filepath.Join(manifests.RunDir(ws, name), "run.json"), c); err != nil {
 			t.Fatal(err)
 		}

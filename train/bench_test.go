@@ -15,6 +15,7 @@ import (
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
 
+	"github.com/chara-dev/chara/internal/recipe"
 	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/models"
@@ -141,7 +142,7 @@ func ourStepRate(b *testing.B, model string, h, w int) float64 {
 		if err != nil {
 			return err
 		}
-		s, err := newSession(m, dev)
+		s, err := newSession(m, dev, benchRecipe(b, m))
 		if err != nil {
 			return err
 		}
@@ -253,7 +254,7 @@ func BenchmarkFrozenHead(b *testing.B) {
 			if err != nil {
 				return err
 			}
-			s, err := newSession(m, gotch.CPU)
+			s, err := newSession(m, gotch.CPU, benchRecipe(b, m))
 			if err != nil {
 				return err
 			}
@@ -294,3 +295,18 @@ func (nopTask) Add(int64)        {}
 func (nopTask) SetTotal(int64)   {}
 func (nopTask) SetStatus(string) {}
 func (nopTask) Done()            {}
+
+// benchRecipe is the run recipe of m on a default dataset recipe.
+func benchRecipe(tb testing.TB, m models.Model) *recipe.Recipe {
+	tb.Helper()
+	spec := m.Spec()
+	rm, err := recipe.ForModel(recipe.Default(), int(spec.Height), int(spec.Width), "", spec.Mean, spec.Std)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rc, err := recipe.New(rm, true)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return rc
+}

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,16 +14,14 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/disintegration/imaging"
-
 	"github.com/chara-dev/chara/internal/atomicfile"
-	"github.com/chara-dev/chara/internal/imageio"
+	"github.com/chara-dev/chara/internal/recipe"
 	"github.com/chara-dev/chara/manifests"
 )
 
 // cacheFormat changes whenever the decoded pixels or the cache layout
 // change, so that old cache files are never read back.
-const cacheFormat = "u8v1"
+const cacheFormat = "u8v2"
 
 const cacheMagic = "CHARAU8\n"
 
@@ -57,34 +54,46 @@ type cacheHeader struct {
 	N       int    `json:"n"`
 	H       int    `json:"h"`
 	W       int    `json:"w"`
+	Adapt   string `json:"adapt"`
 }
 
-// CachePath is the tensor cache of one split at one input size:
-// datasets/<name>/cache/<split>-<H>x<W>-<version>.u8v1.bin.
-func CachePath(ds *manifests.Dataset, split manifests.Split, h, w int) string {
-	return filepath.Join(ds.Dir, "cache", fmt.Sprintf("%s-%dx%d-%s.%s.bin", split, h, w, ds.Card.Version, cacheFormat))
+// CachePath is the tensor cache of one split at a run recipe's model input:
+// datasets/<name>/cache/<split>-<H>x<W>-<adapt>-<version>.u8v2.bin.
+func CachePath(ds *manifests.Dataset, split manifests.Split, rc *recipe.Recipe) string {
+	h, w := rc.InputSize()
+	return filepath.Join(ds.Dir, "cache", fmt.Sprintf("%s-%dx%d-%s-%s.%s.bin", split, h, w, adaptOf(rc), ds.Card.Version, cacheFormat))
 }
 
-// loadSplit returns the split's pixels at h x w, from the cache when it is
-// there and matches the dataset version, else by decoding (and resizing)
-// every image once and writing the cache atomically.
-func loadSplit(ctx context.Context, ds *manifests.Dataset, split manifests.Split, h, w int) (*splitData, error) {
-	path := CachePath(ds, split, h, w)
-	if d, err := readCache(path, ds, split, h, w); err == nil {
+func adaptOf(rc *recipe.Recipe) string {
+	if in := rc.Spec().Input; in != nil {
+		return in.Adapt
+	}
+	return manifests.AdaptNone
+}
+
+// loadSplit returns the split's model inputs as the run's recipe makes
+// them, from the cache when it is there and matches the dataset version,
+// else by decoding (and adapting) every image once and writing the cache
+// atomically.
+func loadSplit(ctx context.Context, ds *manifests.Dataset, split manifests.Split, rc *recipe.Recipe) (*splitData, error) {
+	path := CachePath(ds, split, rc)
+	h, w := rc.InputSize()
+	if d, err := readCache(path, ds, split, h, w, adaptOf(rc)); err == nil {
 		return d, nil
 	}
-	d, err := decodeSplit(ctx, ds, split, h, w)
+	d, err := decodeSplit(ctx, ds, split, rc)
 	if err != nil {
 		return nil, err
 	}
-	if err := writeCache(path, ds, d); err != nil {
+	if err := writeCache(path, ds, d, adaptOf(rc)); err != nil {
 		return nil, err
 	}
-	removeStaleCaches(path, split, h, w)
+	removeStaleCaches(path, split)
 	return d, nil
 }
 
-func decodeSplit(ctx context.Context, ds *manifests.Dataset, split manifests.Split, h, w int) (*splitData, error) {
+func decodeSplit(ctx context.Context, ds *manifests.Dataset, split manifests.Split, rc *recipe.Recipe) (*splitData, error) {
+	h, w := rc.InputSize()
 	rows := ds.Rows[split]
 	d := &splitData{Split: split, N: len(rows), H: h, W: w, Labels: make([]int32, len(rows)), Paths: make([]string, len(rows))}
 	d.Pix = make([]uint8, d.N*d.imageSize())
@@ -112,12 +121,17 @@ func decodeSplit(ctx context.Context, ds *manifests.Dataset, split manifests.Spl
 			defer wg.Done()
 			for i := range jobs {
 				p := filepath.Join(ds.Dir, filepath.FromSlash(rows[i].Path))
-				img, _, err := imageio.DecodeFile(p)
+				b, err := os.ReadFile(p)
 				if err != nil {
 					fail(fmt.Errorf("%s split, line %d: %w", split, i+2, err))
 					continue
 				}
-				toCHW(img, w, h, d.image(i))
+				img, err := rc.DecodeStored(b)
+				if err != nil {
+					fail(fmt.Errorf("%s split, line %d: %s: %w", split, i+2, p, err))
+					continue
+				}
+				recipe.PlanesU8(rc.ToInput(img), d.image(i))
 			}
 		}()
 	}
@@ -146,39 +160,8 @@ feed:
 	return d, nil
 }
 
-// toCHW resizes img to w x h (Lanczos, only when the size differs) and
-// writes its RGB planes into dst.
-func toCHW(img image.Image, w, h int, dst []uint8) {
-	b := img.Bounds()
-	var n *image.NRGBA
-	if b.Dx() != w || b.Dy() != h {
-		n = imaging.Resize(img, w, h, imaging.Lanczos)
-	} else if nn, ok := img.(*image.NRGBA); ok {
-		n = nn
-	} else {
-		n = imaging.Clone(img)
-	}
-	plane := w * h
-	for y := 0; y < h; y++ {
-		row := n.Pix[(y)*n.Stride : (y)*n.Stride+4*w]
-		for x := 0; x < w; x++ {
-			px := row[4*x : 4*x+4]
-			a := uint32(px[3])
-			o := y*w + x
-			if a == 255 {
-				dst[o], dst[plane+o], dst[2*plane+o] = px[0], px[1], px[2]
-				continue
-			}
-			// Composite over white, as the dataset stage does.
-			for c := 0; c < 3; c++ {
-				dst[c*plane+o] = uint8((uint32(px[c])*a + 255*(255-a) + 127) / 255)
-			}
-		}
-	}
-}
-
-func writeCache(path string, ds *manifests.Dataset, d *splitData) error {
-	hdr, err := json.Marshal(cacheHeader{Format: cacheFormat, Dataset: ds.Card.Version, Split: string(d.Split), N: d.N, H: d.H, W: d.W})
+func writeCache(path string, ds *manifests.Dataset, d *splitData, adapt string) error {
+	hdr, err := json.Marshal(cacheHeader{Format: cacheFormat, Dataset: ds.Card.Version, Split: string(d.Split), N: d.N, H: d.H, W: d.W, Adapt: adapt})
 	if err != nil {
 		return err
 	}
@@ -201,7 +184,7 @@ func writeCache(path string, ds *manifests.Dataset, d *splitData) error {
 	})
 }
 
-func readCache(path string, ds *manifests.Dataset, split manifests.Split, h, w int) (*splitData, error) {
+func readCache(path string, ds *manifests.Dataset, split manifests.Split, h, w int, adapt string) (*splitData, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -228,7 +211,7 @@ func readCache(path string, ds *manifests.Dataset, split manifests.Split, h, w i
 		return nil, bad("header: %v", err)
 	}
 	rows := ds.Rows[split]
-	if hdr.Format != cacheFormat || hdr.Dataset != ds.Card.Version || hdr.Split != string(split) || hdr.N != len(rows) || hdr.H != h || hdr.W != w {
+	if hdr.Format != cacheFormat || hdr.Dataset != ds.Card.Version || hdr.Split != string(split) || hdr.N != len(rows) || hdr.H != h || hdr.W != w || hdr.Adapt != adapt {
 		return nil, bad("header %+v does not match", hdr)
 	}
 	d := &splitData{Split: split, N: hdr.N, H: h, W: w, Labels: make([]int32, hdr.N)}
@@ -264,13 +247,16 @@ func readCache(path string, ds *manifests.Dataset, split manifests.Split, h, w i
 	return d, nil
 }
 
-// removeStaleCaches deletes caches of the same split and size made for
-// other dataset versions.
-func removeStaleCaches(keep string, split manifests.Split, h, w int) {
-	pattern := filepath.Join(filepath.Dir(keep), fmt.Sprintf("%s-%dx%d-*.bin", split, h, w))
+// removeStaleCaches deletes caches of the same split made for other dataset
+// versions or cache formats (caches of other input sizes and adaptations of
+// the current version stay: other models use them).
+func removeStaleCaches(keep string, split manifests.Split) {
+	cur := strings.TrimSuffix(filepath.Base(keep), "."+cacheFormat+".bin")
+	version := cur[strings.LastIndexByte(cur, '-')+1:]
+	pattern := filepath.Join(filepath.Dir(keep), fmt.Sprintf("%s-*.bin", split))
 	old, _ := filepath.Glob(pattern)
 	for _, p := range old {
-		if p != keep {
+		if p != keep && (!strings.HasSuffix(p, "-"+version+"."+cacheFormat+".bin")) {
 			os.Remove(p)
 		}
 	}

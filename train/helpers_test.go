@@ -16,6 +16,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chara-dev/chara/internal/recipe"
 	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/chara-dev/chara/manifests"
 )
@@ -107,7 +108,7 @@ func makeToySet(t testing.TB, ws, name string, classes, h, w int, counts [3]int,
 		t.Fatal(err)
 	}
 	cb, _ := os.ReadFile(cp)
-	card := &manifests.Card{Name: name, Version: manifests.DatasetVersion(raw[0], raw[1], raw[2], cb), Height: h, Width: w, Fit: "pad", Seed: 1}
+	card := &manifests.Card{Name: name, Version: manifests.DatasetVersion(raw[0], raw[1], raw[2], cb), Recipe: recipe.Sized(h, w, manifests.FitPad), Seed: 1}
 	if err := manifests.WriteCard(filepath.Join(dir, "dataset.json"), card); err != nil {
 		t.Fatal(err)
 	}
@@ -178,4 +179,18 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(calPath))
 	}
 	os.Exit(code)
+}
+
+// inputRecipe is a run recipe of ds for a model input of h x w (pad).
+func inputRecipe(t testing.TB, ds *manifests.Dataset, h, w int) *recipe.Recipe {
+	t.Helper()
+	m, err := recipe.ForModel(ds.Card.Recipe, h, w, manifests.AdaptPad, [3]float64{0.5, 0.5, 0.5}, [3]float64{0.25, 0.25, 0.25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := recipe.New(m, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/chara-dev/chara/internal/progress"
+	"github.com/chara-dev/chara/internal/recipe"
 	"github.com/chara-dev/chara/train/models"
 	"github.com/chara-dev/chara/train/torchrt"
 )
@@ -51,17 +52,15 @@ type session struct {
 	forceNaN [2]int // test hook: (epoch, batch)
 }
 
-func newSession(m models.Model, dev gotch.Device) (*session, error) {
-	spec := m.Spec()
-	s := &session{m: m, dev: dev, h: int(spec.Height), w: int(spec.Width)}
+// newSession runs model m on dev, normalising batches as the run's recipe
+// says.
+func newSession(m models.Model, dev gotch.Device, rc *recipe.Recipe) (*session, error) {
+	h, w := rc.InputSize()
+	s := &session{m: m, dev: dev, h: h, w: w}
 	if fm, ok := m.(models.Backboned); ok {
 		s.fm = fm
 	}
-	var sc, sh [3]float32
-	for c := 0; c < 3; c++ {
-		sc[c] = float32(1 / (255 * spec.Std[c]))
-		sh[c] = float32(-spec.Mean[c] / spec.Std[c])
-	}
+	sc, sh := rc.Affine()
 	var err error
 	if s.scale, err = floatTensor(sc[:], []int64{1, 3, 1, 1}, dev); err != nil {
 		return nil, err

@@ -32,7 +32,10 @@ type Config struct {
 	Augment       bool    `json:"augment"`
 	AMP           bool    `json:"amp,omitempty"` // bf16 autocast, CUDA only
 	Weights       string  `json:"weights,omitempty"`
-	Name          string  `json:"name"`
+	// InputAdapt is how dataset images reach a model input of another
+	// shape: pad or stretch ("": recipe.DefaultAdapt).
+	InputAdapt string `json:"input_adapt,omitempty"`
+	Name       string `json:"name"`
 }
 
 // Option configures Run.
@@ -111,6 +114,10 @@ func WithAugment(on bool) Option { return func(o *options) { o.Augment = on } }
 
 // WithWeights loads pretrained (ImageNet) weights for effnet-b0 from path.
 func WithWeights(path string) Option { return func(o *options) { o.Weights = path } }
+
+// WithInputAdapt sets how dataset images are brought to a model input of
+// another shape: "pad" or "stretch" (default recipe.DefaultAdapt).
+func WithInputAdapt(a string) Option { return func(o *options) { o.InputAdapt = a } }
 
 // WithName names the run folder runs/<name> (default
 // <model>-<dataset>-<timestamp>).

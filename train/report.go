@@ -358,7 +358,10 @@ func writeReportMD(path string, card *manifests.RunCard, hist []EpochRow, names 
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s\n\n", card.Name)
 	fmt.Fprintf(&b, "| | |\n| --- | --- |\n")
-	fmt.Fprintf(&b, "| model | %s (input %dx%d) |\n", card.Model, card.Height, card.Width)
+	in := card.Recipe.Input
+	fmt.Fprintf(&b, "| model | %s (input %dx%d) |\n", card.Model, in.Height, in.Width)
+	fmt.Fprintf(&b, "| model input | %s |\n", in.Describe(card.Recipe.Height, card.Recipe.Width))
+	fmt.Fprintf(&b, "| preprocessing | %s |\n", card.Recipe.Describe())
 	fmt.Fprintf(&b, "| dataset | %s (version %s, %d classes) |\n", card.Dataset, card.DatasetVersion, len(names))
 	fmt.Fprintf(&b, "| epochs run | %d |\n", len(hist))
 	fmt.Fprintf(&b, "| best epoch | %d (val accuracy %.4f) |\n", card.BestEpoch, card.BestValAcc)

@@ -22,6 +22,7 @@ import (
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
 
+	"github.com/chara-dev/chara/internal/recipe"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/models"
 	"github.com/chara-dev/chara/train/torchrt"
@@ -57,6 +58,7 @@ type runner struct {
 	th      *torchrt.Thread
 	m       models.Model
 	s       *session
+	rc      *recipe.Recipe // the run's preprocessing (its run.json's recipe)
 	data    map[manifests.Split]*splitData
 	feats   map[manifests.Split]*featureData
 	history []EpochRow
@@ -153,14 +155,14 @@ func Run(ctx context.Context, workspace string, opts ...Option) (*manifests.RunC
 // results (epochs may grow, and device and threads may change).
 func compatible(saved, now Config) error {
 	type key struct {
-		Model, Dataset, Weights       string
-		BatchSize, Patience, Finetune int
-		LR, FinetuneLR                float64
-		Seed                          int64
-		Freeze, Augment               bool
+		Model, Dataset, Weights, Adapt string
+		BatchSize, Patience, Finetune  int
+		LR, FinetuneLR                 float64
+		Seed                           int64
+		Freeze, Augment                bool
 	}
 	k := func(c Config) key {
-		return key{c.Model, c.Dataset, c.Weights, c.BatchSize, c.Patience, c.FinetuneAfter, c.LR, c.FinetuneLR, c.Seed, c.Freeze, c.Augment}
+		return key{c.Model, c.Dataset, c.Weights, c.InputAdapt, c.BatchSize, c.Patience, c.FinetuneAfter, c.LR, c.FinetuneLR, c.Seed, c.Freeze, c.Augment}
 	}
 	if k(saved) != k(now) {
 		return fmt.Errorf("%w: options differ from the checkpoint's (%+v, now %+v)", ErrOptions, k(saved), k(now))
@@ -181,19 +183,33 @@ func (r *runner) setup(ctx context.Context, resume *Checkpoint) error {
 		var mopts []models.Option
 		if r.o.Model == "effnet-b0" {
 			// EfficientNet takes any size: train at the dataset's.
-			mopts = append(mopts, models.WithInputSize(r.ds.Card.Height, r.ds.Card.Width))
+			mopts = append(mopts, models.WithInputSize(r.ds.Card.Recipe.Height, r.ds.Card.Recipe.Width))
 		}
 		m, err := models.New(r.o.Model, len(r.ds.Classes), r.dev, mopts...)
 		if err != nil {
 			return err
 		}
 		r.m = m
+		spec := m.Spec()
+		rm, err := recipe.ForModel(r.ds.Card.Recipe, int(spec.Height), int(spec.Width), r.o.InputAdapt, spec.Mean, spec.Std)
+		if err != nil {
+			return fmt.Errorf("dataset %s: %w", r.o.Dataset, err)
+		}
+		if resume != nil {
+			// A resumed run keeps the recipe it started with.
+			if old, err := manifests.ReadRunCard(filepath.Join(r.dir, "run.json")); err == nil {
+				rm = old.Recipe
+			}
+		}
+		if r.rc, err = recipe.New(rm, true); err != nil {
+			return err
+		}
 		if r.o.Weights != "" {
 			if err := models.LoadTorchvisionWeights(m, r.o.Weights); err != nil {
 				return fmt.Errorf("--weights: %w", err)
 			}
 		}
-		if r.s, err = newSession(m, r.dev); err != nil {
+		if r.s, err = newSession(m, r.dev, r.rc); err != nil {
 			return err
 		}
 		return r.s.setAMP(r.o.AMP)
@@ -207,7 +223,7 @@ func (r *runner) setup(ctx context.Context, resume *Checkpoint) error {
 	spec := r.m.Spec()
 	r.data = map[manifests.Split]*splitData{}
 	for _, sp := range manifests.Splits {
-		d, err := loadSplit(ctx, r.ds, sp, int(spec.Height), int(spec.Width))
+		d, err := loadSplit(ctx, r.ds, sp, r.rc)
 		if err != nil {
 			return err
 		}
@@ -500,15 +516,13 @@ func (r *runner) boundary(e int, step string) error {
 }
 
 func (r *runner) newCard() {
-	spec := r.m.Spec()
 	cfg := map[string]any{}
 	b, _ := json.Marshal(r.o.Config)
 	_ = json.Unmarshal(b, &cfg)
 	cfg["device_used"] = deviceName(r.dev)
 	r.card = &manifests.RunCard{
 		Name: r.o.Name, Model: r.o.Model, Dataset: r.o.Dataset, DatasetVersion: r.ds.Card.Version,
-		Classes: r.ds.Classes, Height: int(spec.Height), Width: int(spec.Width), Fit: r.ds.Card.Fit,
-		Mean: spec.Mean, Std: spec.Std, Seed: r.o.Seed, Config: cfg, CreatedAt: time.Now().UTC(),
+		Classes: r.ds.Classes, Recipe: r.rc.Spec(), Seed: r.o.Seed, Config: cfg, CreatedAt: time.Now().UTC(),
 		BestWeights: bestWeights,
 		Epochs:      len(r.history), BestEpoch: r.best.BestEpoch, BestValAcc: r.best.BestValAcc,
 	}

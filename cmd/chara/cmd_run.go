@@ -389,7 +389,7 @@ func writeRunReport(w io.Writer, ws string, cfg *config.Config, dataset string) 
 	if card == nil {
 		fmt.Fprintf(&b, "No dataset %q yet.\n", dataset)
 	} else {
-		fmt.Fprintf(&b, "Dataset %s (version %s), %dx%d, fit %s.\n\n", dataset, card.Version, card.Height, card.Width, card.Fit)
+		fmt.Fprintf(&b, "Dataset %s (version %s), %s.\n\n", dataset, card.Version, card.Recipe.Describe())
 		runs, err := latestRuns(ws, dataset, card.Version)
 		if err != nil {
 			return err

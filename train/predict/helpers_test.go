@@ -18,6 +18,7 @@ import (
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
 
+	"github.com/chara-dev/chara/internal/recipe"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/models"
 	"github.com/chara-dev/chara/train/torchrt"
@@ -75,8 +76,10 @@ func classList(names []string) []manifests.Class {
 type runSpec struct {
 	model    string
 	build    Builder
-	h, w     int
-	fit      string
+	h, w     int    // model input
+	dsH, dsW int    // dataset image size (0: the model input's)
+	fit      string // dataset fit
+	adapt    string // model-input adaptation when the sizes differ
 	dataset  string
 	version  string
 	testAcc  float64
@@ -110,10 +113,16 @@ func makeRun(t testing.TB, th *torchrt.Thread, dir string, s runSpec) models.Mod
 	if err != nil {
 		t.Fatal(err)
 	}
+	if s.dsH == 0 {
+		s.dsH, s.dsW = s.h, s.w
+	}
+	rm, err := recipe.ForModel(recipe.Sized(s.dsH, s.dsW, s.fit), s.h, s.w, s.adapt, models.ImageNetMean, models.ImageNetStd)
+	if err != nil {
+		t.Fatal(err)
+	}
 	card := &manifests.RunCard{
 		Name: filepath.Base(dir), Model: s.model, Dataset: s.dataset, DatasetVersion: s.version,
-		Classes: classList(testClasses), Height: s.h, Width: s.w, Fit: s.fit,
-		Mean: models.ImageNetMean, Std: models.ImageNetStd, Seed: s.seed,
+		Classes: classList(testClasses), Recipe: rm, Seed: s.seed,
 		CreatedAt: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Epochs: 1, BestEpoch: 1,
 		TestAcc: s.testAcc, Finished: s.finished, BestWeights: "best.ot",
 	}
@@ -205,4 +214,17 @@ func near(a, b []float64, tol float64) bool {
 		}
 	}
 	return true
+}
+
+// reference is the model input the run's recipe makes of raw, step by
+// step: fit to the dataset size, then adapt to the model input.
+func reference(t testing.TB, p *Predictor, raw image.Image) *image.NRGBA {
+	t.Helper()
+	rc := p.Recipe()
+	return rc.ToInput(rc.Fit(raw))
+}
+
+func meanStd(p *Predictor) ([3]float64, [3]float64) {
+	in := p.Card().Recipe.Input
+	return in.Mean, in.Std
 }

@@ -1,7 +1,7 @@
 // Package predict loads a trained run (runs/<run>/run.json and its best
-// weights) and classifies images with it, preprocessing them exactly as the
-// dataset build did (dataset.Load / dataset.Preprocess, the same code) and
-// normalising them as training did.
+// weights) and classifies images with it, preprocessing them with the
+// run's own recipe (run.json's, applied by internal/recipe: the code the
+// dataset build and training used), never with its dataset's current one.
 //
 // A Predictor is safe for concurrent use: decoding and resizing run in the
 // caller's goroutine, and the forward passes are serialised onto one
@@ -21,12 +21,11 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/disintegration/imaging"
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
 	"github.com/sugarme/gotch/ts"
 
-	"github.com/chara-dev/chara/dataset"
+	"github.com/chara-dev/chara/internal/recipe"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/models"
 	"github.com/chara-dev/chara/train/torchrt"
@@ -60,8 +59,6 @@ type options struct {
 	threads   int
 	maxBatch  int
 	maxPixels int64
-	dsH, dsW  int
-	dsSet     bool
 	build     Builder
 }
 
@@ -94,14 +91,6 @@ func WithMaxBatch(n int) Option {
 // (default imageio.DefaultMaxPixels).
 func WithMaxPixels(n int64) Option { return func(o *options) { o.maxPixels = n } }
 
-// WithDatasetSize sets the dataset image size images are first fitted to.
-// By default it is read from the dataset the run was trained on
-// (<workspace>/datasets/<dataset>/dataset.json next to runs/), else it is
-// the model's input size.
-func WithDatasetSize(height, width int) Option {
-	return func(o *options) { o.dsH, o.dsW, o.dsSet = height, width, true }
-}
-
 // WithBuilder replaces models.New (tests, custom models).
 func WithBuilder(b Builder) Option { return func(o *options) { o.build = b } }
 
@@ -110,7 +99,7 @@ func WithBuilder(b Builder) Option { return func(o *options) { o.build = b } }
 type Predictor struct {
 	dir       string
 	card      *manifests.RunCard
-	dsH, dsW  int
+	rc        *recipe.Recipe
 	maxPixels int64
 	maxBatch  int
 	device    gotch.Device
@@ -146,36 +135,24 @@ func Load(runDir string, opts ...Option) (*Predictor, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := dataset.CheckFit(card.Fit); err != nil {
-		return nil, fmt.Errorf("%s: fit: %w", filepath.Join(runDir, RunFile), err)
-	}
-	for i, s := range card.Std {
-		if !(s > 0) {
-			return nil, fmt.Errorf("%s: std[%d] = %v, must be positive", filepath.Join(runDir, RunFile), i, s)
-		}
+	rc, err := recipe.New(card.Recipe, true)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(runDir, RunFile), err)
 	}
 	weights := filepath.Join(runDir, card.BestWeights)
 	if _, err := os.Stat(weights); err != nil {
 		return nil, fmt.Errorf("run %s: best weights: %w", runDir, err)
 	}
 	p := &Predictor{
-		dir: runDir, card: card, maxPixels: o.maxPixels, maxBatch: o.maxBatch, device: o.device,
+		dir: runDir, card: card, rc: rc, maxPixels: o.maxPixels, maxBatch: o.maxBatch, device: o.device,
 		th: o.thread, queue: make(chan *request), quit: make(chan struct{}),
-	}
-	p.dsH, p.dsW = card.Height, card.Width
-	if o.dsSet {
-		p.dsH, p.dsW = o.dsH, o.dsW
-	} else if h, w, ok := datasetSize(runDir, card); ok {
-		p.dsH, p.dsW = h, w
-	}
-	if p.dsH <= 0 || p.dsW <= 0 {
-		return nil, fmt.Errorf("run %s: dataset size %dx%d", runDir, p.dsH, p.dsW)
 	}
 	if p.th == nil {
 		p.th, p.ownTh = torchrt.NewThread(o.threads), true
 	}
 	err = p.th.Do(context.Background(), func() error {
-		m, err := o.build(card.Model, len(card.Classes), o.device, models.WithInputSize(card.Height, card.Width))
+		h, w := rc.InputSize()
+		m, err := o.build(card.Model, len(card.Classes), o.device, models.WithInputSize(h, w))
 		if err != nil {
 			return err
 		}
@@ -211,20 +188,6 @@ func loadWeights(vs *nn.VarStore, path string) error {
 	return err
 }
 
-// datasetSize reads the image size of the dataset the run was trained on,
-// if its folder is where a workspace keeps it and it is the same version.
-func datasetSize(runDir string, card *manifests.RunCard) (int, int, bool) {
-	if card.Dataset == "" {
-		return 0, 0, false
-	}
-	ws := filepath.Dir(filepath.Dir(filepath.Clean(runDir)))
-	dc, err := manifests.ReadCard(filepath.Join(manifests.DatasetDir(ws, card.Dataset), "dataset.json"))
-	if err != nil || (card.DatasetVersion != "" && dc.Version != card.DatasetVersion) {
-		return 0, 0, false
-	}
-	return dc.Height, dc.Width, true
-}
-
 // Card is the run's card.
 func (p *Predictor) Card() *manifests.RunCard { return p.card }
 
@@ -234,12 +197,11 @@ func (p *Predictor) Dir() string { return p.dir }
 // Classes lists the classes, label order.
 func (p *Predictor) Classes() []manifests.Class { return p.card.Classes }
 
-// DatasetSize is the size (height, width) images are fitted to first, with
-// the run's fit mode, as the dataset build did.
-func (p *Predictor) DatasetSize() (int, int) { return p.dsH, p.dsW }
+// Recipe is the run's preprocessing.
+func (p *Predictor) Recipe() *recipe.Recipe { return p.rc }
 
 // InputSize is the model's input size (height, width).
-func (p *Predictor) InputSize() (int, int) { return p.card.Height, p.card.Width }
+func (p *Predictor) InputSize() (int, int) { return p.rc.InputSize() }
 
 // Close stops the dispatcher and, unless the thread was given by
 // WithThread, the torch thread. Pending and later calls get ErrClosed.
@@ -259,64 +221,17 @@ func (p *Predictor) Close() error {
 	return nil
 }
 
-// Preprocess brings a decoded image to the model's input: dataset
-// preprocessing (dataset.Preprocess to the dataset size with the run's fit
-// mode), then, if the model's input size differs, the same resize training
-// applies to dataset images.
+// Preprocess brings a decoded image to the model's input with the run's
+// recipe: fitted to the dataset size, then adapted to the model input.
 func (p *Predictor) Preprocess(img image.Image) *image.NRGBA {
-	return p.toModelSize(dataset.Preprocess(img, p.dsH, p.dsW, p.card.Fit))
-}
-
-func (p *Predictor) toModelSize(img *image.NRGBA) *image.NRGBA {
-	return ResizeToInput(img, p.card.Height, p.card.Width)
-}
-
-// ResizeToInput resizes a dataset image to a model input of h x w when the
-// sizes differ, as training does with dataset images (train's toCHW: a
-// Lanczos resize of the whole image; the fit was applied by the dataset
-// build).
-func ResizeToInput(img *image.NRGBA, h, w int) *image.NRGBA {
-	b := img.Bounds()
-	if b.Dx() == w && b.Dy() == h {
-		return img
-	}
-	return imaging.Resize(img, w, h, imaging.Lanczos)
+	return p.rc.ToInput(p.rc.Fit(img))
 }
 
 // Load decodes an image file's bytes (format sniffed, EXIF orientation
-// applied, oversized images refused: imageio's errors) and preprocesses it
-// as the dataset build does (dataset.Load, the same code path).
+// applied, oversized images refused: imageio's errors) and brings it to the
+// model's input with the run's recipe.
 func (p *Predictor) Load(b []byte) (*image.NRGBA, error) {
-	img, err := dataset.Load(b, p.dsH, p.dsW, p.card.Fit, p.maxPixels)
-	if err != nil {
-		return nil, err
-	}
-	return p.toModelSize(img), nil
-}
-
-// Tensor returns a model-size image as a normalised CHW float32 slice:
-// (pixel/255 - mean[c]) / std[c].
-func Tensor(img *image.NRGBA, mean, std [3]float64) []float32 {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	out := make([]float32, 3*w*h)
-	var scale, shift [3]float32
-	for c := 0; c < 3; c++ {
-		scale[c] = float32(1 / (255 * std[c]))
-		shift[c] = float32(-mean[c] / std[c])
-	}
-	plane := w * h
-	for y := 0; y < h; y++ {
-		row := img.Pix[(y)*img.Stride:]
-		for x := 0; x < w; x++ {
-			px := row[4*x : 4*x+3]
-			i := y*w + x
-			out[i] = float32(px[0])*scale[0] + shift[0]
-			out[plane+i] = float32(px[1])*scale[1] + shift[1]
-			out[2*plane+i] = float32(px[2])*scale[2] + shift[2]
-		}
-	}
-	return out
+	return p.rc.Input(b, p.maxPixels)
 }
 
 // Predict classifies a decoded image and returns the k most probable
@@ -361,10 +276,11 @@ func (p *Predictor) PredictFile(ctx context.Context, path string, k int) ([]Pred
 // size (Preprocess or Load) and returns the softmax over the classes, in
 // label order.
 func (p *Predictor) Probabilities(ctx context.Context, img *image.NRGBA) ([]float64, error) {
-	if b := img.Bounds(); b.Dx() != p.card.Width || b.Dy() != p.card.Height {
-		return nil, fmt.Errorf("image is %dx%d, model input is %dx%d (width x height)", b.Dx(), b.Dy(), p.card.Width, p.card.Height)
+	h, w := p.rc.InputSize()
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+		return nil, fmt.Errorf("image is %dx%d, model input is %dx%d (width x height)", b.Dx(), b.Dy(), w, h)
 	}
-	req := &request{ctx: ctx, input: Tensor(img, p.card.Mean, p.card.Std), res: make(chan result, 1)}
+	req := &request{ctx: ctx, input: p.rc.Tensor(img), res: make(chan result, 1)}
 	select {
 	case p.queue <- req:
 	case <-p.quit:
@@ -441,7 +357,8 @@ func (p *Predictor) dispatch() {
 // forward runs one batch and returns the softmax of each row.
 func (p *Predictor) forward(batch []*request) ([][]float64, error) {
 	n := len(batch)
-	h, w := int64(p.card.Height), int64(p.card.Width)
+	ih, iw := p.rc.InputSize()
+	h, w := int64(ih), int64(iw)
 	per := len(batch[0].input)
 	data := make([]float32, 0, n*per)
 	for _, r := range batch {

@@ -14,10 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/disintegration/imaging"
-
-	"github.com/chara-dev/chara/dataset"
 	"github.com/chara-dev/chara/internal/imageio"
+	"github.com/chara-dev/chara/internal/recipe"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/models"
 	"github.com/chara-dev/chara/train/torchrt"
@@ -50,9 +48,10 @@ func TestPredictMatchesDirectForward(t *testing.T) {
 			seen := map[int]bool{}
 			for i := int64(0); i < 6; i++ {
 				raw := testImage(i, 90+int(i)*17, 70+int(i)*11)
-				// The reference: the dataset build's own preprocessing,
-				// then a plain forward pass.
-				want := directProbs(t, th, m, dataset.Preprocess(raw, 40, 30, fit), p.Card().Mean, p.Card().Std)
+				// The reference: the recipe's steps one by one, then a
+				// plain forward pass.
+				mean, std := meanStd(p)
+				want := directProbs(t, th, m, reference(t, p, raw), mean, std)
 				preds, err := p.Predict(ctx, raw, 0)
 				if err != nil {
 					t.Fatal(err)
@@ -84,11 +83,12 @@ func TestPredictMatchesDirectForward(t *testing.T) {
 					t.Fatalf("k=1: %v %v, want %v", top1, err, preds[0])
 				}
 			}
-			// Bytes go through dataset.Load (sniffing, decoding as the
-			// build does): the same probabilities as decoding by hand.
+			// Bytes go through the recipe's decode (sniffing, decoding as
+			// the build does): the same probabilities as decoding by hand.
 			raw := testImage(42, 120, 80)
 			b := encodePNG(t, raw)
-			want := directProbs(t, th, m, dataset.Preprocess(raw, 40, 30, fit), p.Card().Mean, p.Card().Std)
+			mean, std := meanStd(p)
+			want := directProbs(t, th, m, reference(t, p, raw), mean, std)
 			preds, err := p.PredictBytes(ctx, b, 3)
 			if err != nil {
 				t.Fatal(err)
@@ -104,77 +104,56 @@ func TestPredictMatchesDirectForward(t *testing.T) {
 	}
 }
 
-func TestTensorNormalisation(t *testing.T) {
-	img := testImage(1, 5, 4)
-	mean, std := [3]float64{0.5, 0.25, 0.1}, [3]float64{0.2, 0.5, 1}
-	x := Tensor(img, mean, std)
-	if len(x) != 3*5*4 {
-		t.Fatalf("len %d", len(x))
-	}
-	for y := 0; y < 4; y++ {
-		for xx := 0; xx < 5; xx++ {
-			c := img.NRGBAAt(xx, y)
-			for ch, v := range []uint8{c.R, c.G, c.B} {
-				want := (float64(v)/255 - mean[ch]) / std[ch]
-				if d := float64(x[ch*20+y*5+xx]) - want; d > 1e-5 || d < -1e-5 {
-					t.Fatalf("(%d,%d) channel %d: %v want %v", xx, y, ch, x[ch*20+y*5+xx], want)
-				}
-			}
-		}
-	}
-}
-
-func TestDatasetSizeDiffersFromModelInput(t *testing.T) {
+// A run whose dataset images (64x48, crop) differ from its model input
+// (40x30) fits to the dataset size first, as the build did, then adapts as
+// its recipe says; what the workspace's dataset.json says later changes
+// nothing.
+func TestRunKeepsItsRecipe(t *testing.T) {
 	th := newThread(t)
 	ws := t.TempDir()
-	dir := filepath.Join(ws, "runs", "r1")
-	m := makeRun(t, th, dir, runSpec{model: "tiny", h: 40, w: 30, fit: "crop", dataset: "default", version: "v1", seed: 5})
-	// The dataset the run was trained on is 64x48: predict must fit to
-	// 64x48 first (as the build did), then resize to the model's 40x30.
-	dsDir := manifests.DatasetDir(ws, "default")
-	if err := os.MkdirAll(dsDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	card := &manifests.Card{Name: "default", Version: "v1", Height: 64, Width: 48, Fit: "crop"}
-	if err := manifests.WriteCard(filepath.Join(dsDir, "dataset.json"), card); err != nil {
-		t.Fatal(err)
-	}
-	p := load(t, dir, WithThread(th))
-	if h, w := p.DatasetSize(); h != 64 || w != 48 {
-		t.Fatalf("dataset size %dx%d, want 64x48 from dataset.json", h, w)
-	}
-	raw := testImage(9, 200, 100)
-	ds := dataset.Preprocess(raw, 64, 48, "crop")
-	want := directProbs(t, th, m, imaging.Resize(ds, 30, 40, imaging.Lanczos), p.Card().Mean, p.Card().Std)
-	preds, err := p.Predict(context.Background(), raw, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := make([]float64, 3)
-	for _, pr := range preds {
-		got[pr.Label] = pr.Prob
-	}
-	if !near(got, want, 1e-5) {
-		t.Fatalf("got %v, want %v", got, want)
-	}
-	// Fitting straight to 40x30 is a different input: the test above
-	// would catch a predictor skipping the dataset size.
-	if direct := p.Preprocess(raw); direct.Bounds().Dx() != 30 || direct.Bounds().Dy() != 40 {
-		t.Fatalf("preprocessed to %v", direct.Bounds())
-	}
-	// Another version of the dataset: its size is not the run's.
-	card.Version = "v2"
-	card.Height, card.Width = 80, 60
-	if err := manifests.WriteCard(filepath.Join(dsDir, "dataset.json"), card); err != nil {
-		t.Fatal(err)
-	}
-	p2 := load(t, dir, WithThread(th))
-	if h, w := p2.DatasetSize(); h != 40 || w != 30 {
-		t.Fatalf("dataset size %dx%d from another dataset version, want the model's 40x30", h, w)
-	}
-	p3 := load(t, dir, WithThread(th), WithDatasetSize(64, 48))
-	if h, w := p3.DatasetSize(); h != 64 || w != 48 {
-		t.Fatalf("WithDatasetSize ignored: %dx%d", h, w)
+	for _, adapt := range []string{manifests.AdaptPad, manifests.AdaptStretch} {
+		dir := filepath.Join(ws, "runs", "r-"+adapt)
+		m := makeRun(t, th, dir, runSpec{model: "tiny", h: 40, w: 30, dsH: 64, dsW: 36, fit: "crop", adapt: adapt, dataset: "default", version: "v1", seed: 5})
+		p := load(t, dir, WithThread(th))
+		raw := testImage(9, 200, 100)
+		mean, std := meanStd(p)
+		ref := reference(t, p, raw)
+		want := directProbs(t, th, m, ref, mean, std)
+		predict := func(p *Predictor) []float64 {
+			t.Helper()
+			preds, err := p.Predict(context.Background(), raw, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]float64, 3)
+			for _, pr := range preds {
+				got[pr.Label] = pr.Prob
+			}
+			return got
+		}
+		if got := predict(p); !near(got, want, 1e-5) {
+			t.Fatalf("%s: got %v, want %v", adapt, got, want)
+		}
+		// Fitting straight to the model input is another input: the
+		// check above would catch a predictor skipping the dataset size.
+		straight, err := recipe.New(recipe.Sized(40, 30, manifests.FitCrop), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(straight.Fit(raw).Pix, ref.Pix) {
+			t.Fatalf("%s: the dataset size was skipped", adapt)
+		}
+		// The dataset is rebuilt at another size and fit, another version:
+		// the run predicts as before.
+		dsDir := manifests.DatasetDir(ws, "default")
+		os.MkdirAll(dsDir, 0o755)
+		card := &manifests.Card{Name: "default", Version: "v2", Recipe: recipe.Sized(80, 60, manifests.FitStretch)}
+		if err := manifests.WriteCard(filepath.Join(dsDir, "dataset.json"), card); err != nil {
+			t.Fatal(err)
+		}
+		if got := predict(load(t, dir, WithThread(th))); !near(got, want, 1e-5) {
+			t.Fatalf("%s after the rebuild: got %v, want %v", adapt, got, want)
+		}
 	}
 }
 
@@ -300,7 +279,7 @@ func TestBestRun(t *testing.T) {
 	}
 	dsDir := manifests.DatasetDir(ws, "default")
 	os.MkdirAll(dsDir, 0o755)
-	if err := manifests.WriteCard(filepath.Join(dsDir, "dataset.json"), &manifests.Card{Name: "default", Version: "cur", Height: 40, Width: 30, Fit: "pad"}); err != nil {
+	if err := manifests.WriteCard(filepath.Join(dsDir, "dataset.json"), &manifests.Card{Name: "default", Version: "cur", Recipe: recipe.Sized(40, 30, manifests.FitPad)}); err != nil {
 		t.Fatal(err)
 	}
 	mk := func(name string, s runSpec) string {
@@ -502,7 +481,7 @@ func TestRealCNN(t *testing.T) {
 	defer p.Close()
 	for i := int64(0); i < 3; i++ {
 		raw := testImage(300+i, 150+int(i)*40, 220)
-		want := directProbs(t, th, m, dataset.Preprocess(raw, 100, 75, "pad"), models.ImageNetMean, models.ImageNetStd)
+		want := directProbs(t, th, m, reference(t, p, raw), models.ImageNetMean, models.ImageNetStd)
 		preds, err := p.Predict(context.Background(), raw, 0)
 		if err != nil {
 			t.Fatal(err)

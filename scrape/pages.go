@@ -75,6 +75,7 @@ type pager struct {
 	ua     string
 	source string
 	robots *robotsChecker // nil: not honoured
+	policy RetryPolicy
 }
 
 type pagerConfig struct {
@@ -123,7 +124,7 @@ func newPager(cfg pagerConfig) (*pager, error) {
 		Parallelism: max(cfg.parallelism, 1)}); err != nil {
 		return nil, fmt.Errorf("limit rule for %s: %w", cfg.host, err)
 	}
-	p := &pager{base: c, ua: cfg.ua, source: cfg.source}
+	p := &pager{base: c, ua: cfg.ua, source: cfg.source, policy: cfg.policy}
 	if cfg.robots {
 		p.robots = &robotsChecker{client: &http.Client{Transport: pt, Jar: cfg.jar}, hosts: map[string]*robotstxt.RobotsData{}}
 	}

@@ -297,3 +297,84 @@ func TestZerochanStrict(t *testing.T) {
 		t.Errorf("strict: downloaded %d, want 2 through &strict", s.Downloaded)
 	}
 }
+
+func gelbooruRun(t *testing.T, b *booru.Server, q string, src Source, n int) (SourceSummary, string) {
+	t.Helper()
+	ts := start(t, b)
+	src.Kind, src.URL = "gelbooru", ts.URL
+	ws := t.TempDir()
+	return src0(t, runScrape(t, ws, baseOpts(src, q, n)...)), ws
+}
+
+func TestGelbooruServerCapContinues(t *testing.T) {
+	// gelbooru.com caps pages at 100 (howto:api): asked for 1000, it gives
+	// 100, which is not the last page.
+	for _, attrs := range []bool{false, true} {
+		b := booru.New(makePosts(1, 25, "nakano_miku"), booru.WithGelbooruShape(attrs), booru.WithGelbooruMaxLimit(10))
+		s, _ := gelbooruRun(t, b, "nakano_miku", Source{Limit: 1000}, 100)
+		if s.Downloaded != 25 {
+			t.Errorf("attributes=%v: downloaded %d in %d pages, want all 25", attrs, s.Downloaded, s.Pages)
+		}
+	}
+}
+
+func TestGelbooruDeepOffsetSwitchesToIDCursor(t *testing.T) {
+	// Past the offset limit Gelbooru answers "Too deep! Pull it back some"
+	// (gallery-dl #2232); the listing goes on with id:<N.
+	b := booru.New(makePosts(1, 40, "nakano_miku"), booru.WithGelbooruShape(true), booru.WithGelbooruMaxOffset(10))
+	s, _ := gelbooruRun(t, b, "nakano_miku", Source{Limit: 5}, 100)
+	if s.Downloaded != 40 || s.Error != "" {
+		t.Errorf("reactive: downloaded %d error %q, want 40", s.Downloaded, s.Error)
+	}
+	old := gelbooruMaxOffset
+	gelbooruMaxOffset = 10
+	defer func() { gelbooruMaxOffset = old }()
+	b.Reset()
+	s, _ = gelbooruRun(t, b, "nakano_miku", Source{Limit: 5}, 100)
+	if s.Downloaded != 40 || s.Error != "" {
+		t.Errorf("proactive: downloaded %d error %q, want 40", s.Downloaded, s.Error)
+	}
+	if b.URLRequests("/index.php?json=1&limit=5&page=dapi&pid=3&q=index&s=post&tags=nakano_miku") != 0 {
+		t.Error("a page past the offset limit was asked by index")
+	}
+	if b.URLRequests("/index.php?json=1&limit=5&page=dapi&pid=0&q=index&s=post&tags=nakano_miku+id%3A%3C31") != 1 {
+		t.Error("the id:<31 page (below page 2's lowest id) was not asked")
+	}
+}
+
+func TestSafebooruEmptyPageMidListingIsAskedAgain(t *testing.T) {
+	b := booru.New(makePosts(1, 30, "nakano_miku"), booru.WithGelbooruEmptyPages(1))
+	s, _ := gelbooruRun(t, b, "nakano_miku", Source{Limit: 10}, 100)
+	if s.Downloaded != 30 {
+		t.Errorf("downloaded %d, want 30: an empty page after a full one ended the listing", s.Downloaded)
+	}
+}
+
+func TestGelbooruTagsUnescapedXMLAndSingleObject(t *testing.T) {
+	posts := makePosts(1, 3, "miss_kobayashi's_dragon_maid", "tom_&_jerry")
+	b := booru.New(posts)
+	f := testFilters()
+	f.ExcludeTags = []string{"tom_&_jerry"}
+	ts := start(t, b)
+	s := src0(t, runScrape(t, t.TempDir(), append(baseOpts(Source{Kind: "gelbooru", URL: ts.URL}, "miss_kobayashi's_dragon_maid", 10), WithFilters(f))...))
+	if s.Filtered[ReasonExcludedTag] != 3 {
+		t.Errorf("filtered %v, want 3 excluded by tom_&_jerry (HTML-escaped in the JSON)", s.Filtered)
+	}
+	// A clone that answers XML whatever json= says.
+	b = booru.New(makePosts(1, 12, "nakano_miku"), booru.WithGelbooruXML())
+	s, ws := gelbooruRun(t, b, "nakano_miku", Source{Limit: 5}, 100)
+	if s.Downloaded != 12 || s.Pages != 3 || s.Error != "" {
+		t.Errorf("XML: downloaded %d pages %d error %q, want 12, 3, none", s.Downloaded, s.Pages, s.Error)
+	}
+	for _, r := range checkRaw(t, ws, "nakano_miku") {
+		if r.MD5 == "" || !contains(r.Tags, "nakano_miku") || r.Rating != "g" {
+			t.Errorf("XML record %+v lacks md5, tags or rating", r)
+		}
+	}
+	// One post as an object.
+	b = booru.New(makePosts(1, 1, "nakano_miku"), booru.WithGelbooruShape(true), booru.WithGelbooruSingleObject())
+	s, _ = gelbooruRun(t, b, "nakano_miku", Source{}, 10)
+	if s.Downloaded != 1 || s.Error != "" {
+		t.Errorf("single object: downloaded %d error %q, want 1", s.Downloaded, s.Error)
+	}
+}

@@ -122,9 +122,19 @@ func (s *Server) danbooru(w http.ResponseWriter, r *http.Request, q url.Values) 
 
 var gelbooruRatings = map[string]string{"g": "general", "s": "sensitive", "q": "questionable", "e": "explicit"}
 
+// gelbooruTags escapes tags as 0.2's JSON does, with PHP's
+// htmlspecialchars(ENT_QUOTES): miss_kobayashi&#039;s_dragon_maid
+// (Apkawa/booru-rs tests/fixtures/gelbooru_v0.2/posts.json).
+var gelbooruTags = strings.NewReplacer("&", "&amp;", "'", "&#039;", `"`, "&quot;", "<", "&lt;", ">", "&gt;")
+
 // gelbooru answers the dapi like Safebooru (bare list, directory/image/hash,
-// empty body when nothing matches) or Gelbooru (@attributes + post, file_url,
-// md5, api_key+user_id required when set).
+// empty body when nothing matches; Safebooru dapi help) or Gelbooru
+// (@attributes + post, file_url, md5, api_key+user_id required when set;
+// Gelbooru howto:api), with the page size capped (WithGelbooruMaxLimit),
+// "Too deep! Pull it back some" past the offset limit (gallery-dl #2232),
+// and on request: XML whatever json= says (0.2 clones; gallery-dl
+// gelbooru_v02.py), a single object as "post" (gallery-dl 19096cc64),
+// intermittent empty pages (gallery-dl #5830).
 func (s *Server) gelbooru(w http.ResponseWriter, r *http.Request, q url.Values) {
 	if q.Get("page") != "dapi" || q.Get("s") != "post" || q.Get("q") != "index" {
 		http.NotFound(w, r)
@@ -138,13 +148,31 @@ func (s *Server) gelbooru(w http.ResponseWriter, r *http.Request, q url.Values) 
 	}
 	limit := min(max(intParam(q, "limit", 100), 1), s.gbMax)
 	pid := max(intParam(q, "pid", 0), 0)
+	if pid*limit > s.gbMaxOffset {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("Too deep! Pull it back some. Holy fuck."))
+		return
+	}
 	all := s.matching(q.Get("tags"))
 	res := page(all, pid*limit, limit)
+	if pid > 0 && s.gbFlaky > 0 {
+		s.mu.Lock()
+		s.gbFlakySeen[r.URL.RequestURI()]++
+		flaky := s.gbFlakySeen[r.URL.RequestURI()] <= s.gbFlaky
+		s.mu.Unlock()
+		if flaky {
+			res = nil
+		}
+	}
+	if s.gbXML {
+		s.gelbooruXML(w, r, res, len(all), pid*limit)
+		return
+	}
 	posts := make([]map[string]any, 0, len(res))
 	for _, p := range res {
 		dir := p.md5[:2] + "/" + p.md5[2:4]
 		m := map[string]any{
-			"id": p.ID, "width": p.Width, "height": p.Height, "tags": strings.Join(p.Tags, " "),
+			"id": p.ID, "width": p.Width, "height": p.Height, "tags": gelbooruTags.Replace(strings.Join(p.Tags, " ")),
 			"directory": dir, "image": p.md5 + "." + p.ext, "owner": "danbooru", "parent_id": 0,
 			"rating": gelbooruRatings[p.Rating], "sample": false, "score": 1, "change": p.ID,
 		}
@@ -168,10 +196,29 @@ func (s *Server) gelbooru(w http.ResponseWriter, r *http.Request, q url.Values) 
 		return
 	}
 	body := map[string]any{"@attributes": map[string]any{"limit": limit, "offset": pid * limit, "count": len(all)}}
-	if len(posts) > 0 {
+	switch {
+	case len(posts) == 1 && s.gbSingle:
+		body["post"] = posts[0]
+	case len(posts) > 0:
 		body["post"] = posts
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// gelbooruXML writes the 0.2 XML answer: <posts count offset> with one
+// <post> element of attributes per post.
+func (s *Server) gelbooruXML(w http.ResponseWriter, r *http.Request, res []*Post, count, offset int) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><posts count=\"%d\" offset=\"%d\">", count, offset)
+	for _, p := range res {
+		dir := p.md5[:2] + "/" + p.md5[2:4]
+		fmt.Fprintf(&b, `<post height="%d" score="1" file_url="%s" directory="%s" image="%s" rating="%s" tags=" %s " id="%d" width="%d" md5="%s"/>`,
+			p.Height, html.EscapeString("http://"+r.Host+"/images/"+dir+"/"+p.md5+"."+p.ext), dir, p.md5+"."+p.ext,
+			gelbooruRatings[p.Rating][:1], html.EscapeString(strings.Join(p.Tags, " ")), p.ID, p.Width, p.md5)
+	}
+	b.WriteString("</posts>")
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	_, _ = w.Write([]byte(b.String()))
 }
 
 var moebooruRatings = map[string]string{"g": "s", "s": "s", "q": "q", "e": "e"}

@@ -186,6 +186,21 @@ func WithZerochanControlChars() Option { return func(s *Server) { s.zcControl = 
 // last (gallery-dl #5826).
 func WithZerochanEmptyEnd() Option { return func(s *Server) { s.zcEmptyEnd = true } }
 
+// WithGelbooruMaxOffset sets where the dapi answers "Too deep! Pull it
+// back some" (about 20000 on Gelbooru, gallery-dl #2232).
+func WithGelbooruMaxOffset(n int) Option { return func(s *Server) { s.gbMaxOffset = n } }
+
+// WithGelbooruXML answers the dapi in XML whatever json= says.
+func WithGelbooruXML() Option { return func(s *Server) { s.gbXML = true } }
+
+// WithGelbooruSingleObject answers a one-post page with "post" as an
+// object (Gelbooru shape).
+func WithGelbooruSingleObject() Option { return func(s *Server) { s.gbSingle = true } }
+
+// WithGelbooruEmptyPages answers the first n requests of every page after
+// the first with no posts (Safebooru, gallery-dl #5830).
+func WithGelbooruEmptyPages(n int) Option { return func(s *Server) { s.gbFlaky = n } }
+
 // WithLatency delays every response (a slow but healthy site).
 func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
 
@@ -198,21 +213,25 @@ type Server struct {
 	robots  string
 	latency time.Duration
 
-	dbLogin, dbKey string
-	dbGold         bool
-	variants       bool
-	lastUA         string
-	zcAliases      map[string]string
-	zcControl      bool
-	zcEmptyEnd     bool
-	clearName      string
-	clearValue     string
-	clearUA        string
-	times          []time.Time
-	rendered       map[string][]byte
-	gbKey, gbUser  string
-	gbAttributes   bool
-	gbMax          int
+	dbLogin, dbKey  string
+	dbGold          bool
+	variants        bool
+	lastUA          string
+	gbMaxOffset     int
+	gbXML, gbSingle bool
+	gbFlaky         int
+	gbFlakySeen     map[string]int
+	zcAliases       map[string]string
+	zcControl       bool
+	zcEmptyEnd      bool
+	clearName       string
+	clearValue      string
+	clearUA         string
+	times           []time.Time
+	rendered        map[string][]byte
+	gbKey, gbUser   string
+	gbAttributes    bool
+	gbMax           int
 
 	mu       sync.Mutex
 	total    int
@@ -233,6 +252,9 @@ func New(posts []Post, opts ...Option) *Server {
 		urls:  map[string]int{},
 
 		rendered: map[string][]byte{},
+
+		gbMaxOffset: 20000,
+		gbFlakySeen: map[string]int{},
 	}
 	for i := range posts {
 		p := posts[i]
@@ -551,6 +573,9 @@ func matches(p *Post, terms []string) bool {
 		switch {
 		case strings.HasPrefix(t, "rating:"):
 			ok = strings.HasPrefix(p.Rating, strings.TrimPrefix(t, "rating:")[:1])
+		case strings.HasPrefix(t, "id:<"), strings.HasPrefix(t, "id:>"):
+			n, err := strconv.Atoi(t[4:])
+			ok = err == nil && (t[3] == '<' && p.ID < n || t[3] == '>' && p.ID > n)
 		case strings.Contains(t, ":"):
 			continue
 		default:

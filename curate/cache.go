@@ -2,6 +2,7 @@ package curate
 
 import (
 	"bufio"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,24 +18,30 @@ import (
 
 // cacheVersion changes whenever Analyze would compute different values, so
 // that old caches are recomputed rather than trusted.
-const cacheVersion = 1
+const cacheVersion = 2
 
 // CachePath is curated/_hashes.jsonl: one Fingerprint per sha256.
 func CachePath(workspace string) string { return filepath.Join(workspace, "curated", "_hashes.jsonl") }
 
 type cacheRecord struct {
-	V          int     `json:"v"`
-	SHA256     string  `json:"sha256"`
-	Format     string  `json:"format,omitempty"`
-	Width      int     `json:"width,omitempty"`
-	Height     int     `json:"height,omitempty"`
-	Invalid    string  `json:"invalid,omitempty"`
-	Detail     string  `json:"detail,omitempty"`
-	PHash      string  `json:"phash,omitempty"`
-	PHashFlip  string  `json:"phash_flip,omitempty"`
-	DHash      string  `json:"dhash,omitempty"`
-	Entropy    float64 `json:"entropy,omitempty"`
-	Saturation float64 `json:"saturation,omitempty"`
+	V              int       `json:"v"`
+	SHA256         string    `json:"sha256"`
+	Format         string    `json:"format,omitempty"`
+	Width          int       `json:"width,omitempty"`
+	Height         int       `json:"height,omitempty"`
+	Invalid        string    `json:"invalid,omitempty"`
+	Detail         string    `json:"detail,omitempty"`
+	PHash          string    `json:"phash,omitempty"`
+	PHashFlip      string    `json:"phash_flip,omitempty"`
+	DHash          string    `json:"dhash,omitempty"`
+	DHashFlip      string    `json:"dhash_flip,omitempty"`
+	Bytes          int       `json:"bytes,omitempty"`
+	Entropy        float64   `json:"entropy,omitempty"`
+	Saturation     float64   `json:"saturation,omitempty"`
+	Color          []float64 `json:"color,omitempty"`
+	Subject        float64   `json:"subject,omitempty"`
+	SubjectEntropy float64   `json:"subject_entropy,omitempty"`
+	Fine           string    `json:"fine,omitempty"` // hex
 }
 
 func parseHex64(s string) (uint64, error) {
@@ -67,12 +74,25 @@ func loadCache(path string) (hashCache, error) {
 			continue
 		}
 		fp := Fingerprint{SHA256: r.SHA256, Format: imageio.Format(r.Format), Width: r.Width, Height: r.Height,
-			Invalid: r.Invalid, Detail: r.Detail, Entropy: r.Entropy, Saturation: r.Saturation}
-		var e1, e2, e3 error
+			Invalid: r.Invalid, Detail: r.Detail, Bytes: r.Bytes, Entropy: r.Entropy, Saturation: r.Saturation,
+			Subject: r.Subject, SubjectEntropy: r.SubjectEntropy}
+		if r.Invalid == "" && len(r.Color) != len(fp.Color) {
+			continue
+		}
+		copy(fp.Color[:], r.Color)
+		if r.Invalid == "" {
+			fine, err := hex.DecodeString(r.Fine)
+			if err != nil || len(fine) != len(fp.Fine) {
+				continue
+			}
+			copy(fp.Fine[:], fine)
+		}
+		var e1, e2, e3, e4 error
 		fp.PHash, e1 = parseHex64(r.PHash)
 		fp.PHashFlip, e2 = parseHex64(r.PHashFlip)
 		fp.DHash, e3 = parseHex64(r.DHash)
-		if e1 != nil || e2 != nil || e3 != nil {
+		fp.DHashFlip, e4 = parseHex64(r.DHashFlip)
+		if e1 != nil || e2 != nil || e3 != nil || e4 != nil {
 			continue
 		}
 		c[r.SHA256] = fp
@@ -116,9 +136,15 @@ func (c hashCache) save(path string) error {
 		for _, k := range keys {
 			fp := c[k]
 			r := cacheRecord{V: cacheVersion, SHA256: fp.SHA256, Format: string(fp.Format), Width: fp.Width, Height: fp.Height,
-				Invalid: fp.Invalid, Detail: fp.Detail, Entropy: round4(fp.Entropy), Saturation: round4(fp.Saturation)}
+				Invalid: fp.Invalid, Detail: fp.Detail, Bytes: fp.Bytes, Entropy: round4(fp.Entropy), Saturation: round4(fp.Saturation),
+				Subject: round4(fp.Subject), SubjectEntropy: round4(fp.SubjectEntropy)}
 			if fp.Invalid == "" {
-				r.PHash, r.PHashFlip, r.DHash = hex16(fp.PHash), hex16(fp.PHashFlip), hex16(fp.DHash)
+				r.PHash, r.PHashFlip, r.DHash, r.DHashFlip = hex16(fp.PHash), hex16(fp.PHashFlip), hex16(fp.DHash), hex16(fp.DHashFlip)
+				r.Fine = hex.EncodeToString(fp.Fine[:])
+				r.Color = make([]float64, len(fp.Color))
+				for i, v := range fp.Color {
+					r.Color[i] = round4(v)
+				}
 			}
 			if err := enc.Encode(&r); err != nil {
 				return err

@@ -54,8 +54,9 @@ func readReviewState(workspace string) (reviewState, error) {
 }
 
 // better reports whether entry a is a better copy to keep than b: more
-// pixels, then a better format, then fetched earlier, then the smaller
-// sha256 (so the choice never depends on input order).
+// pixels, then a better format, then less compressed (more bytes), then
+// fetched earlier, then the smaller sha256 (so the choice never depends on
+// input order).
 func better(a, b *entry) bool {
 	pa, pb := int64(a.fp.Width)*int64(a.fp.Height), int64(b.fp.Width)*int64(b.fp.Height)
 	if pa != pb {
@@ -63,6 +64,9 @@ func better(a, b *entry) bool {
 	}
 	if ra, rb := imageio.Format(a.fp.Format).Rank(), imageio.Format(b.fp.Format).Rank(); ra != rb {
 		return ra > rb
+	}
+	if a.fp.Bytes != b.fp.Bytes {
+		return a.fp.Bytes > b.fp.Bytes
 	}
 	ta, tb := a.rec.FetchedAt, b.rec.FetchedAt
 	if !ta.Equal(tb) {
@@ -105,38 +109,54 @@ func (st *state) decide(review reviewState) [][]manifests.Decision {
 	return out
 }
 
+// decideGroup decides one unit: the groups of one or more classes that
+// hold the same picture. In each class group the kept copy (its leader) is
+// kept and the others are its duplicates; a class group with a rejected
+// member is rejected whole; when the picture is live in several classes the
+// cross-class policy picks the classes that keep it.
 func (st *state) decideGroup(members []int, review reviewState, verdict []manifests.Decision) {
-	groupID := ""
+	type classGroup struct {
+		leader  int
+		members []int
+	}
+	byClass := map[int][]*classGroup{}
+	groups := map[int]*classGroup{} // leader -> group
 	for _, i := range members {
-		if sha := st.entries[i].fp.SHA256; groupID == "" || sha < groupID {
-			groupID = sha
+		e := &st.entries[i]
+		g, ok := groups[e.leader]
+		if !ok {
+			g = &classGroup{leader: e.leader}
+			groups[e.leader] = g
+			byClass[e.class] = append(byClass[e.class], g)
 		}
+		g.members = append(g.members, i)
+		verdict[i].Group = st.entries[e.leader].fp.SHA256
 	}
-	byClass := map[int][]int{}
-	for _, i := range members {
-		verdict[i].Group = groupID
-		c := st.entries[i].class
-		byClass[c] = append(byClass[c], i)
-	}
-	var live []int // classes still claiming the group, config order
-	for c, idx := range byClass {
-		rejectedOne := ""
-		for _, i := range idx {
-			if review.rejected(st.classes[c], st.entries[i].fp.SHA256) {
-				rejectedOne = st.entries[i].fp.SHA256
+	var live []int // classes still claiming the picture, config order
+	liveGroups := map[int][]*classGroup{}
+	for c, gs := range byClass {
+		for _, g := range gs {
+			rejectedOne := false
+			for _, i := range g.members {
+				if review.rejected(st.classes[c], st.entries[i].fp.SHA256) {
+					rejectedOne = true
+				}
+			}
+			if !rejectedOne {
+				liveGroups[c] = append(liveGroups[c], g)
+				continue
+			}
+			for _, i := range g.members {
+				verdict[i].Decision = manifests.Rejected
+				verdict[i].Reason = ReasonReview
+				if !review.rejected(st.classes[c], st.entries[i].fp.SHA256) {
+					verdict[i].Reason = ReasonDuplicateOfRejected
+					verdict[i].KeptSHA256 = ""
+				}
 			}
 		}
-		if rejectedOne == "" {
+		if len(liveGroups[c]) > 0 {
 			live = append(live, c)
-			continue
-		}
-		for _, i := range idx {
-			verdict[i].Decision = manifests.Rejected
-			verdict[i].Reason = ReasonReview
-			if !review.rejected(st.classes[c], st.entries[i].fp.SHA256) {
-				verdict[i].Reason = ReasonDuplicateOfRejected
-				verdict[i].KeptSHA256 = ""
-			}
 		}
 	}
 	sort.Ints(live)
@@ -154,7 +174,6 @@ func (st *state) decideGroup(members []int, review reviewState, verdict []manife
 		keeps[c] = true
 	}
 	for _, c := range live {
-		idx := byClass[c]
 		if !keeps[c] {
 			var reason string
 			if len(keepIn) == 1 {
@@ -168,25 +187,23 @@ func (st *state) decideGroup(members []int, review reviewState, verdict []manife
 				}
 				reason = ReasonAlsoIn + strings.Join(others, ",")
 			}
-			for _, i := range idx {
-				verdict[i].Decision, verdict[i].Reason = manifests.Ambiguous, reason
+			for _, g := range liveGroups[c] {
+				for _, i := range g.members {
+					verdict[i].Decision, verdict[i].Reason = manifests.Ambiguous, reason
+				}
 			}
 			continue
 		}
-		best := idx[0]
-		for _, i := range idx[1:] {
-			if better(&st.entries[i], &st.entries[best]) {
-				best = i
+		for _, g := range liveGroups[c] {
+			keptSHA := st.entries[g.leader].fp.SHA256
+			for _, i := range g.members {
+				if i == g.leader {
+					verdict[i].Decision, verdict[i].Reason = manifests.Keep, ""
+					continue
+				}
+				verdict[i].Decision, verdict[i].Reason = manifests.Duplicate, ReasonNearDuplicate
+				verdict[i].KeptSHA256 = keptSHA
 			}
-		}
-		keptSHA := st.entries[best].fp.SHA256
-		for _, i := range idx {
-			if i == best {
-				verdict[i].Decision, verdict[i].Reason = manifests.Keep, ""
-				continue
-			}
-			verdict[i].Decision, verdict[i].Reason = manifests.Duplicate, ReasonNearDuplicate
-			verdict[i].KeptSHA256 = keptSHA
 		}
 	}
 }

@@ -30,18 +30,47 @@ type Fingerprint struct {
 	PHash   uint64
 	// PHashFlip is the pHash of the mirrored image, so that flipped copies
 	// are found as duplicates too.
-	PHashFlip  uint64
-	DHash      uint64
+	PHashFlip uint64
+	DHash     uint64
+	DHashFlip uint64 // the dHash of the mirrored image
+	// Bytes is the file's size: of two copies with the same pixels and
+	// format, the larger is the less compressed.
+	Bytes      int
 	Entropy    float64 // bits, grey-level histogram of the 64x64 square
 	Saturation float64 // mean (max-min)/255 over RGB, 0 for grey images
+	// Colour moments of the 64x64 square over white: the mean and the
+	// standard deviation of R, G and B (0..255). A recolour (another
+	// character's palette on the same drawing) differs here, not in the
+	// grey-level hashes.
+	Color [6]float64
+	// Subject is the share of the square that is not background: pixels
+	// farther than subjectTolerance from the most common border colour
+	// (transparent pixels are white here). SubjectEntropy is the grey-level
+	// entropy of those pixels, in bits. A sprite, a render on a transparent
+	// background or a white-background illustration has a subject; a blank,
+	// near-uniform or solid-colour picture has almost none.
+	Subject        float64
+	SubjectEntropy float64
+	// Fine is the 16x16 grey square (box means of the 64x64 one), row by
+	// row: the detail that tells an emblem, a mouth or an item of gear
+	// apart where the 64-bit hashes agree.
+	Fine [fineSide * fineSide]uint8
 }
+
+// fineSide is the side of Fingerprint.Fine.
+const fineSide = 16
+
+// subjectTolerance is how far (max over R, G, B, 0..255) a pixel may lie
+// from the background colour and still be background: JPEG noise and paper
+// texture stay below it.
+const subjectTolerance = 16
 
 // Analyze validates and hashes one file's bytes. It never panics on hostile
 // input (FuzzValidateAndHash) and refuses images above maxPixels before
 // decoding them.
 func Analyze(b []byte, maxPixels int64) Fingerprint {
 	sum := sha256.Sum256(b)
-	fp := Fingerprint{SHA256: hex.EncodeToString(sum[:])}
+	fp := Fingerprint{SHA256: hex.EncodeToString(sum[:]), Bytes: len(b)}
 	small, info, err := imageio.Thumbnail(b, hashSide, hashSide, imageio.WithMaxPixels(maxPixels))
 	fp.Format, fp.Width, fp.Height = info.Format, info.Width, info.Height
 	if err != nil {
@@ -53,6 +82,7 @@ func Analyze(b []byte, maxPixels int64) Fingerprint {
 	mirror := image.NewGray(gray.Rect)
 	var hist [256]int
 	var sat float64
+	var sum3, sq3 [3]float64
 	for y := 0; y < hashSide; y++ {
 		for x := 0; x < hashSide; x++ {
 			p := small.Pix[y*small.Stride+4*x:]
@@ -62,24 +92,119 @@ func Analyze(b []byte, maxPixels int64) Fingerprint {
 			mirror.Pix[y*hashSide+hashSide-1-x] = v
 			hist[v]++
 			sat += (math.Max(r, math.Max(g, bl)) - math.Min(r, math.Min(g, bl))) / 255
+			for c, val := range [3]float64{r, g, bl} {
+				sum3[c] += val
+				sq3[c] += val * val
+			}
 		}
 	}
 	n := float64(hashSide * hashSide)
+	fp.Entropy = round4(entropy(hist[:], n)) // as stored in the cache, so reruns decide alike
+	fp.Saturation = round4(sat / n)
+	for c := range sum3 {
+		m := sum3[c] / n
+		fp.Color[c] = round4(m)
+		fp.Color[3+c] = round4(math.Sqrt(math.Max(sq3[c]/n-m*m, 0)))
+	}
+	fp.Subject, fp.SubjectEntropy = subject(small, gray)
+	const k = hashSide / fineSide
+	for y := 0; y < fineSide; y++ {
+		for x := 0; x < fineSide; x++ {
+			sum := 0
+			for dy := 0; dy < k; dy++ {
+				for dx := 0; dx < k; dx++ {
+					sum += int(gray.Pix[(y*k+dy)*hashSide+x*k+dx])
+				}
+			}
+			fp.Fine[y*fineSide+x] = uint8((sum + k*k/2) / (k * k))
+		}
+	}
+	fp.PHash = phash(gray)
+	fp.PHashFlip = phash(mirror)
+	fp.DHash = dhash(gray)
+	fp.DHashFlip = dhash(mirror)
+	return fp
+}
+
+func entropy(hist []int, n float64) float64 {
+	e := 0.0
 	for _, c := range hist {
 		if c > 0 {
 			p := float64(c) / n
-			fp.Entropy -= p * math.Log2(p)
+			e -= p * math.Log2(p)
 		}
 	}
-	fp.Entropy = round4(fp.Entropy) // as stored in the cache, so reruns decide alike
-	fp.Saturation = round4(sat / n)
-	fp.PHash = phash(gray)
-	fp.PHashFlip = phash(mirror)
-	d9 := imageio.Resample(gray, 9, 8)
-	if h, err := goimagehash.DifferenceHash(d9); err == nil {
-		fp.DHash = h.GetHash()
+	return e
+}
+
+// subject finds the background, the most common colour on the border of
+// the square (quantised to 32 levels per channel), and returns the share of
+// the pixels farther than subjectTolerance from it and their grey-level
+// entropy.
+func subject(small *image.NRGBA, gray *image.Gray) (share, bits float64) {
+	px := func(x, y int) []uint8 { return small.Pix[y*small.Stride+4*x:] }
+	counts := map[[3]uint8]int{}
+	sums := map[[3]uint8][3]int{}
+	border := func(x, y int) {
+		p := px(x, y)
+		k := [3]uint8{p[0] >> 3, p[1] >> 3, p[2] >> 3}
+		counts[k]++
+		s := sums[k]
+		sums[k] = [3]int{s[0] + int(p[0]), s[1] + int(p[1]), s[2] + int(p[2])}
 	}
-	return fp
+	for i := 0; i < hashSide; i++ {
+		border(i, 0)
+		border(i, hashSide-1)
+		if i > 0 && i < hashSide-1 {
+			border(0, i)
+			border(hashSide-1, i)
+		}
+	}
+	var bg [3]uint8
+	best := -1
+	for k, c := range counts {
+		if c > best || (c == best && string(k[:]) < string(bg[:])) {
+			best, bg = c, k
+		}
+	}
+	s := sums[bg]
+	mean := [3]int{s[0] / best, s[1] / best, s[2] / best}
+	var hist [256]int
+	m := 0
+	for y := 0; y < hashSide; y++ {
+		for x := 0; x < hashSide; x++ {
+			p := px(x, y)
+			d := 0
+			for c := 0; c < 3; c++ {
+				d = max(d, abs(int(p[c])-mean[c]))
+			}
+			if d > subjectTolerance {
+				hist[gray.Pix[y*hashSide+x]]++
+				m++
+			}
+		}
+	}
+	if m == 0 {
+		return 0, 0
+	}
+	return round4(float64(m) / float64(hashSide*hashSide)), round4(entropy(hist[:], float64(m)))
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// dhash is goimagehash's difference hash of the square, resized (with
+// antialiasing) to the 9x8 it compares.
+func dhash(g *image.Gray) uint64 {
+	h, err := goimagehash.DifferenceHash(imageio.Resample(g, 9, 8))
+	if err != nil {
+		return 0
+	}
+	return h.GetHash()
 }
 
 // phash is goimagehash's pHash of an image that is already the 64x64 square

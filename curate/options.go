@@ -33,11 +33,17 @@ const (
 	CrossKeep CrossClass = "keep"
 )
 
-// DefaultPHashThreshold is the default near-duplicate radius: the best F1 in
-// 0..12 of the quality benchmark (BENCHMARKS.md, section curate). pHash
-// distances are always even (the median splits the 64 bits 32/32), so 12
-// and 13 behave alike; the first false pairs appear at 12, and many at 16.
-const DefaultPHashThreshold = 12
+// DefaultLimits are the near-duplicate limits within a class: the best pair
+// F1 of the real-image benchmark (BENCHMARKS.md, section "curate on real
+// images").
+var DefaultLimits = Limits{PHash: 12, DHash: -1, Color: 6, Aspect: 0.1, Fine: 6, Mirror: true}
+
+// DefaultCrossLimits are the limits at which copies under two classes are
+// one picture: near-exact by every signal, and not mirrored.
+var DefaultCrossLimits = Limits{PHash: 4, DHash: 4, Color: 3, Aspect: 0.02, Fine: 3}
+
+// DefaultPHashThreshold is DefaultLimits.PHash.
+var DefaultPHashThreshold = DefaultLimits.PHash
 
 // ErrNoClasses is returned when Run is given no class.
 var ErrNoClasses = errors.New("curate: no classes")
@@ -47,12 +53,14 @@ var ErrUnknownClass = errors.New("curate: unknown class")
 
 type settings struct {
 	reporter      progress.Reporter
-	threshold     int
+	limits        Limits
+	crossLimits   Limits
 	crossClass    CrossClass
 	maxPixels     int64
 	minW, minH    int
 	maxAspect     float64
 	minEntropy    float64
+	minSubject    float64
 	minSaturation float64
 	workers       int
 	now           func() time.Time
@@ -63,13 +71,14 @@ type Option func(*settings)
 
 func newSettings(opts []Option) (*settings, error) {
 	s := &settings{
-		reporter:   progress.Nop(),
-		threshold:  DefaultPHashThreshold,
-		crossClass: CrossExclude,
-		maxPixels:  imageio.DefaultMaxPixels,
-		minW:       64, minH: 64,
+		reporter:    progress.Nop(),
+		limits:      DefaultLimits,
+		crossLimits: DefaultCrossLimits,
+		crossClass:  CrossExclude,
+		maxPixels:   imageio.DefaultMaxPixels,
+		minW:        64, minH: 64,
 		maxAspect:  4,
-		minEntropy: 2.0,
+		minSubject: DefaultMinSubject,
 		workers:    runtime.GOMAXPROCS(0),
 		now:        time.Now,
 	}
@@ -81,9 +90,14 @@ func newSettings(opts []Option) (*settings, error) {
 	default:
 		return nil, fmt.Errorf("curate: cross_class %q: want exclude, keep-first or keep", s.crossClass)
 	}
-	if s.threshold < 0 || s.threshold > 64 {
-		return nil, fmt.Errorf("curate: phash threshold %d outside 0..64", s.threshold)
+	if s.limits.PHash < 0 || s.limits.PHash > 64 {
+		return nil, fmt.Errorf("curate: phash threshold %d outside 0..64", s.limits.PHash)
 	}
+	if s.crossLimits.PHash < 0 || s.crossLimits.PHash > 64 {
+		return nil, fmt.Errorf("curate: cross-class phash threshold %d outside 0..64", s.crossLimits.PHash)
+	}
+	// Cross-class pairs are found among the within-class candidates.
+	s.crossLimits.PHash = min(s.crossLimits.PHash, s.limits.PHash)
 	if s.workers < 1 {
 		s.workers = 1
 	}
@@ -94,7 +108,14 @@ func newSettings(opts []Option) (*settings, error) {
 func WithReporter(r progress.Reporter) Option { return func(s *settings) { s.reporter = r } }
 
 // WithPHashThreshold sets the largest pHash Hamming distance of two copies.
-func WithPHashThreshold(d int) Option { return func(s *settings) { s.threshold = d } }
+func WithPHashThreshold(d int) Option { return func(s *settings) { s.limits.PHash = d } }
+
+// WithLimits sets every near-duplicate limit within a class.
+func WithLimits(l Limits) Option { return func(s *settings) { s.limits = l } }
+
+// WithCrossLimits sets the limits at which copies found under two classes
+// are one picture (and so ambiguous).
+func WithCrossLimits(l Limits) Option { return func(s *settings) { s.crossLimits = l } }
 
 // WithCrossClass sets the policy for groups spanning classes.
 func WithCrossClass(c CrossClass) Option { return func(s *settings) { s.crossClass = c } }
@@ -109,8 +130,20 @@ func WithMinSize(w, h int) Option { return func(s *settings) { s.minW, s.minH = 
 // side (0 disables).
 func WithMaxAspect(a float64) Option { return func(s *settings) { s.maxAspect = a } }
 
-// WithMinEntropy filters nearly uniform images: grey-level entropy in bits
-// of the 64x64 square below e (0 disables).
+// DefaultMinSubject is the default WithMinSubject: on the real-image
+// benchmark the blank and near-uniform pictures have at most 0.04 of
+// subject, the sprites, renders and white-background art at least 0.067.
+const DefaultMinSubject = 0.05
+
+// WithMinSubject filters blank, near-uniform and solid-colour pictures as
+// low-information: less than this share of the 64x64 square differs from
+// the background (the most common border colour, transparency as white) by
+// more than 16 levels (0 disables).
+func WithMinSubject(m float64) Option { return func(s *settings) { s.minSubject = m } }
+
+// WithMinEntropy filters images whose grey-level entropy, in bits, over the
+// whole 64x64 square is below e (0, the default, disables: a sprite on a
+// plain background scores low though it is not blank).
 func WithMinEntropy(e float64) Option { return func(s *settings) { s.minEntropy = e } }
 
 // WithMinSaturation filters monochrome images: mean chroma (0..1) below m
@@ -126,7 +159,7 @@ func WithClock(now func() time.Time) Option { return func(s *settings) { s.now =
 // FromConfig applies the curate: section of chara.yaml.
 func FromConfig(c config.Curate) Option {
 	return func(s *settings) {
-		s.threshold = c.PHashThreshold
+		s.limits.PHash = c.PHashThreshold
 		if c.CrossClass != "" {
 			s.crossClass = CrossClass(c.CrossClass)
 		}
@@ -136,6 +169,7 @@ func FromConfig(c config.Curate) Option {
 		s.minW, s.minH = c.MinWidth, c.MinHeight
 		s.maxAspect = c.MaxAspect
 		s.minEntropy = c.MinEntropy
+		s.minSubject = c.MinSubject
 		s.minSaturation = c.MinSaturation
 	}
 }

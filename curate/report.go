@@ -57,7 +57,7 @@ type Report struct {
 
 func (st *state) report(decs [][]manifests.Decision) *Report {
 	rep := &Report{Hashed: st.hashed, Cached: st.cached, NearPairs: st.pairs,
-		PHashThreshold: st.s.threshold, CrossClass: string(st.s.crossClass), ReportHTML: ReportPath(st.workspace)}
+		PHashThreshold: st.s.limits.PHash, CrossClass: string(st.s.crossClass), ReportHTML: ReportPath(st.workspace)}
 	for ci, ds := range decs {
 		cr := ClassReport{Class: st.classes[ci], Slug: st.slugs[ci], Raw: len(ds), Reasons: map[string]int{}}
 		for _, d := range ds {

@@ -6,9 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/bits"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 
 	"github.com/chara-dev/chara/curate/phashindex"
@@ -24,7 +24,9 @@ type entry struct {
 	// the entry takes part in grouping.
 	pre    manifests.Verdict
 	reason string
-	comp   int // group (connected component) index; -1 when not grouped
+	comp   int // decision unit (class groups linked across classes); -1 when not grouped
+	pos    int // position among the unique sha256s that take part in grouping
+	leader int // entry that is the kept copy of this entry's group in its class
 }
 
 // state is everything decide needs: built once per Run (or per review
@@ -34,7 +36,7 @@ type state struct {
 	classes   []string
 	slugs     []string
 	entries   []entry
-	groups    [][]int // entry indices per component, components of size >= 1
+	groups    [][]int // entry indices per decision unit (class groups linked across classes)
 	pairs     int
 	hashed    int
 	cached    int
@@ -198,6 +200,8 @@ func (st *state) filter() {
 			e.pre, e.reason = manifests.Filtered, ReasonTooSmall
 		case s.maxAspect > 0 && float64(max(fp.Width, fp.Height)) > s.maxAspect*float64(min(fp.Width, fp.Height)):
 			e.pre, e.reason = manifests.Filtered, ReasonExtremeAspect
+		case s.minSubject > 0 && fp.Subject < s.minSubject:
+			e.pre, e.reason = manifests.Filtered, ReasonLowInformation
 		case s.minEntropy > 0 && fp.Entropy < s.minEntropy:
 			e.pre, e.reason = manifests.Filtered, ReasonLowInformation
 		case s.minSaturation > 0 && fp.Saturation < s.minSaturation:
@@ -206,18 +210,26 @@ func (st *state) filter() {
 	}
 }
 
-// group unions near-duplicates (pHash within the threshold, directly or
-// mirrored) over the unique sha256s of all classes. A pair whose two files
-// were found only under different classes must also agree in dHash (and is
-// not taken mirrored): look-alike characters drawn in the same composition
-// share pHash's coarse structure, and chained through such pairs whole groups
-// would reach across classes and be excluded as ambiguous, while a real
-// repost under another character's tag matches in both hashes. A file found
-// under two classes is one sha256 and always ambiguous.
+// group finds the near-duplicate groups of every class and links groups
+// of different classes that hold the same picture.
+//
+// Within a class, two copies match when every signal agrees (matchLimits:
+// pHash and dHash, directly or both mirrored, colour moments and aspect
+// ratio). The class's candidates are taken best copy first (better: most
+// pixels, best format, least compressed, ...); each joins the group of the
+// nearest kept copy it matches, or keeps itself and starts a group. So
+// every member matches its group's kept copy (no chains), the result does
+// not depend on the input order, and an added image changes a kept copy
+// only when it is a better copy of it.
+//
+// Across classes only the same file, or a copy that matches by every
+// signal at the much tighter cross-class limits, links two groups (they are
+// then decided together under the cross-class policy): look-alike
+// characters drawn in the same pose are different pictures.
 func (st *state) group(ctx context.Context) error {
-	idx := map[string]int{} // sha -> position in hashes
-	var hashes, flips, dhashes []uint64
-	var classes []map[int]bool // position -> classes the file was found under
+	idx := map[string]int{} // sha -> position in fps
+	var fps []*Fingerprint
+	var hashes, flips []uint64
 	for i := range st.entries {
 		e := &st.entries[i]
 		if e.pre != "" {
@@ -225,26 +237,22 @@ func (st *state) group(ctx context.Context) error {
 		}
 		pos, ok := idx[e.fp.SHA256]
 		if !ok {
-			pos = len(hashes)
+			pos = len(fps)
 			idx[e.fp.SHA256] = pos
+			fps = append(fps, &e.fp)
 			hashes = append(hashes, e.fp.PHash)
 			flips = append(flips, e.fp.PHashFlip)
-			dhashes = append(dhashes, e.fp.DHash)
-			classes = append(classes, map[int]bool{})
 		}
-		classes[pos][e.class] = true
+		e.pos = pos
 	}
-	sameClass := func(i, j int) bool {
-		for c := range classes[i] {
-			if classes[j][c] {
-				return true
-			}
-		}
-		return false
+	type nb struct {
+		pos int
+		d   int
 	}
-	uf := newUnionFind(len(hashes))
-	if len(hashes) > 0 {
-		ix, err := phashindex.New(hashes, st.s.threshold)
+	adj := make([][]nb, len(fps))
+	var cross [][2]int
+	if len(fps) > 0 {
+		ix, err := phashindex.New(hashes, st.s.limits.PHash)
 		if err != nil {
 			return err
 		}
@@ -256,19 +264,80 @@ func (st *state) group(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, p := range pairs {
+		seen := map[[2]int]bool{}
+		for _, p := range append(pairs, fpairs...) {
 			i, j := int(p.I), int(p.J)
-			if !sameClass(i, j) && bits.OnesCount64(dhashes[i]^dhashes[j]) > st.s.threshold {
+			if i == j {
 				continue
 			}
-			uf.union(i, j)
-			st.pairs++
-		}
-		for _, p := range fpairs {
-			i, j := int(p.I), int(p.J)
-			if i != j && sameClass(i, j) {
-				uf.union(i, j)
+			i, j = min(i, j), max(i, j)
+			if seen[[2]int{i, j}] {
+				continue
+			}
+			seen[[2]int{i, j}] = true
+			if d, ok := st.s.limits.match(fps[i], fps[j]); ok {
+				adj[i] = append(adj[i], nb{j, d})
+				adj[j] = append(adj[j], nb{i, d})
 				st.pairs++
+			}
+			if _, ok := st.s.crossLimits.match(fps[i], fps[j]); ok {
+				cross = append(cross, [2]int{i, j})
+			}
+		}
+	}
+	// Per class, best copy first.
+	byClass := make([][]int, len(st.classes))
+	for i := range st.entries {
+		if st.entries[i].pre == "" {
+			byClass[st.entries[i].class] = append(byClass[st.entries[i].class], i)
+		}
+	}
+	for _, members := range byClass {
+		sort.Slice(members, func(a, b int) bool { return better(&st.entries[members[a]], &st.entries[members[b]]) })
+		rank := map[int]int{}    // entry -> position in members
+		leaders := map[int]int{} // pos -> entry that keeps it
+		for r, i := range members {
+			rank[i] = r
+			e := &st.entries[i]
+			best, bestD := -1, 0
+			for _, n := range adj[e.pos] {
+				l, ok := leaders[n.pos]
+				if !ok {
+					continue
+				}
+				if best < 0 || n.d < bestD || (n.d == bestD && rank[l] < rank[best]) {
+					best, bestD = l, n.d
+				}
+			}
+			if best < 0 {
+				leaders[e.pos] = i
+				best = i
+			}
+			e.leader = best
+		}
+	}
+	// Link the class groups that share a file or a near-exact copy.
+	uf := newUnionFind(len(st.entries))
+	atPos := map[int][]int{} // pos -> entries (one per class)
+	for i := range st.entries {
+		e := &st.entries[i]
+		if e.pre != "" {
+			continue
+		}
+		uf.union(i, e.leader)
+		atPos[e.pos] = append(atPos[e.pos], i)
+	}
+	for _, es := range atPos {
+		for _, i := range es[1:] {
+			uf.union(es[0], i)
+		}
+	}
+	for _, p := range cross {
+		for _, a := range atPos[p[0]] {
+			for _, b := range atPos[p[1]] {
+				if st.entries[a].class != st.entries[b].class {
+					uf.union(a, b)
+				}
 			}
 		}
 	}
@@ -278,7 +347,7 @@ func (st *state) group(ctx context.Context) error {
 		if e.pre != "" {
 			continue
 		}
-		root := uf.find(idx[e.fp.SHA256])
+		root := uf.find(i)
 		c, ok := compOf[root]
 		if !ok {
 			c = len(st.groups)
@@ -289,35 +358,6 @@ func (st *state) group(ctx context.Context) error {
 		st.groups[c] = append(st.groups[c], i)
 	}
 	return nil
-}
-
-type unionFind []int
-
-func newUnionFind(n int) unionFind {
-	u := make(unionFind, n)
-	for i := range u {
-		u[i] = i
-	}
-	return u
-}
-
-func (u unionFind) find(x int) int {
-	for u[x] != x {
-		u[x] = u[u[x]]
-		x = u[x]
-	}
-	return x
-}
-
-func (u unionFind) union(a, b int) {
-	ra, rb := u.find(a), u.find(b)
-	if ra != rb {
-		if ra < rb {
-			u[rb] = ra
-		} else {
-			u[ra] = rb
-		}
-	}
 }
 
 // Run curates every class: it hashes new raw files, groups near-duplicates
@@ -352,4 +392,33 @@ func Run(ctx context.Context, workspace string, classes []string, opts ...Option
 		return nil, err
 	}
 	return rep, nil
+}
+
+type unionFind []int
+
+func newUnionFind(n int) unionFind {
+	u := make(unionFind, n)
+	for i := range u {
+		u[i] = i
+	}
+	return u
+}
+
+func (u unionFind) find(x int) int {
+	for u[x] != x {
+		u[x] = u[u[x]]
+		x = u[x]
+	}
+	return x
+}
+
+func (u unionFind) union(a, b int) {
+	ra, rb := u.find(a), u.find(b)
+	if ra != rb {
+		if ra < rb {
+			u[rb] = ra
+		} else {
+			u[ra] = rb
+		}
+	}
 }

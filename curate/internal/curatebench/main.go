@@ -3,6 +3,7 @@
 //	go run ./curate/internal/curatebench -mode quality   # pair precision/recall/F1 at pHash thresholds 0..12
 //	go run ./curate/internal/curatebench -mode speed     # validate+hash images/s vs Python imagehash
 //	go run ./curate/internal/curatebench -mode scale     # 1,000,000 hashes, all pairs within 8
+//	go run ./curate/internal/curatebench -mode real      # real images (scripts/realbench.sh): chara vs reference pHash
 package main
 
 import (
@@ -16,12 +17,14 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/chara-dev/chara/curate"
+	"github.com/chara-dev/chara/curate/internal/realbench"
 	"github.com/chara-dev/chara/curate/internal/synth"
 	"github.com/chara-dev/chara/curate/phashindex"
 )
@@ -30,7 +33,11 @@ func main() {
 	mode := flag.String("mode", "quality", "quality, speed or scale")
 	n := flag.Int("n", 1_000_000, "scale: number of hashes")
 	chars := flag.Int("chars", 30, "quality: characters (3 poses each)")
-	py := flag.String("python", "/usr/bin/python3", "speed: Debian python3 with python3-pil and python3-scipy, for the reference")
+	py := flag.String("python", "/usr/bin/python3", "speed, real: Debian python3 with python3-pil and python3-scipy, for the reference")
+	dir := flag.String("dir", realbench.DefaultDir(), "real: the benchmark built by scripts/realbench.sh")
+	sweep := flag.String("sweep", "", "real: also chara at these pHash thresholds (comma separated)")
+	limits := flag.String("limits", "", "real: also chara at these limits: pHash,dHash,colour,aspect,fine;... (negative: off)")
+	diag := flag.Bool("diag", false, "real: count the wrong pairs of the defaults by set and operation")
 	flag.Parse()
 	var err error
 	switch *mode {
@@ -40,6 +47,28 @@ func main() {
 		err = speed(*py)
 	case "scale":
 		err = scale(*n)
+	case "real":
+		var ts []int
+		for _, f := range strings.FieldsFunc(*sweep, func(r rune) bool { return r == ',' }) {
+			t, perr := strconv.Atoi(f)
+			if perr != nil {
+				err = fmt.Errorf("-sweep %q: %w", *sweep, perr)
+				break
+			}
+			ts = append(ts, t)
+		}
+		var ls []curate.Limits
+		for _, f := range strings.FieldsFunc(*limits, func(r rune) bool { return r == ';' }) {
+			l := curate.Limits{Mirror: true}
+			if _, perr := fmt.Sscanf(f, "%d,%d,%g,%g,%g", &l.PHash, &l.DHash, &l.Color, &l.Aspect, &l.Fine); perr != nil {
+				err = fmt.Errorf("-limits %q: %w", f, perr)
+				break
+			}
+			ls = append(ls, l)
+		}
+		if err == nil {
+			err = real(*dir, *py, ts, ls, *diag)
+		}
 	default:
 		err = fmt.Errorf("unknown mode %q", *mode)
 	}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Fetches the Debian packages of curation's real-image benchmark (apt-get
+# download + dpkg -x: nothing is installed) and builds it with
+# scripts/realbench.py into $CHARA_REALBENCH (default ~/.cache/chara/realbench):
+# images/ and manifest.json. The images stay out of git; the manifest of the
+# short form is committed as curate/testdata/realbench.json, and this script
+# says whether the rebuilt one agrees with it.
+#
+#   scripts/realbench.sh          # short form (about 27 MB of packages; CI)
+#   scripts/realbench.sh --full   # adds gnome-backgrounds' wallpapers (33 MB more)
+#   scripts/realbench.sh --write  # also rewrites the committed manifest
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir="${CHARA_REALBENCH:-$HOME/.cache/chara/realbench}"
+full=""; write=""
+for a in "$@"; do
+  case "$a" in
+    --full) full=--full ;;
+    --write) write=1 ;;
+    *) echo "realbench: unknown argument $a" >&2; exit 2 ;;
+  esac
+done
+# Pinned versions (Debian 12). Never the packages that the team reserves for
+# independent checks (oxygen, adwaita, tango, moka, yaru, faenza, lxde icon
+# themes, plasma-workspace-wallpapers, desktop-base, wesnoth).
+pkgs=(gnome-icon-theme=3.12.0-5 freedroid-data=1.0.2+cvs040112-7 pingus-data=0.7.6-5.1)
+[ -n "$full" ] && pkgs+=(gnome-backgrounds=43.1-1)
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+mkdir -p "$dir/debs" "$dir/pkgs"
+for spec in "${pkgs[@]}"; do
+  name="${spec%%=*}" version="${spec#*=}"
+  if [ "$(cat "$dir/pkgs/$name/.version" 2>/dev/null)" = "$version" ]; then continue; fi
+  deb=$(ls "$dir/debs/${name}_"*.deb 2>/dev/null | head -1 || true)
+  if [ -z "$deb" ]; then
+    (cd "$dir/debs" && apt-get download -q "$spec" >/dev/null 2>&1) || {
+      apt-get update -qq && (cd "$dir/debs" && apt-get download -q "$spec" >/dev/null)
+    }
+    deb=$(ls "$dir/debs/${name}_"*.deb | head -1)
+  fi
+  rm -rf "$dir/pkgs/$name.tmp" && mkdir -p "$dir/pkgs/$name.tmp"
+  dpkg -x "$deb" "$dir/pkgs/$name.tmp"
+  echo "$version" > "$dir/pkgs/$name.tmp/.version"
+  rm -rf "$dir/pkgs/$name" && mv "$dir/pkgs/$name.tmp" "$dir/pkgs/$name"
+done
+# The benchmark sees only this form's packages.
+sel="$dir/sel"; rm -rf "$sel"; mkdir -p "$sel"
+for spec in "${pkgs[@]}"; do ln -s "../pkgs/${spec%%=*}" "$sel/${spec%%=*}"; done
+out="$dir/bench.tmp"; rm -rf "$out"; mkdir -p "$out"
+"$py" scripts/realbench.py "$sel" "$out" $full
+rm -rf "$dir/bench" && mv "$out" "$dir/bench"
+committed=curate/testdata/realbench.json
+if [ -n "$write" ] && [ -z "$full" ]; then
+  cp "$dir/bench/manifest.json" "$committed"
+elif [ -z "$full" ]; then
+  "$py" - "$committed" "$dir/bench/manifest.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+key = lambda m: sorted((i["file"], i["group"]) for i in m["items"])
+if key(a) != key(b):
+    sys.exit("realbench: the rebuilt files or groups differ from %s" % sys.argv[1])
+src = lambda m: {i["file"]: i["sha256"] for i in m["items"] if i["op"] == "copy"}
+bad = [f for f, h in src(a).items() if src(b).get(f) != h]
+if bad:
+    sys.exit("realbench: %d package files differ from %s, e.g. %s" % (len(bad), sys.argv[1], bad[0]))
+PY
+fi
+echo "realbench: $dir/bench"

@@ -170,6 +170,27 @@ func TestBuildOversampleRepeatsTrainOnly(t *testing.T) {
 	mustVerify(t, dir)
 }
 
+// pHashJoin is the split.group_threshold that TestGroupsNeverStraddle turns
+// on (off by default).
+const pHashJoin = 12
+
+// By default the split uses curation's groups and groups nothing again:
+// kept images as close as look-alikes drawn in one pose (one pHash) are
+// separate groups; with a group threshold they become one.
+func TestSplitUsesCurationGroups(t *testing.T) {
+	w := newWS(t)
+	w.add("A", 30, "", 0x0123456789abcdef) // 30 kept pictures, one pHash, no curation group
+	w.add("A", 10, "g1", 0)                // one curation group of 10
+	res := w.build("default", []string{"A"}, WithPerClass(40))
+	if g := res.Stats[0].GroupCount; g != 31 {
+		t.Errorf("default split: %d groups, want 31 (curation's)", g)
+	}
+	res = w.build("joined", []string{"A"}, WithPerClass(40), WithGroupThreshold(0), WithAllowFewer(true))
+	if g := res.Stats[0].GroupCount; g != 2 {
+		t.Errorf("group_threshold 0: %d groups, want 2", g)
+	}
+}
+
 // TestGroupsNeverStraddle builds classes full of curation groups and
 // pHash-near pairs and checks each group against the manifests directly.
 func TestGroupsNeverStraddle(t *testing.T) {
@@ -192,7 +213,7 @@ func TestGroupsNeverStraddle(t *testing.T) {
 	w.add("B", 40, "", 0)
 	for seed := int64(1); seed <= 5; seed++ {
 		name := "s" + strconv.FormatInt(seed, 10)
-		w.build(name, []string{"A", "B"}, WithPerClass(40), WithSeed(seed))
+		w.build(name, []string{"A", "B"}, WithPerClass(40), WithSeed(seed), WithGroupThreshold(pHashJoin))
 		dir := filepath.Join(w.dir, "datasets", name)
 		rows := rowsOf(t, dir)
 		side := map[string]manifests.Split{}
@@ -215,7 +236,7 @@ func TestGroupsNeverStraddle(t *testing.T) {
 				}
 				pa, _ := strconv.ParseUint(a.PHash, 16, 64)
 				pb, _ := strconv.ParseUint(b.PHash, 16, 64)
-				if bits.OnesCount64(pa^pb) <= DefaultGroupThreshold && ra.Split != rb.Split {
+				if bits.OnesCount64(pa^pb) <= pHashJoin && ra.Split != rb.Split {
 					t.Errorf("seed %d: pHash distance %d pair in %s and %s", seed, bits.OnesCount64(pa^pb), ra.Split, rb.Split)
 				}
 			}

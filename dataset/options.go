@@ -23,7 +23,7 @@ import (
 // Defaults, the same as chara.yaml's.
 const (
 	DefaultPerClass       = 800
-	DefaultGroupThreshold = 12
+	DefaultGroupThreshold = -1 // the split keeps curation's groups and groups nothing again
 	DefaultSeed           = 42
 	DefaultMinEval        = 1 // images of each class in val and in test, at least
 )
@@ -103,9 +103,12 @@ func WithFractions(train, val, test float64) Option {
 	return func(o *options) { o.train, o.val, o.test = train, val, test }
 }
 
-// WithGroupThreshold sets the pHash distance at or below which two images
-// stay on one side of the split (split.group_threshold); negative disables
-// the pHash grouping (curation groups still hold).
+// WithGroupThreshold sets a pHash distance at or below which two kept
+// images also stay on one side of the split (split.group_threshold). The
+// default, negative, groups nothing again: curation has grouped the
+// near-duplicates once (every kept image is its own group's kept copy), and
+// grouping kept images by pHash alone joins look-alikes into chains that can
+// swallow a class.
 func WithGroupThreshold(d int) Option { return func(o *options) { o.groupThreshold = d } }
 
 // WithAllowFewer cuts every class to the smallest instead of failing when a

@@ -30,10 +30,10 @@ type Split struct {
 	Train          float64 `yaml:"train"`
 	Val            float64 `yaml:"val"`
 	Test           float64 `yaml:"test"`
-	GroupThreshold int     `yaml:"group_threshold"`
+	GroupThreshold int     `yaml:"group_threshold"` // -1 (default): curation's groups only; 0..64 also joins kept images this close by pHash
 }
 
-func defaultSplit() Split { return Split{Train: 0.70, Val: 0.15, Test: 0.15, GroupThreshold: 12} }
+func defaultSplit() Split { return Split{Train: 0.70, Val: 0.15, Test: 0.15, GroupThreshold: -1} }
 
 func (s Split) validate() *fieldError {
 	if s.Train <= 0 || s.Val < 0 || s.Test < 0 {
@@ -42,8 +42,8 @@ func (s Split) validate() *fieldError {
 	if sum := s.Train + s.Val + s.Test; sum < 0.999 || sum > 1.001 {
 		return ferr("train", "train+val+test must be 1, got %v", sum)
 	}
-	if s.GroupThreshold < 0 || s.GroupThreshold > 64 {
-		return ferr("group_threshold", "must be 0..64")
+	if s.GroupThreshold < -1 || s.GroupThreshold > 64 {
+		return ferr("group_threshold", "must be -1 (curation's groups only) or 0..64")
 	}
 	return nil
 }

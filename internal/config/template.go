@@ -60,7 +60,7 @@ scrape:
   # min_side: 300 # fetch a site's sample instead of the original when both sides reach it (default: from images:)
 
 curate:
-  phash_threshold: 10 # near-duplicate distance (64-bit pHash)
+  phash_threshold: 12 # near-duplicate distance (64-bit pHash; colour, aspect and detail must agree too)
 
 # The dataset: every class gets exactly per_class images, resized to
 # height x width.
@@ -74,7 +74,7 @@ split:
   train: 0.70
   val: 0.15
   test: 0.15
-  group_threshold: 12 # images this close (pHash) never straddle two splits
+  group_threshold: -1 # curation's near-duplicate groups never straddle two splits; 0..64 also joins kept images this close by pHash
 
 # What each model needs:
 #   effnet-b0  EfficientNet-B0 (4M parameters). Needs torchvision's ImageNet

@@ -22,6 +22,7 @@ import (
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
 
+	"github.com/chara-dev/chara/internal/progress"
 	"github.com/chara-dev/chara/internal/recipe"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/models"
@@ -38,15 +39,23 @@ var ErrNoFreeze = errors.New("model has no frozen-backbone mode")
 
 // EpochRow is one row of metrics.csv.
 type EpochRow struct {
-	Epoch     int
-	TrainLoss float64
-	TrainAcc  float64
-	ValLoss   float64
-	ValAcc    float64
-	TestLoss  float64
-	TestAcc   float64
-	LR        float64
-	Seconds   float64
+	Epoch     int     `json:"epoch"`
+	TrainLoss float64 `json:"loss"`
+	TrainAcc  float64 `json:"acc"`
+	ValLoss   float64 `json:"val_loss"`
+	ValAcc    float64 `json:"val_acc"`
+	TestLoss  float64 `json:"test_loss"`
+	TestAcc   float64 `json:"test_acc"`
+	LR        float64 `json:"lr"`
+	Seconds   float64 `json:"seconds"`
+}
+
+// EpochEvent is the progress event reported after each epoch ("event":
+// "epoch" in --log-format json).
+type EpochEvent struct {
+	EpochRow
+	Epochs int  `json:"epochs"` // the maximum
+	Best   bool `json:"best"`   // the best validation accuracy so far
 }
 
 // runner holds one run's state.
@@ -347,7 +356,7 @@ func (r *runner) loop(ctx context.Context) (string, error) {
 		if err := r.checkpoint(ctx, e, row, improved); err != nil {
 			return err.Error(), err
 		}
-		o.reporter.Logf("%s", kerasLine(row, o.Epochs))
+		progress.Event(o.reporter, "epoch", EpochEvent{EpochRow: row, Epochs: o.Epochs, Best: improved}, kerasLine(row, o.Epochs, improved))
 		if o.afterEpoch != nil {
 			o.afterEpoch(e)
 		}
@@ -358,9 +367,15 @@ func (r *runner) loop(ctx context.Context) (string, error) {
 	return fmt.Sprintf("completed %d epochs", o.Epochs), nil
 }
 
-func kerasLine(r EpochRow, epochs int) string {
-	return fmt.Sprintf("Epoch %d/%d  %.0fs  loss %.4f acc %.4f  val_loss %.4f val_acc %.4f  test_acc %.4f",
-		r.Epoch, epochs, r.Seconds, r.TrainLoss, r.TrainAcc, r.ValLoss, r.ValAcc, r.TestAcc)
+// kerasLine is one epoch in one line of at most 80 columns, as Keras prints
+// it; "*" marks a new best validation accuracy.
+func kerasLine(r EpochRow, epochs int, best bool) string {
+	s := fmt.Sprintf("Epoch %d/%d  %.0fs  loss %.4f  acc %.4f  val_loss %.4f  val_acc %.4f",
+		r.Epoch, epochs, r.Seconds, r.TrainLoss, r.TrainAcc, r.ValLoss, r.ValAcc)
+	if best {
+		s += " *"
+	}
+	return s
 }
 
 // epoch trains one epoch and evaluates the validation and test splits.

@@ -23,9 +23,10 @@ func newClassesCommand() *cli.Command {
 				Usage: "list the classes with their image counts per stage",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "dataset", Value: "default", Usage: "dataset `NAME` whose counts to show"},
+					&cli.BoolFlag{Name: "json", Usage: "print the result as JSON (docs/json.md)"},
 				},
 				Action: func(c *cli.Context) error {
-					return runClassesList(globals(c), c.String("dataset"))
+					return runClassesList(globals(c), c.String("dataset"), c.Bool("json"))
 				},
 			},
 			{
@@ -61,7 +62,7 @@ func newClassesCommand() *cli.Command {
 	}
 }
 
-func runClassesList(g *globalOptions, datasetName string) error {
+func runClassesList(g *globalOptions, datasetName string, asJSON bool) error {
 	if err := manifests.CheckPlainName(datasetName); err != nil {
 		return usagef("classes list: --dataset: %v", err)
 	}
@@ -72,6 +73,14 @@ func runClassesList(g *globalOptions, datasetName string) error {
 	counts, err := dataset.ClassCounts(g.Workspace, datasetName, classNames(cfg))
 	if err != nil {
 		return err
+	}
+	if asJSON {
+		out := []classJSON{}
+		for _, c := range counts {
+			out = append(out, classJSON{Name: c.Name, Slug: c.Slug, Listed: c.Listed, Raw: c.Raw, Curated: c.Decided,
+				Kept: c.Kept, Dataset: splitCounts(c.InDataset)})
+		}
+		return writeJSON(g.Stdout, out)
 	}
 	tw := tabwriter.NewWriter(g.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "name\tslug\traw\tcurated\tkept\ttrain\tval\ttest\t")

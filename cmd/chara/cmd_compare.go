@@ -17,13 +17,14 @@ func newCompareCommand() *cli.Command {
 		Name:      "compare",
 		Usage:     "compare training runs side by side, best test accuracy first",
 		ArgsUsage: "[RUN...] (run names under runs/ or run folders; default: every run)",
+		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON (docs/json.md)"}},
 		Action: func(c *cli.Context) error {
-			return runCompare(c.Context, globals(c), c.Args().Slice())
+			return runCompare(c.Context, globals(c), c.Args().Slice(), c.Bool("json"))
 		},
 	}
 }
 
-func runCompare(_ context.Context, g *globalOptions, runs []string) error {
+func runCompare(_ context.Context, g *globalOptions, runs []string, asJSON bool) error {
 	if len(runs) == 0 {
 		cards, _ := filepath.Glob(filepath.Join(g.Workspace, "runs", "*", "run.json"))
 		for _, p := range cards {
@@ -41,6 +42,9 @@ func runCompare(_ context.Context, g *globalOptions, runs []string) error {
 	out := g.Stdout
 	if out == nil {
 		out = os.Stdout
+	}
+	if asJSON {
+		return writeJSON(out, compareOut(s))
 	}
 	return train.WriteComparison(out, s)
 }

@@ -25,19 +25,20 @@ func newDatasetCommand() *cli.Command {
 					&cli.BoolFlag{Name: "allow-fewer", Usage: "cut every class to the smallest instead of failing when a class is short"},
 					&cli.BoolFlag{Name: "oversample", Usage: "fill short classes by repeating training images (val and test never repeat)"},
 					&cli.IntFlag{Name: "workers", Usage: "images processed at once (default: all CPUs)"},
+					&cli.BoolFlag{Name: "json", Usage: "print the result as JSON (docs/json.md)"},
 				},
 				Action: func(c *cli.Context) error {
 					return runDatasetBuild(c.Context, globals(c), datasetBuildOptions{
-						Name: c.String("name"), AllowFewer: c.Bool("allow-fewer"), Oversample: c.Bool("oversample"), Workers: c.Int("workers"),
+						Name: c.String("name"), AllowFewer: c.Bool("allow-fewer"), Oversample: c.Bool("oversample"), Workers: c.Int("workers"), JSON: c.Bool("json"),
 					})
 				},
 			},
 			{
 				Name:  "verify",
 				Usage: "check that the dataset's files, labels, splits and groups are consistent (exit 1 on problems)",
-				Flags: []cli.Flag{nameFlag},
+				Flags: []cli.Flag{nameFlag, &cli.BoolFlag{Name: "json", Usage: "print the result as JSON (docs/json.md)"}},
 				Action: func(c *cli.Context) error {
-					return runDatasetVerify(c.Context, globals(c), c.String("name"))
+					return runDatasetVerify(c.Context, globals(c), c.String("name"), c.Bool("json"))
 				},
 			},
 			{
@@ -64,6 +65,7 @@ type datasetBuildOptions struct {
 	AllowFewer bool
 	Oversample bool
 	Workers    int
+	JSON       bool
 }
 
 // datasetOptions turns chara.yaml's images:, split: and seed into
@@ -111,10 +113,13 @@ func runDatasetBuild(ctx context.Context, g *globalOptions, o datasetBuildOption
 	if err != nil {
 		return err
 	}
+	if o.JSON {
+		return writeJSON(g.Stdout, datasetBuildOut(res))
+	}
 	return res.WriteSummary(g.Stdout)
 }
 
-func runDatasetVerify(ctx context.Context, g *globalOptions, name string) error {
+func runDatasetVerify(ctx context.Context, g *globalOptions, name string, asJSON bool) error {
 	if err := manifests.CheckPlainName(name); err != nil {
 		return usagef("dataset verify: --name: %v", err)
 	}
@@ -123,13 +128,25 @@ func runDatasetVerify(ctx context.Context, g *globalOptions, name string) error 
 	if err != nil {
 		return err
 	}
-	for _, p := range probs {
-		fmt.Fprintln(g.Stdout, p.String())
+	if asJSON {
+		out := datasetVerifyJSON{Dir: dir, OK: len(probs) == 0, Problems: []problemJSON{}}
+		for _, p := range probs {
+			out.Problems = append(out.Problems, problemJSON{File: p.File, Line: p.Line, Msg: p.Msg})
+		}
+		if err := writeJSON(g.Stdout, out); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range probs {
+			fmt.Fprintln(g.Stdout, p.String())
+		}
 	}
 	if len(probs) > 0 {
-		return &exitCodeError{code: exitFailure, err: fmt.Errorf("dataset %s: %d problem(s)", dir, len(probs))}
+		return &exitCodeError{code: exitFailure, err: fmt.Errorf("dataset %s: %s", dir, plural(len(probs), "problem", "problems"))}
 	}
-	fmt.Fprintf(g.Stdout, "dataset %s: no problems\n", dir)
+	if !asJSON {
+		fmt.Fprintf(g.Stdout, "dataset %s: no problems\n", dir)
+	}
 	return nil
 }
 

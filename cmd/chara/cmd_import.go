@@ -7,11 +7,13 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/chara-dev/chara/curate"
+	"github.com/chara-dev/chara/manifests"
 )
 
 type importOptions struct {
 	Dir   string
 	Class string
+	JSON  bool
 }
 
 func newImportCommand() *cli.Command {
@@ -23,9 +25,10 @@ func newImportCommand() *cli.Command {
 			"so that \"chara curate\" treats it like scraped images. Files already imported are skipped.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "class", Usage: "class `NAME` as written in chara.yaml (required)"},
+			&cli.BoolFlag{Name: "json", Usage: "print the result as JSON (docs/json.md)"},
 		},
 		Action: func(c *cli.Context) error {
-			opts := importOptions{Class: c.String("class"), Dir: c.Args().First()}
+			opts := importOptions{Class: c.String("class"), Dir: c.Args().First(), JSON: c.Bool("json")}
 			if c.NArg() > 1 {
 				return usagef("import: unexpected argument %q (want DIR --class NAME)", c.Args().Get(1))
 			}
@@ -49,6 +52,10 @@ func runImport(ctx context.Context, g *globalOptions, opts importOptions) error 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.Stdout, "imported %d new images into %s\n", n, opts.Class)
+	if opts.JSON {
+		slug, _ := manifests.Slug(opts.Class)
+		return writeJSON(g.Stdout, importJSON{Class: opts.Class, Slug: slug, Dir: opts.Dir, Imported: n})
+	}
+	fmt.Fprintf(g.Stdout, "imported %s into %s\n", plural(n, "new image", "new images"), opts.Class)
 	return nil
 }

@@ -32,6 +32,7 @@ func newTrainCommand() *cli.Command {
 			&cli.StringFlag{Name: "weights", Usage: "effnet-b0: torchvision ImageNet weights `FILE` (see chara weights fetch)"},
 			&cli.StringFlag{Name: "name", Usage: "run `NAME` (default: MODEL-DATASET-TIMESTAMP)"},
 			&cli.BoolFlag{Name: "resume", Usage: "continue run --name from its last checkpoint"},
+			&cli.BoolFlag{Name: "json", Usage: "print the run card (run.json) as JSON at the end (docs/json.md)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -40,7 +41,7 @@ func newTrainCommand() *cli.Command {
 			o := trainOptions{
 				Model: c.String("model"), Dataset: c.String("dataset"), Name: c.String("name"),
 				Device: c.String("device"), Threads: c.Int("threads"), Weights: c.String("weights"),
-				Freeze: c.Bool("freeze"), FinetuneAfter: c.Int("finetune-after"), Resume: c.Bool("resume"),
+				Freeze: c.Bool("freeze"), FinetuneAfter: c.Int("finetune-after"), Resume: c.Bool("resume"), JSON: c.Bool("json"),
 			}
 			if c.IsSet("epochs") {
 				o.Epochs = c.Int("epochs")
@@ -82,7 +83,7 @@ type trainOptions struct {
 	Patience                              *int
 	Seed                                  *int64
 	Augment, AMP                          *bool
-	Freeze, Resume                        bool
+	Freeze, Resume, JSON                  bool
 }
 
 func runTrain(ctx context.Context, g *globalOptions, o trainOptions) error {
@@ -134,7 +135,11 @@ func runTrain(ctx context.Context, g *globalOptions, o trainOptions) error {
 	if errors.Is(err, train.ErrOptions) || errors.Is(err, train.ErrNoFreeze) {
 		return usagef("%v", err)
 	}
-	if card != nil {
+	if card != nil && o.JSON {
+		if werr := writeJSON(g.Stdout, card); werr != nil && err == nil {
+			err = werr
+		}
+	} else if card != nil {
 		fmt.Fprintf(g.Stdout, "run %s: test accuracy %.4f (loss %.4f), best epoch %d of %d, val accuracy %.4f\n",
 			card.Name, card.TestAcc, card.TestLoss, card.BestEpoch, card.Epochs, card.BestValAcc)
 		if card.StopReason != "" {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -22,6 +23,13 @@ type globalOptions struct {
 	Verbose    bool
 	Stdout     io.Writer
 	Stderr     io.Writer
+
+	rep *sharedReporter // shared by copies of the options (chara demo)
+}
+
+type sharedReporter struct {
+	once sync.Once
+	r    progress.Reporter
 }
 
 type globalsKey struct{}
@@ -43,6 +51,7 @@ func setupGlobals(c *cli.Context) error {
 		Verbose:    c.Bool("verbose"),
 		Stdout:     c.App.Writer,
 		Stderr:     c.App.ErrWriter,
+		rep:        &sharedReporter{},
 	}
 	if g.LogFormat != "text" && g.LogFormat != "json" {
 		return usagef("--log-format: want text or json, got %q", g.LogFormat)
@@ -81,14 +90,30 @@ func (g *globalOptions) loadConfig() (*config.Config, error) {
 
 // reporter picks how progress is shown: JSON lines, progress bars on a
 // terminal, or plain lines otherwise. Progress goes to stderr.
+// There is one reporter per command, so bars never interleave; main closes
+// it when the command ends (erasing live bars after Ctrl-C).
 func (g *globalOptions) reporter() progress.Reporter {
-	if g.LogFormat == "json" {
-		return progress.JSON(g.Stderr)
+	if g.rep == nil {
+		g.rep = &sharedReporter{}
 	}
-	if f, ok := g.Stderr.(*os.File); ok && isTerminal(f) {
-		return progress.Terminal(f)
+	g.rep.once.Do(func() {
+		switch f, ok := g.Stderr.(*os.File); {
+		case g.LogFormat == "json":
+			g.rep.r = progress.JSON(g.Stderr)
+		case ok && isTerminal(f):
+			g.rep.r = progress.Terminal(f)
+		default:
+			g.rep.r = progress.Lines(g.Stderr, 5*time.Second)
+		}
+	})
+	return g.rep.r
+}
+
+// closeReporter ends the reporter's live display, if one was made.
+func (g *globalOptions) closeReporter() {
+	if g.rep != nil && g.rep.r != nil {
+		_ = progress.Close(g.rep.r)
 	}
-	return progress.Lines(g.Stderr, 5*time.Second)
 }
 
 func isTerminal(f *os.File) bool {

@@ -36,6 +36,9 @@ func run(parent context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		err = app.RunContext(ctx, args)
 	}
+	if g, ok := app.Metadata["globals"].(*globalOptions); ok {
+		g.closeReporter() // before the error line: bars erased, the cursor on a clean line
+	}
 	return exitCode(ctx, err, stderr)
 }
 

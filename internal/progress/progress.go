@@ -29,6 +29,31 @@ type Task interface {
 	Done()
 }
 
+// Eventer is a Reporter that also takes structured events (such as one per
+// training epoch): JSON writes v's fields under "event": name, the others
+// print text.
+type Eventer interface {
+	Event(name string, v any, text string)
+}
+
+// Event reports a structured event through r: as an event where r takes
+// them, else as the line text.
+func Event(r Reporter, name string, v any, text string) {
+	if e, ok := r.(Eventer); ok {
+		e.Event(name, v, text)
+		return
+	}
+	r.Logf("%s", text)
+}
+
+// Close stops r's live display (the terminal's bars) if it has one.
+func Close(r Reporter) error {
+	if c, ok := r.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
 // Nop reports nothing.
 func Nop() Reporter { return nop{} }
 
@@ -129,6 +154,16 @@ func (j *jsonRep) write(v map[string]any) {
 	defer j.mu.Unlock()
 	v["time"] = time.Now().UTC().Format(time.RFC3339Nano)
 	_ = j.enc.Encode(v)
+}
+
+// Event writes v's JSON fields with "event": name and "time".
+func (j *jsonRep) Event(name string, v any, _ string) {
+	m := map[string]any{}
+	if b, err := json.Marshal(v); err == nil {
+		_ = json.Unmarshal(b, &m)
+	}
+	m["event"] = name
+	j.write(m)
 }
 
 func (j *jsonRep) Logf(format string, args ...any) {

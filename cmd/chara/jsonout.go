@@ -1,0 +1,239 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/chara-dev/chara/curate"
+	"github.com/chara-dev/chara/dataset"
+	"github.com/chara-dev/chara/manifests"
+	"github.com/chara-dev/chara/scrape"
+	"github.com/chara-dev/chara/train"
+	"github.com/chara-dev/chara/train/predict"
+)
+
+// writeJSON prints v as indented JSON: what --json writes to stdout.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// The --json outputs of the commands whose packages have no JSON form of
+// their own. docs/json.md is generated from jsonOutputs.
+
+type importJSON struct {
+	Class    string `json:"class" doc:"the class, as in chara.yaml"`
+	Slug     string `json:"slug" doc:"its folder under raw/"`
+	Dir      string `json:"dir" doc:"the folder imported"`
+	Imported int    `json:"imported" doc:"new images added (files already there are skipped)"`
+}
+
+type splitCountsJSON struct {
+	Train int `json:"train"`
+	Val   int `json:"val"`
+	Test  int `json:"test"`
+}
+
+func splitCounts(c manifests.SplitCounts) splitCountsJSON {
+	return splitCountsJSON{Train: c.Train, Val: c.Val, Test: c.Test}
+}
+
+type datasetClassJSON struct {
+	Label   int             `json:"label"`
+	Class   string          `json:"class"`
+	Kept    int             `json:"kept" doc:"images curation kept"`
+	Counts  splitCountsJSON `json:"counts" doc:"rows per split"`
+	Repeats int             `json:"repeats" doc:"oversampled training rows"`
+	Added   int             `json:"added" doc:"images not in the previous build"`
+	Dropped int             `json:"dropped" doc:"images of the previous build no longer in it"`
+	Moved   int             `json:"moved" doc:"images on another split than in the previous build"`
+	Inexact bool            `json:"inexact" doc:"near-duplicate groups made the exact counts impossible"`
+}
+
+type datasetBuildJSON struct {
+	Dir       string             `json:"dir"`
+	Version   string             `json:"version" doc:"content hash of the manifests"`
+	PerClass  int                `json:"per_class"`
+	Classes   []datasetClassJSON `json:"classes" doc:"in label order"`
+	Processed int                `json:"processed" doc:"images resized in this build"`
+	Reused    int                `json:"reused" doc:"images already resized"`
+	Pruned    int                `json:"pruned" doc:"resized images deleted (made with other settings)"`
+	Notes     []string           `json:"notes"`
+}
+
+func datasetBuildOut(r *dataset.Result) datasetBuildJSON {
+	out := datasetBuildJSON{Dir: r.Dir, Version: r.Version, PerClass: r.PerClass, Processed: r.Processed,
+		Reused: r.Reused, Pruned: r.Pruned, Notes: r.Notes, Classes: []datasetClassJSON{}}
+	if out.Notes == nil {
+		out.Notes = []string{}
+	}
+	for _, s := range r.Stats {
+		out.Classes = append(out.Classes, datasetClassJSON{Label: s.Label, Class: s.Class, Kept: s.Kept,
+			Counts: splitCounts(s.Counts), Repeats: s.Repeats, Added: s.Added, Dropped: s.Dropped, Moved: s.Moved, Inexact: s.Inexact})
+	}
+	return out
+}
+
+type problemJSON struct {
+	File string `json:"file" doc:"the manifest or image at fault"`
+	Line int    `json:"line" doc:"manifest line, 0 if none"`
+	Msg  string `json:"msg"`
+}
+
+type datasetVerifyJSON struct {
+	Dir      string        `json:"dir"`
+	OK       bool          `json:"ok" doc:"no problems (the exit code is 1 otherwise)"`
+	Problems []problemJSON `json:"problems"`
+}
+
+type classJSON struct {
+	Name    string          `json:"name"`
+	Slug    string          `json:"slug" doc:"its folder name"`
+	Listed  bool            `json:"listed" doc:"in chara.yaml (false: only in the dataset)"`
+	Raw     int             `json:"raw" doc:"downloaded or imported files"`
+	Curated int             `json:"curated" doc:"curation decisions"`
+	Kept    int             `json:"kept" doc:"of which keep"`
+	Dataset splitCountsJSON `json:"dataset" doc:"rows per split in the dataset"`
+}
+
+type compareJSON struct {
+	Name       string  `json:"name"`
+	Dir        string  `json:"dir"`
+	Model      string  `json:"model"`
+	Dataset    string  `json:"dataset"`
+	TestAcc    float64 `json:"test_acc"`
+	TestLoss   float64 `json:"test_loss"`
+	BestValAcc float64 `json:"best_val_acc"`
+	BestEpoch  int     `json:"best_epoch"`
+	Epochs     int     `json:"epochs" doc:"epochs run"`
+	Seconds    float64 `json:"seconds" doc:"training time"`
+	Finished   bool    `json:"finished"`
+	StopReason string  `json:"stop_reason,omitempty"`
+}
+
+func compareOut(runs []train.RunSummary) []compareJSON {
+	out := []compareJSON{}
+	for _, r := range runs {
+		out = append(out, compareJSON{Name: r.Name, Dir: r.Dir, Model: r.Model, Dataset: r.Dataset, TestAcc: r.TestAcc,
+			TestLoss: r.TestLoss, BestValAcc: r.BestValAcc, BestEpoch: r.BestEpoch, Epochs: r.Epochs, Seconds: r.Seconds,
+			Finished: r.Finished, StopReason: r.StopReason})
+	}
+	return out
+}
+
+// progressEvent is one line of --log-format json on stderr.
+type progressEvent struct {
+	Event  string `json:"event" doc:"log, progress, done, or a named event such as epoch"`
+	Time   string `json:"time" doc:"RFC 3339, UTC"`
+	Msg    string `json:"msg,omitempty" doc:"log: the line"`
+	Task   string `json:"task,omitempty" doc:"progress, done: the task (a class, an epoch)"`
+	N      int64  `json:"n,omitempty" doc:"progress, done: units done"`
+	Total  int64  `json:"total,omitempty" doc:"progress, done: units in all, 0 if unknown"`
+	Status string `json:"status,omitempty" doc:"progress, done: short status"`
+}
+
+type jsonOutput struct {
+	Command string
+	Doc     string
+	Value   any
+}
+
+var jsonOutputs = []jsonOutput{
+	{"chara scrape --json", "The scrape summary: per class and source what was listed, filtered, known, downloaded and failed.", scrape.Summary{}},
+	{"chara import DIR --class NAME --json", "", importJSON{}},
+	{"chara curate --json", "Per class what curation kept and why the rest went.", curate.Report{}},
+	{"chara dataset build --json", "", datasetBuildJSON{}},
+	{"chara dataset verify --json", "", datasetVerifyJSON{}},
+	{"chara train --json", "The run card (`runs/NAME/run.json`).", manifests.RunCard{}},
+	{"chara predict IMAGE... --json", "A list, one entry per image; an image that could not be read has `error` instead of `predictions`.", []predict.Result{}},
+	{"chara compare --json", "A list of runs, best test accuracy first.", []compareJSON{}},
+	{"chara classes list --json", "A list of classes with their image counts per stage.", []classJSON{}},
+	{"chara doctor --json", "", doctorReport{}},
+	{"--log-format json (stderr)", "Progress and log lines, one JSON object each.", progressEvent{}},
+	{"--log-format json, \"event\": \"epoch\"", "After each training epoch (also `time`).", train.EpochEvent{}},
+}
+
+// jsonDocs is docs/json.md.
+func jsonDocs() string {
+	var b strings.Builder
+	b.WriteString("# JSON output\n\n")
+	b.WriteString("Generated from the Go types by `go test ./cmd/chara -run TestJSONDocsAreCurrent -update`; a test checks that it is current.\n")
+	b.WriteString("Every command that reports results prints JSON on stdout with `--json` (one document, indented);\n")
+	b.WriteString("progress goes to stderr, as JSON lines with `--log-format json`. Durations ending in `_ns` are nanoseconds.\n")
+	for _, o := range jsonOutputs {
+		fmt.Fprintf(&b, "\n## `%s`\n\n", o.Command)
+		if o.Doc != "" {
+			b.WriteString(o.Doc + "\n\n")
+		}
+		b.WriteString("| field | type | meaning |\n| --- | --- | --- |\n")
+		t := reflect.TypeOf(o.Value)
+		if t.Kind() == reflect.Slice {
+			b.WriteString("| (list) | list of objects: | |\n")
+			t = t.Elem()
+		}
+		writeFields(&b, t, "")
+	}
+	return b.String()
+}
+
+var timeType = reflect.TypeOf(time.Time{})
+
+func writeFields(b *strings.Builder, t reflect.Type, prefix string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			writeFields(b, f.Type, prefix)
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		fmt.Fprintf(b, "| `%s%s` | %s | %s |\n", prefix, name, jsonKind(ft), f.Tag.Get("doc"))
+		switch {
+		case ft.Kind() == reflect.Struct && ft != timeType:
+			writeFields(b, ft, prefix+name+".")
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+			writeFields(b, ft.Elem(), prefix+name+"[].")
+		case ft.Kind() == reflect.Map && ft.Elem().Kind() == reflect.Struct:
+			writeFields(b, ft.Elem(), prefix+name+".*.")
+		}
+	}
+}
+
+func jsonKind(t reflect.Type) string {
+	switch {
+	case t == timeType:
+		return "string (RFC 3339 time)"
+	case t.Kind() == reflect.Bool:
+		return "boolean"
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
+		return "integer"
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		return "number"
+	case t.Kind() == reflect.String:
+		return "string"
+	case t.Kind() == reflect.Array, t.Kind() == reflect.Slice:
+		return "list of " + jsonKind(t.Elem()) + "s"
+	case t.Kind() == reflect.Map:
+		return "object of " + jsonKind(t.Elem()) + "s"
+	case t.Kind() == reflect.Interface:
+		return "any"
+	}
+	return "object"
+}

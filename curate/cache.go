@@ -42,6 +42,10 @@ type cacheRecord struct {
 	Subject        float64   `json:"subject,omitempty"`
 	SubjectEntropy float64   `json:"subject_entropy,omitempty"`
 	Fine           string    `json:"fine,omitempty"` // hex
+	// Files are the raw files (workspace-relative) with these bytes when
+	// they were hashed: [size, mtime in ns]. A file whose size or
+	// modification time has changed since is hashed again.
+	Files map[string][2]int64 `json:"files,omitempty"`
 }
 
 func parseHex64(s string) (uint64, error) {
@@ -51,8 +55,20 @@ func parseHex64(s string) (uint64, error) {
 	return strconv.ParseUint(s, 16, 64)
 }
 
-// hashCache maps sha256 to Fingerprint.
-type hashCache map[string]Fingerprint
+// hashCache maps sha256 to Fingerprint and the stamp of the file hashed.
+type hashCache map[string]cached
+
+type cached struct {
+	fp     Fingerprint
+	stamps map[string]fileStamp // workspace-relative path -> stamp when hashed
+}
+
+// fileStamp is what says a file is unchanged without reading it.
+type fileStamp struct{ size, mtime int64 }
+
+func stampOf(st os.FileInfo) fileStamp {
+	return fileStamp{size: st.Size(), mtime: st.ModTime().UnixNano()}
+}
 
 // loadCache reads the cache; a missing file is empty, and lines of another
 // version or that do not parse are dropped (they are only a cache).
@@ -95,7 +111,11 @@ func loadCache(path string) (hashCache, error) {
 		if e1 != nil || e2 != nil || e3 != nil || e4 != nil {
 			continue
 		}
-		c[r.SHA256] = fp
+		v := cached{fp: fp, stamps: map[string]fileStamp{}}
+		for p, st := range r.Files {
+			v.stamps[p] = fileStamp{size: st[0], mtime: st[1]}
+		}
+		c[r.SHA256] = v
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
@@ -103,12 +123,14 @@ func loadCache(path string) (hashCache, error) {
 	return c, nil
 }
 
-// lookup returns a cached fingerprint still valid under maxPixels: an image
-// refused as too large is looked at again when the limit has been raised,
-// and one hashed under a higher limit is refused now.
-func (c hashCache) lookup(sha string, maxPixels int64) (Fingerprint, bool) {
-	fp, ok := c[sha]
-	if !ok {
+// lookup returns a cached fingerprint of the file with this stamp still
+// valid under maxPixels: a file whose size or modification time changed is
+// hashed again, an image refused as too large is looked at again when the
+// limit has been raised, and one hashed under a higher limit is refused now.
+func (c hashCache) lookup(sha, rel string, stamp fileStamp, maxPixels int64) (Fingerprint, bool) {
+	v, ok := c[sha]
+	fp := v.fp
+	if old, known := v.stamps[rel]; !ok || !known || old != stamp {
 		return fp, false
 	}
 	px := int64(fp.Width) * int64(fp.Height)
@@ -120,6 +142,17 @@ func (c hashCache) lookup(sha string, maxPixels int64) (Fingerprint, bool) {
 			Invalid: imageio.ReasonTooLarge, Detail: fmt.Sprintf("%d pixels, limit %d", px, maxPixels)}
 	}
 	return fp, true
+}
+
+// put records fp as the fingerprint of the file rel with this stamp.
+func (c hashCache) put(sha, rel string, fp Fingerprint, stamp fileStamp) {
+	v, ok := c[sha]
+	if !ok || v.stamps == nil {
+		v = cached{stamps: map[string]fileStamp{}}
+	}
+	v.fp = fp
+	v.stamps[rel] = stamp
+	c[sha] = v
 }
 
 // save writes the cache atomically, sorted by sha256.
@@ -134,10 +167,14 @@ func (c hashCache) save(path string) error {
 		enc := json.NewEncoder(bw)
 		enc.SetEscapeHTML(false)
 		for _, k := range keys {
-			fp := c[k]
+			fp := c[k].fp
 			r := cacheRecord{V: cacheVersion, SHA256: fp.SHA256, Format: string(fp.Format), Width: fp.Width, Height: fp.Height,
 				Invalid: fp.Invalid, Detail: fp.Detail, Bytes: fp.Bytes, Entropy: round4(fp.Entropy), Saturation: round4(fp.Saturation),
-				Subject: round4(fp.Subject), SubjectEntropy: round4(fp.SubjectEntropy)}
+				Subject: round4(fp.Subject), SubjectEntropy: round4(fp.SubjectEntropy),
+				Files: map[string][2]int64{}}
+			for p, st := range c[k].stamps {
+				r.Files[p] = [2]int64{st.size, st.mtime}
+			}
 			if fp.Invalid == "" {
 				r.PHash, r.PHashFlip, r.DHash, r.DHashFlip = hex16(fp.PHash), hex16(fp.PHashFlip), hex16(fp.DHash), hex16(fp.DHashFlip)
 				r.Fine = hex.EncodeToString(fp.Fine[:])

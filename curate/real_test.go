@@ -72,7 +72,7 @@ func TestRealGrouping(t *testing.T) {
 			pred[k] = "single:" + it.SHA256
 		}
 		if d.Decision == manifests.Duplicate {
-			a, kept := cache[it.SHA256], cache[d.KeptSHA256]
+			a, kept := cache[it.SHA256].fp, cache[d.KeptSHA256].fp
 			if _, ok := DefaultLimits.match(&a, &kept); !ok {
 				t.Errorf("%s: in the group of %.12s but does not match it", it.File, d.KeptSHA256)
 			}

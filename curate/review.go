@@ -68,10 +68,8 @@ func NewReviewServer(workspace string, classes []string, opts ...Option) (http.H
 		return nil, err
 	}
 	rv.decs = st.decide(rv.review)
-	for ci := range classes {
-		if err := manifests.WriteDecisions(manifests.DecisionsPath(workspace, st.slugs[ci]), rv.decs[ci]); err != nil {
-			return nil, err
-		}
+	if err := st.commitDecisions(rv.decs, nil); err != nil {
+		return nil, err
 	}
 	static, _ := fs.Sub(staticFS, "static")
 	mux := http.NewServeMux()
@@ -354,18 +352,22 @@ func (rv *reviewServer) apply(req actRequest) ([]manifests.Decision, error) {
 	}
 	newDecs := rv.st.decide(rv.review)
 	var changed []manifests.Decision
+	var dirty []int
 	for c := range newDecs {
-		dirty := false
+		d := false
 		for i := range newDecs[c] {
 			if newDecs[c][i] != rv.decs[c][i] {
-				dirty = true
+				d = true
 				changed = append(changed, newDecs[c][i])
 			}
 		}
-		if dirty {
-			if err := manifests.WriteDecisions(manifests.DecisionsPath(rv.st.workspace, rv.st.slugs[c]), newDecs[c]); err != nil {
-				return nil, err
-			}
+		if d {
+			dirty = append(dirty, c)
+		}
+	}
+	if len(dirty) > 0 {
+		if err := rv.st.commitDecisions(newDecs, dirty); err != nil {
+			return nil, err
 		}
 	}
 	rv.decs = newDecs

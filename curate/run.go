@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"sync"
 
 	"github.com/chara-dev/chara/curate/phashindex"
+	"github.com/chara-dev/chara/internal/wspath"
 	"github.com/chara-dev/chara/manifests"
 )
 
@@ -97,7 +99,11 @@ func (st *state) fingerprint(ctx context.Context) error {
 	var order []string
 	for i := range st.entries {
 		e := &st.entries[i]
-		if fp, ok := cache.lookup(e.rec.SHA256, s.maxPixels); ok {
+		var stamp fileStamp
+		if fi, err := os.Lstat(st.rawPath(e)); err == nil {
+			stamp = stampOf(fi)
+		}
+		if fp, ok := cache.lookup(e.rec.SHA256, st.rawRel(e), stamp, s.maxPixels); ok {
 			e.fp = fp
 			st.cached++
 			continue
@@ -115,7 +121,9 @@ func (st *state) fingerprint(ctx context.Context) error {
 	jobs := make(chan string)
 	type result struct {
 		sha   string
+		entry int
 		fp    Fingerprint
+		stamp fileStamp
 		cache bool
 	}
 	results := make(chan result)
@@ -125,8 +133,19 @@ func (st *state) fingerprint(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for sha := range jobs {
-				fp, ok := st.hashFile(st.rawPath(&st.entries[todo[sha][0]]), sha)
-				results <- result{sha, fp, ok}
+				// The same bytes under several classes: analysed once, and
+				// each other file checked to hold them.
+				var first result
+				for k, i := range todo[sha] {
+					r := result{sha: sha, entry: i}
+					if k == 0 {
+						r.fp, r.stamp, r.cache = st.hashFile(&st.entries[i], sha)
+						first = r
+					} else {
+						r.fp, r.stamp, r.cache = st.checkFile(&st.entries[i], sha, first.fp, first.cache)
+					}
+					results <- r
+				}
 			}
 		}()
 	}
@@ -143,15 +162,15 @@ func (st *state) fingerprint(ctx context.Context) error {
 	go func() { wg.Wait(); close(results) }()
 	changed := false
 	for r := range results {
-		for _, i := range todo[r.sha] {
-			st.entries[i].fp = r.fp
-		}
+		st.entries[r.entry].fp = r.fp
 		if r.cache {
-			cache[r.sha] = r.fp
+			cache.put(r.sha, st.rawRel(&st.entries[r.entry]), r.fp, r.stamp)
 			changed = true
 		}
-		st.hashed++
-		task.Add(1)
+		if r.entry == todo[r.sha][0] {
+			st.hashed++
+			task.Add(1)
+		}
 	}
 	if changed {
 		if err := cache.save(cachePath); err != nil {
@@ -161,22 +180,50 @@ func (st *state) fingerprint(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// hashFile analyses one raw file; cacheable is false for results that
-// depend on the file system rather than the bytes (missing, altered).
-func (st *state) hashFile(path, sha string) (fp Fingerprint, cacheable bool) {
-	b, err := os.ReadFile(path)
+// hashFile analyses the raw file of e; cacheable is false for results that
+// depend on the file system rather than the bytes (missing, altered, a
+// symbolic link: nothing outside the workspace is read).
+func (st *state) hashFile(e *entry, sha string) (fp Fingerprint, stamp fileStamp, cacheable bool) {
+	b, fi, bad := st.readRaw(e, sha)
+	if bad != nil {
+		return *bad, stamp, false
+	}
+	return Analyze(b, st.s.maxPixels), stampOf(fi), true
+}
+
+// checkFile checks that the raw file of e holds the bytes sha, already
+// analysed as fp (cacheable when that analysis was).
+func (st *state) checkFile(e *entry, sha string, fp Fingerprint, cacheable bool) (Fingerprint, fileStamp, bool) {
+	_, fi, bad := st.readRaw(e, sha)
+	if bad != nil {
+		return *bad, fileStamp{}, false
+	}
+	return fp, stampOf(fi), cacheable
+}
+
+// rawRel is the workspace-relative path of e's raw file.
+func (st *state) rawRel(e *entry) string { return path.Join("raw", st.slugs[e.class], e.rec.File) }
+
+// readRaw reads the raw file of e, or returns the Fingerprint of its
+// refusal: missing, unreadable, outside the workspace, or not the bytes
+// the index names.
+func (st *state) readRaw(e *entry, sha string) ([]byte, os.FileInfo, *Fingerprint) {
+	b, fi, err := wspath.ReadFile(st.workspace, st.rawRel(e))
 	if err != nil {
 		reason := "unreadable"
-		if errors.Is(err, os.ErrNotExist) {
+		switch {
+		case errors.Is(err, os.ErrNotExist):
 			reason = "missing-file"
+		case errors.Is(err, wspath.ErrOutside):
+			reason = "outside-workspace"
 		}
-		return Fingerprint{SHA256: sha, Invalid: reason, Detail: err.Error()}, false
+		return nil, nil, &Fingerprint{SHA256: sha, Invalid: reason, Detail: err.Error()}
 	}
 	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != sha {
-		return Fingerprint{SHA256: sha, Invalid: "sha256-mismatch",
-			Detail: fmt.Sprintf("%s: content hash %x differs from the index", path, sum[:8])}, false
+		return nil, nil, &Fingerprint{SHA256: sha, Invalid: "sha256-mismatch",
+			Detail: fmt.Sprintf("%s: content hash %x differs from the index", st.rawPath(e), sum[:8])}
 	}
-	return Analyze(b, st.s.maxPixels), true
+	return b, fi, nil
 }
 
 // Filter reasons.
@@ -379,13 +426,11 @@ func Run(ctx context.Context, workspace string, classes []string, opts ...Option
 		return nil, err
 	}
 	decs := st.decide(review)
-	for ci := range st.classes {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := manifests.WriteDecisions(manifests.DecisionsPath(workspace, st.slugs[ci]), decs[ci]); err != nil {
-			return nil, err
-		}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := st.commitDecisions(decs, nil); err != nil {
+		return nil, err
 	}
 	rep := st.report(decs)
 	if err := writeReportHTML(ReportPath(workspace), st, decs, rep); err != nil {
@@ -421,4 +466,20 @@ func (u unionFind) union(a, b int) {
 			u[ra] = rb
 		}
 	}
+}
+
+// commitDecisions writes the decisions of the classes in only (all when
+// nil) as one generation (manifests.WriteDecisionSet): a kill never leaves
+// some classes' decisions new and others old.
+func (st *state) commitDecisions(decs [][]manifests.Decision, only []int) error {
+	if only == nil {
+		for ci := range st.classes {
+			only = append(only, ci)
+		}
+	}
+	set := map[string][]manifests.Decision{}
+	for _, ci := range only {
+		set[st.slugs[ci]] = decs[ci]
+	}
+	return manifests.WriteDecisionSet(st.workspace, set)
 }

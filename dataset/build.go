@@ -164,6 +164,11 @@ func (ci *classInput) makeCandidates() {
 
 func (b *builder) run(names []string) (*Result, error) {
 	o := &b.o
+	// Finish (or undo) a curation commit that a kill interrupted, so that
+	// every class's decisions are of one generation.
+	if _, err := manifests.RecoverDecisions(b.ws); err != nil {
+		return nil, err
+	}
 	inputs := make([]*classInput, len(names))
 	for i, n := range names {
 		ci, err := b.loadClass(n)

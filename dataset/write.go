@@ -121,6 +121,9 @@ func (b *builder) process(jobs []*job, cache map[string]cacheEntry, res *Result)
 	for _, j := range jobs {
 		if e, ok := cache[b.cacheKey(j.dec.SHA256)]; ok && manifests.CheckPlainName(e.File) == nil {
 			if _, err := os.Stat(filepath.Join(imgDir, e.File)); err == nil {
+				if err := checkSource(b.ws, j.dec); err != nil {
+					return err
+				}
 				j.file, j.w, j.h, j.reused = e.File, e.Width, e.Height, true
 				res.Reused++
 				continue
@@ -184,9 +187,9 @@ feed:
 
 func (b *builder) processOne(j *job, imgDir string) error {
 	src := filepath.Join(b.ws, filepath.FromSlash(j.dec.File))
-	raw, err := os.ReadFile(src)
+	raw, err := readSource(b.ws, j.dec)
 	if err != nil {
-		return fmt.Errorf("class %q: %w", j.dec.Class, err)
+		return err
 	}
 	out, info, err := b.o.rc.Load(raw, b.o.maxPixels)
 	if err != nil {

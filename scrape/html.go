@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,21 +12,34 @@ import (
 )
 
 // htmlGallery: a site without an API. The query is either substituted for
-// {query} in the source URL or resolved against it as a relative URL; the
-// image selector picks the links to files (href, else src or data-src) and
-// the next selector the link to the next page, which is the cursor.
-// Posts are named by the file name of their URL; there are no ratings or
-// tags.
-var htmlDefaults = kindDefault{delay: time.Second, parallelism: 4, robots: true}
-
+// {query} in the source URL (path-escaped in the path, query-escaped in
+// the query string) or resolved against it as a relative URL; the image
+// selector picks the links to files and the next selector the link to the
+// next page, which is the cursor. With a detail selector, the image links
+// lead to a post's page, where the detail selector picks the file link.
+// Common gallery patterns (REAL-SITES.md §5): a file's name is often not
+// unique (…/123/original.jpg), so a post's identity is its whole URL;
+// script URLs (download.php?id=) say nothing of the type, which the
+// downloaded bytes decide; lazy images keep the file in data-original,
+// data-lazy-src, data-src or srcset. robots.txt is honoured. There are no
+// ratings or tags.
 type htmlGallery struct {
 	src Source
 	p   *pager
 }
 
+var htmlDefaults = kindDefault{delay: time.Second, parallelism: 4, robots: true}
+
+// mediaExts are the extensions a URL may be trusted with before download.
+var mediaExts = []string{"jpg", "png", "gif", "webp", "bmp", "avif", "svg", "tif", "tiff", "mp4", "webm", "mov", "zip", "swf"}
+
 func (h *htmlGallery) start(query string) (string, error) {
-	if strings.Contains(h.src.URL, "{query}") {
-		return strings.ReplaceAll(h.src.URL, "{query}", url.QueryEscape(query)), nil
+	if i := strings.Index(h.src.URL, "{query}"); i >= 0 {
+		esc := url.QueryEscape
+		if q := strings.IndexByte(h.src.URL, '?'); q < 0 || i < q {
+			esc = url.PathEscape
+		}
+		return strings.ReplaceAll(h.src.URL, "{query}", esc(query)), nil
 	}
 	base, err := url.Parse(h.src.URL)
 	if err != nil {
@@ -37,6 +50,44 @@ func (h *htmlGallery) start(query string) (string, error) {
 		return "", fmt.Errorf("source %q: query %q is not a URL: %w", h.src.Name, query, err)
 	}
 	return base.ResolveReference(ref).String(), nil
+}
+
+// linkOf is an element's link: href, the lazy-loading attributes, the
+// largest srcset entry, then src.
+func linkOf(e *colly.HTMLElement) string {
+	for _, a := range []string{"href", "data-original", "data-lazy-src", "data-src"} {
+		if v := strings.TrimSpace(e.Attr(a)); v != "" {
+			return v
+		}
+	}
+	if ss := e.Attr("srcset"); ss != "" {
+		best, bestW := "", -1.0
+		for _, c := range strings.Split(ss, ",") {
+			f := strings.Fields(c)
+			if len(f) == 0 {
+				continue
+			}
+			w := 0.0
+			if len(f) > 1 {
+				fmt.Sscanf(strings.TrimRight(f[1], "wx"), "%g", &w)
+			}
+			if w > bestW {
+				best, bestW = f[0], w
+			}
+		}
+		if best != "" {
+			return best
+		}
+	}
+	return strings.TrimSpace(e.Attr("src"))
+}
+
+// trustedExt is the URL's extension if it names a media type, else "".
+func trustedExt(u string) string {
+	if e := extOf(u); slices.Contains(mediaExts, e) {
+		return e
+	}
+	return ""
 }
 
 func (h *htmlGallery) Page(ctx context.Context, query, cursor string) (*Page, error) {
@@ -52,13 +103,7 @@ func (h *htmlGallery) Page(ctx context.Context, query, cursor string) (*Page, er
 	seen := map[string]bool{}
 	_, err := h.p.visit(ctx, u, nil, func(c *colly.Collector) {
 		c.OnHTML(h.src.ImageSelector, func(e *colly.HTMLElement) {
-			link := e.Attr("href")
-			if link == "" {
-				link = e.Attr("src")
-			}
-			if link == "" {
-				link = e.Attr("data-src")
-			}
+			link := linkOf(e)
 			if link == "" {
 				return
 			}
@@ -67,12 +112,11 @@ func (h *htmlGallery) Page(ctx context.Context, query, cursor string) (*Page, er
 				return
 			}
 			seen[abs] = true
-			pu, _ := url.Parse(abs)
-			id := strings.TrimSuffix(path.Base(pu.Path), path.Ext(pu.Path))
-			if id == "" || id == "." || id == "/" {
-				id = abs
+			if h.src.DetailSelector != "" {
+				pg.Posts = append(pg.Posts, Post{ID: abs, PageURL: abs})
+				return
 			}
-			pg.Posts = append(pg.Posts, Post{ID: id, FileURL: abs, Ext: extOf(abs), PageURL: u})
+			pg.Posts = append(pg.Posts, Post{ID: abs, FileURL: abs, Ext: trustedExt(abs), PageURL: e.Request.URL.String()})
 		})
 		if h.src.NextSelector != "" {
 			c.OnHTML(h.src.NextSelector, func(e *colly.HTMLElement) {
@@ -88,4 +132,29 @@ func (h *htmlGallery) Page(ctx context.Context, query, cursor string) (*Page, er
 		return nil, fmt.Errorf("source %q: %w", h.src.Name, err)
 	}
 	return pg, nil
+}
+
+// Resolve visits a post's detail page for its file link.
+func (h *htmlGallery) Resolve(ctx context.Context, p *Post) error {
+	if h.src.DetailSelector == "" {
+		return fmt.Errorf("post %s: %w: no file URL", p.ID, ErrBadResponse)
+	}
+	var file string
+	_, err := h.p.visit(ctx, p.PageURL, nil, func(c *colly.Collector) {
+		c.OnHTML(h.src.DetailSelector, func(e *colly.HTMLElement) {
+			if file == "" {
+				if l := linkOf(e); l != "" {
+					file = e.Request.AbsoluteURL(l)
+				}
+			}
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("source %q: %w", h.src.Name, err)
+	}
+	if file == "" {
+		return fmt.Errorf("GET %s: %w: nothing matches detail_selector %q", p.PageURL, ErrBadResponse, h.src.DetailSelector)
+	}
+	p.FileURL, p.Ext = file, trustedExt(file)
+	return nil
 }

@@ -10,7 +10,12 @@ import (
 )
 
 // moebooru: yande.re, Konachan. GET /post.json?tags=&limit=&page= with at
-// most 100 posts per page. Its "s" (safe) rating is reported as g.
+// most 100 posts per page (help api.en.html.erb:111-112). Its "s" (safe)
+// rating is reported as g. Auth is username+api_key, or login with
+// password_hash (the SHA1 of the salted password); a failed one silently
+// falls back to anonymous (application_controller.rb:39-50; REAL-SITES.md
+// §3). Posts list sample_url and jpeg_url renditions beside file_url
+// (post/api_methods.rb).
 var moebooruDefaults = kindDefault{delay: time.Second, limit: 100, maxLimit: 100, parallelism: 4}
 
 type moebooru struct {
@@ -30,6 +35,13 @@ type moebooruPost struct {
 	Rating   string `json:"rating"`
 	Tags     string `json:"tags"`
 	Status   string `json:"status"`
+
+	SampleURL    string `json:"sample_url"`
+	SampleWidth  int    `json:"sample_width"`
+	SampleHeight int    `json:"sample_height"`
+	JPEGURL      string `json:"jpeg_url"`
+	JPEGWidth    int    `json:"jpeg_width"`
+	JPEGHeight   int    `json:"jpeg_height"`
 }
 
 var moebooruRating = map[string]string{"s": "g", "q": "q", "e": "e"}
@@ -44,9 +56,13 @@ func (m *moebooru) Page(ctx context.Context, query, cursor string) (*Page, error
 		n = v
 	}
 	v := url.Values{"tags": {query}, "limit": {strconv.Itoa(m.src.Limit)}, "page": {strconv.Itoa(n)}}
-	if m.src.Login != "" && m.src.APIKey != "" {
+	switch {
+	case m.src.Login != "" && m.src.PasswordHash != "":
 		v.Set("login", m.src.Login)
-		v.Set("password_hash", m.src.APIKey)
+		v.Set("password_hash", m.src.PasswordHash)
+	case m.src.Login != "" && m.src.APIKey != "":
+		v.Set("username", m.src.Login)
+		v.Set("api_key", m.src.APIKey)
 	}
 	u := m.base + "/post.json?" + v.Encode()
 	body, err := m.p.visit(ctx, u, nil, nil)
@@ -68,11 +84,18 @@ func (m *moebooru) Page(ctx context.Context, query, cursor string) (*Page, error
 			continue
 		}
 		id := strconv.FormatInt(r.ID, 10)
-		pg.Posts = append(pg.Posts, Post{
+		p := Post{
 			ID: id, FileURL: r.FileURL, MD5: strings.ToLower(r.MD5), Width: r.Width, Height: r.Height,
 			Rating: moebooruRating[r.Rating], Tags: strings.Fields(r.Tags), Ext: normExt(r.FileExt),
 			FileSize: r.FileSize, PageURL: m.base + "/post/show/" + id,
-		})
+		}
+		for _, v := range []Variant{{r.SampleURL, r.SampleWidth, r.SampleHeight, ""}, {r.JPEGURL, r.JPEGWidth, r.JPEGHeight, ""}} {
+			if v.URL != "" && v.URL != r.FileURL && v.Width > 0 {
+				v.Ext = extOf(v.URL)
+				p.Variants = append(p.Variants, v)
+			}
+		}
+		pg.Posts = append(pg.Posts, p)
 	}
 	if len(raw) >= m.src.Limit {
 		pg.Next = strconv.Itoa(n + 1)

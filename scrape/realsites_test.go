@@ -1,7 +1,11 @@
 package scrape
 
 import (
+	"context"
 	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -376,5 +380,128 @@ func TestGelbooruTagsUnescapedXMLAndSingleObject(t *testing.T) {
 	s, _ = gelbooruRun(t, b, "nakano_miku", Source{}, 10)
 	if s.Downloaded != 1 || s.Error != "" {
 		t.Errorf("single object: downloaded %d error %q, want 1", s.Downloaded, s.Error)
+	}
+}
+
+func TestMoebooruAuthForms(t *testing.T) {
+	posts := makePosts(1, 4, "nakano_miku")
+	posts[0].Restricted = true
+	b := booru.New(posts, booru.WithMoebooruAuth("miku", "k3y", "5ha1"))
+	ts := start(t, b)
+	run := func(src Source) SourceSummary {
+		src.Kind, src.URL = "moebooru", ts.URL
+		return src0(t, runScrape(t, t.TempDir(), baseOpts(src, "nakano_miku", 10)...))
+	}
+	// Before, the API key went out as password_hash and was silently
+	// ignored: the restricted post never showed.
+	if s := run(Source{Login: "miku", APIKey: "k3y"}); s.Downloaded != 4 {
+		t.Errorf("username+api_key: downloaded %d, want 4 (the restricted post too)", s.Downloaded)
+	}
+	if s := run(Source{Login: "miku", PasswordHash: "5ha1"}); s.Downloaded != 4 {
+		t.Errorf("login+password_hash: downloaded %d, want 4", s.Downloaded)
+	}
+	if s := run(Source{Login: "miku", APIKey: "wrong"}); s.Downloaded != 3 || s.Error != "" {
+		t.Errorf("wrong key: downloaded %d error %q, want 3 (silently anonymous, as moebooru does)", s.Downloaded, s.Error)
+	}
+}
+
+func TestMoebooruRenditions(t *testing.T) {
+	posts := []booru.Post{{ID: 1, Tags: []string{"nakano_miku"}, Rating: "g", Image: booru.Image(1000, 1600, 1, "png")}}
+	b := booru.New(posts, booru.WithVariants())
+	ts := start(t, b)
+	f := testFilters()
+	f.MinSide, f.MaxFileSize = 600, 20<<20
+	ws := t.TempDir()
+	s := src0(t, runScrape(t, ws, append(baseOpts(Source{Kind: "moebooru", URL: ts.URL}, "nakano_miku", 10), WithFilters(f))...))
+	recs := checkRaw(t, ws, "nakano_miku")
+	if s.Downloaded != 1 || len(recs) != 1 || recs[0].Width != 850 || !strings.HasSuffix(recs[0].File, ".jpg") {
+		t.Errorf("downloaded %d %+v, want the 850 px jpeg rendition (720x720 is below min_side 600 on its short side)", s.Downloaded, recs)
+	}
+}
+
+// hostTransport sends every request to addr, whatever its host: a
+// gallery at example.test and www.example.test on one local server.
+func hostTransport(addr string) http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+	return t
+}
+
+func htmlRun(t *testing.T, b *booru.Server, src Source, n int, extra ...Option) (SourceSummary, string, *httptest.Server) {
+	t.Helper()
+	ts := start(t, b)
+	if src.URL == "" {
+		src.URL = ts.URL + "/gallery?tags={query}"
+	}
+	src.Kind = "html"
+	if src.ImageSelector == "" {
+		src.ImageSelector, src.NextSelector = "a.image", "a.next"
+	}
+	ws := t.TempDir()
+	opts := append(baseOpts(src, "nakano_miku", n), extra...)
+	return src0(t, runScrape(t, ws, opts...)), ws, ts
+}
+
+func TestHTMLGalleryRealPatterns(t *testing.T) {
+	posts := makePosts(1, 12, "nakano_miku")
+	posts[3].Image = testImage(4, "png")
+	// Five (twelve) files named original.<ext>: one identity each.
+	b := booru.New(posts, booru.WithGallery(booru.GalleryStyle{SameName: true}))
+	s, ws, _ := htmlRun(t, b, Source{}, 50)
+	if s.Downloaded != 12 || s.Known != 0 {
+		t.Errorf("same file names: downloaded %d known %d, want 12 and 0", s.Downloaded, s.Known)
+	}
+	checkRaw(t, ws, "nakano_miku")
+	// download.php?id=: the type comes from the bytes.
+	b = booru.New(posts, booru.WithGallery(booru.GalleryStyle{Script: true}))
+	s, ws, _ = htmlRun(t, b, Source{}, 50)
+	if s.Downloaded != 12 || s.Filtered[ReasonFileType] != 0 {
+		t.Errorf("script URLs: downloaded %d filtered %v, want 12 and none", s.Downloaded, s.Filtered)
+	}
+	if recs := checkRaw(t, ws, "nakano_miku"); len(recs) == 12 && !strings.HasSuffix(recs[len(recs)-1].File, ".jpg") {
+		t.Errorf("last record %s, want a .jpg named from its bytes", recs[len(recs)-1].File)
+	}
+	// Thumbnails linking to detail pages, lazy images.
+	b = booru.New(posts, booru.WithGallery(booru.GalleryStyle{Detail: true, Lazy: true, SameName: true}))
+	s, _, _ = htmlRun(t, b, Source{ImageSelector: "img.image", NextSelector: "a.next", DetailSelector: "a.download"}, 50)
+	if s.Downloaded != 12 || s.Failed != 0 {
+		t.Errorf("detail pages: downloaded %d failed %d (%v %s), want 12", s.Downloaded, s.Failed, s.Failures, s.Error)
+	}
+	// A next link going round in a cycle (page 2 -> page=1 -> page 2)
+	// ends the listing once a page comes round again; page=1 is a new URL
+	// (the start was without page=), so it is read once more.
+	b = booru.New(posts, booru.WithGallery(booru.GalleryStyle{Cycle: true}))
+	s, _, _ = htmlRun(t, b, Source{}, 50)
+	if s.Downloaded != 12 || s.Pages != 3 || s.Error != "" {
+		t.Errorf("cycle: downloaded %d pages %d error %q, want 12, 3, none", s.Downloaded, s.Pages, s.Error)
+	}
+}
+
+func TestHTMLWWWRedirectFollowed(t *testing.T) {
+	posts := makePosts(1, 3, "nakano_miku")
+	b := booru.New(posts)
+	ts := start(t, b)
+	port := ts.URL[strings.LastIndexByte(ts.URL, ':'):]
+	b2 := booru.New(posts, booru.WithGallery(booru.GalleryStyle{WWWHost: "www.example.test" + port}))
+	ts2 := start(t, b2)
+	src := Source{Kind: "html", URL: "http://example.test" + port + "/gallery?tags={query}", ImageSelector: "a.image", NextSelector: "a.next"}
+	opts := append(baseOpts(src, "nakano_miku", 10), WithTransport(hostTransport(strings.TrimPrefix(ts2.URL, "http://"))))
+	s := src0(t, runScrape(t, t.TempDir(), opts...))
+	if s.Downloaded != 3 || s.Error != "" {
+		t.Errorf("example.test -> www.example.test: downloaded %d error %q, want 3", s.Downloaded, s.Error)
+	}
+	// Another host is still refused.
+	b3 := booru.New(posts, booru.WithGallery(booru.GalleryStyle{WWWHost: "cdn.other.test" + port}))
+	ts3 := start(t, b3)
+	opts = append(baseOpts(src, "nakano_miku", 10), WithTransport(hostTransport(strings.TrimPrefix(ts3.URL, "http://"))))
+	s = src0(t, runScrape(t, t.TempDir(), opts...))
+	if !strings.Contains(s.Error, ErrCrossHostRedirect.Error()) {
+		t.Errorf("redirect to another site: error %q, want %q", s.Error, ErrCrossHostRedirect)
+	}
+	h := &htmlGallery{src: Source{URL: "https://example.org/tags/{query}/page"}}
+	if u, _ := h.start("Nakano Miku/2"); u != "https://example.org/tags/Nakano%20Miku%2F2/page" {
+		t.Errorf("{query} in the path: %s", u)
 	}
 }

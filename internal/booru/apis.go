@@ -223,19 +223,48 @@ func (s *Server) gelbooruXML(w http.ResponseWriter, r *http.Request, res []*Post
 
 var moebooruRatings = map[string]string{"g": "s", "s": "s", "q": "q", "e": "e"}
 
-// moebooru answers /post.json like yande.re: limit capped at 100, page numbers.
+// moebooru answers /post.json like yande.re (github.com/moebooru/moebooru
+// at d149a95f; REAL-SITES.md §3): limit capped at 100, page numbers.
+// With WithMoebooruAuth, restricted posts are listed only to a user
+// authenticated by username+api_key or login+password_hash; a failed
+// authentication silently falls back to anonymous
+// (application_controller.rb:39-50). With WithVariants, sample_url and
+// jpeg_url renditions are listed (post/api_methods.rb).
 func (s *Server) moebooru(w http.ResponseWriter, r *http.Request, q url.Values) {
+	authed := s.mbUser != "" && (q.Get("username") == s.mbUser && q.Get("api_key") == s.mbKey && s.mbKey != "" ||
+		q.Get("login") == s.mbUser && q.Get("password_hash") == s.mbHash && s.mbHash != "")
 	limit := min(max(intParam(q, "limit", 40), 1), 100)
 	n := max(intParam(q, "page", 1), 1)
-	res := page(s.matching(q.Get("tags")), (n-1)*limit, limit)
+	var visible []*Post
+	for _, p := range s.matching(q.Get("tags")) {
+		if !p.Restricted || authed {
+			visible = append(visible, p)
+		}
+	}
+	res := page(visible, (n-1)*limit, limit)
 	out := make([]map[string]any, 0, len(res))
 	for _, p := range res {
-		out = append(out, map[string]any{
+		m := map[string]any{
 			"id": p.ID, "tags": strings.Join(p.Tags, " "), "created_at": created.Unix(), "author": "someone",
 			"source": p.Source, "score": 3, "md5": p.md5, "file_size": p.size, "file_ext": p.ext,
 			"file_url": fileURL(r, p), "preview_url": fileURL(r, p), "width": p.Width, "height": p.Height,
 			"rating": moebooruRatings[p.Rating], "status": "active",
-		})
+			"sample_url": fileURL(r, p), "sample_width": p.Width, "sample_height": p.Height,
+			"jpeg_url": fileURL(r, p), "jpeg_width": p.Width, "jpeg_height": p.Height,
+		}
+		if s.variants {
+			for _, v := range variantsOf(p) {
+				key := map[string]string{"720x720": "sample", "sample": "jpeg"}[v.name]
+				m[key+"_url"], m[key+"_width"], m[key+"_height"] = variantURL(r, p, v), v.width, v.height
+			}
+		}
+		if p.Deleted {
+			m["status"] = "deleted"
+			delete(m, "file_url")
+			delete(m, "sample_url")
+			delete(m, "jpeg_url")
+		}
+		out = append(out, m)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -345,6 +374,12 @@ func (s *Server) zerochan(w http.ResponseWriter, r *http.Request, q url.Values) 
 const GalleryPageSize = 10
 
 // gallery answers a plain HTML gallery: links to files and a next link.
+// Its GalleryStyle mimics common real galleries (REAL-SITES.md §5, common
+// patterns rather than one site): files that share a base name
+// (/img/<id>/original.<ext>), script URLs (/download.php?id=<id>),
+// thumbnails linking to a detail page (/post/<id>, whose a.download links
+// the file), lazy images (data-original), a www. redirect, a "next" link
+// of the last page back to the first.
 func (s *Server) gallery(w http.ResponseWriter, r *http.Request, q url.Values) {
 	n := max(intParam(q, "page", 1), 1)
 	all := s.matching(q.Get("tags"))
@@ -352,17 +387,56 @@ func (s *Server) gallery(w http.ResponseWriter, r *http.Request, q url.Values) {
 	var b strings.Builder
 	b.WriteString("<!DOCTYPE html>\n<html><head><title>gallery</title></head><body>\n<div id=\"posts\">\n")
 	for _, p := range res {
-		fmt.Fprintf(&b, "  <div class=\"post\"><a class=\"image\" href=\"/data/%s.%s\"><img src=\"/data/%s.%s\" alt=\"%s\"></a></div>\n",
-			p.md5, p.ext, p.md5, p.ext, html.EscapeString(strings.Join(p.Tags, " ")))
+		link := s.galleryLink(p)
+		if s.gallery_.Detail {
+			link = "/post/" + strconv.Itoa(p.ID)
+		}
+		if s.gallery_.Lazy {
+			fmt.Fprintf(&b, "  <div class=\"post\"><img class=\"image lazy\" src=\"/static/blank.gif\" data-original=\"%s\" alt=\"%s\"></div>\n",
+				html.EscapeString(link), html.EscapeString(strings.Join(p.Tags, " ")))
+			continue
+		}
+		fmt.Fprintf(&b, "  <div class=\"post\"><a class=\"image\" href=\"%s\"><img src=\"/data/%s.%s\" alt=\"%s\"></a></div>\n",
+			html.EscapeString(link), p.md5, p.ext, html.EscapeString(strings.Join(p.Tags, " ")))
 	}
 	b.WriteString("</div>\n")
-	if n*GalleryPageSize < len(all) {
-		next := url.Values{"tags": {q.Get("tags")}, "page": {strconv.Itoa(n + 1)}}
-		fmt.Fprintf(&b, "<a class=\"next\" href=\"/gallery?%s\">next</a>\n", html.EscapeString(next.Encode()))
+	next := ""
+	switch {
+	case n*GalleryPageSize < len(all):
+		next = url.Values{"tags": {q.Get("tags")}, "page": {strconv.Itoa(n + 1)}}.Encode()
+	case s.gallery_.Cycle && n > 1:
+		next = url.Values{"tags": {q.Get("tags")}, "page": {"1"}}.Encode()
+	}
+	if next != "" {
+		fmt.Fprintf(&b, "<a class=\"next\" href=\"/gallery?%s\">next</a>\n", html.EscapeString(next))
 	}
 	b.WriteString("</body></html>\n")
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write([]byte(b.String()))
+}
+
+// galleryLink is where the gallery's file link for p points.
+func (s *Server) galleryLink(p *Post) string {
+	switch {
+	case s.gallery_.SameName:
+		return "/img/" + strconv.Itoa(p.ID) + "/original." + p.ext
+	case s.gallery_.Script:
+		return "/download.php?id=" + strconv.Itoa(p.ID)
+	}
+	return "/data/" + p.md5 + "." + p.ext
+}
+
+// detailPage answers /post/<id>: a page whose a.download links the file.
+func (s *Server) detailPage(w http.ResponseWriter, r *http.Request) bool {
+	id, err := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/post/"))
+	p, ok := s.byID[id]
+	if err != nil || !ok {
+		return false
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, "<!DOCTYPE html>\n<html><body><img id=\"main\" src=\"/data/sample/%s.jpg\"><a class=\"download\" href=\"%s\">download</a></body></html>\n",
+		p.md5, html.EscapeString(s.galleryLink(p)))
+	return true
 }
 
 func firstOr(xs []string, def string) string {

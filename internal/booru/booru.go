@@ -201,6 +201,25 @@ func WithGelbooruSingleObject() Option { return func(s *Server) { s.gbSingle = t
 // the first with no posts (Safebooru, gallery-dl #5830).
 func WithGelbooruEmptyPages(n int) Option { return func(s *Server) { s.gbFlaky = n } }
 
+// WithMoebooruAuth sets the one moebooru account: user with apiKey
+// (username+api_key) or passwordHash (login+password_hash).
+func WithMoebooruAuth(user, apiKey, passwordHash string) Option {
+	return func(s *Server) { s.mbUser, s.mbKey, s.mbHash = user, apiKey, passwordHash }
+}
+
+// GalleryStyle shapes the HTML gallery (see Server.gallery).
+type GalleryStyle struct {
+	SameName bool   // files at /img/<id>/original.<ext>: one base name for all
+	Script   bool   // files at /download.php?id=<id>: no extension
+	Detail   bool   // thumbnails link to /post/<id>, which links the file
+	Lazy     bool   // <img data-original=...> instead of <a href=...>
+	Cycle    bool   // the last page's next link goes back to page 1
+	WWWHost  string // requests to another host are redirected to this one (301)
+}
+
+// WithGallery sets the gallery's style.
+func WithGallery(g GalleryStyle) Option { return func(s *Server) { s.gallery_ = g } }
+
 // WithLatency delays every response (a slow but healthy site).
 func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
 
@@ -213,25 +232,27 @@ type Server struct {
 	robots  string
 	latency time.Duration
 
-	dbLogin, dbKey  string
-	dbGold          bool
-	variants        bool
-	lastUA          string
-	gbMaxOffset     int
-	gbXML, gbSingle bool
-	gbFlaky         int
-	gbFlakySeen     map[string]int
-	zcAliases       map[string]string
-	zcControl       bool
-	zcEmptyEnd      bool
-	clearName       string
-	clearValue      string
-	clearUA         string
-	times           []time.Time
-	rendered        map[string][]byte
-	gbKey, gbUser   string
-	gbAttributes    bool
-	gbMax           int
+	dbLogin, dbKey        string
+	dbGold                bool
+	variants              bool
+	lastUA                string
+	gbMaxOffset           int
+	gbXML, gbSingle       bool
+	gbFlaky               int
+	gbFlakySeen           map[string]int
+	mbUser, mbKey, mbHash string
+	gallery_              GalleryStyle
+	zcAliases             map[string]string
+	zcControl             bool
+	zcEmptyEnd            bool
+	clearName             string
+	clearValue            string
+	clearUA               string
+	times                 []time.Time
+	rendered              map[string][]byte
+	gbKey, gbUser         string
+	gbAttributes          bool
+	gbMax                 int
 
 	mu       sync.Mutex
 	total    int
@@ -360,6 +381,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.latency > 0 && !sleep(r, s.latency) {
 		return
 	}
+	if h := s.gallery_.WWWHost; h != "" && r.Host != h {
+		http.Redirect(w, r, "http://"+h+r.URL.RequestURI(), http.StatusMovedPermanently)
+		return
+	}
 	if f := s.fault(r, target, post, n); f != nil {
 		if s.applyFault(w, r, f, post) {
 			return
@@ -399,6 +424,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, q url.Values) 
 		s.gelbooru(w, r, q)
 	case r.URL.Path == "/post.json":
 		s.moebooru(w, r, q)
+	case strings.HasPrefix(r.URL.Path, "/post/"):
+		return s.detailPage(w, r)
 	case r.URL.Path == "/gallery":
 		s.gallery(w, r, q)
 	case q.Has("json"):
@@ -413,6 +440,12 @@ func (s *Server) classify(r *http.Request) (Target, *Post) {
 	switch {
 	case r.URL.Path == "/robots.txt":
 		return Robots, nil
+	case strings.HasPrefix(r.URL.Path, "/img/"):
+		id, _ := strconv.Atoi(path.Base(path.Dir(r.URL.Path)))
+		return Files, s.byID[id]
+	case r.URL.Path == "/download.php":
+		id, _ := strconv.Atoi(r.URL.Query().Get("id"))
+		return Files, s.byID[id]
 	case strings.HasPrefix(r.URL.Path, "/data/"), strings.HasPrefix(r.URL.Path, "/images/"):
 		name := path.Base(r.URL.Path)
 		if i := strings.IndexByte(name, '.'); i >= 0 {

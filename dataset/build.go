@@ -87,8 +87,8 @@ func Build(ctx context.Context, workspace, name string, classes []string, opts .
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	if err := manifests.CheckPlainName(name); err != nil {
-		return nil, fmt.Errorf("dataset name: %w", err)
+	if err := manifests.CheckDatasetName(name); err != nil {
+		return nil, err
 	}
 	if len(classes) == 0 {
 		return nil, ErrNoClasses

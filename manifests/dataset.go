@@ -49,6 +49,9 @@ func checkClasses(path string, cs []Class) error {
 		if c.Label != i {
 			return &RecordError{File: path, Line: i + 1, Field: "label", Err: fmt.Errorf("label %d at position %d", c.Label, i)}
 		}
+		if err := CheckPrintable(c.Name); err != nil {
+			return &RecordError{File: path, Line: i + 1, Field: "name", Err: err}
+		}
 		want, err := Slug(c.Name)
 		if err != nil {
 			return &RecordError{File: path, Line: i + 1, Field: "name", Err: err}

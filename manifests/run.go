@@ -48,6 +48,11 @@ func ReadRunCard(path string) (*RunCard, error) {
 	if c.Model == "" {
 		return nil, &RecordError{File: path, Field: "model", Err: fmt.Errorf("empty")}
 	}
+	if c.Dataset != "" {
+		if err := CheckDatasetName(c.Dataset); err != nil {
+			return nil, &RecordError{File: path, Field: "dataset", Err: err}
+		}
+	}
 	if len(c.Classes) < 2 {
 		return nil, &RecordError{File: path, Field: "classes", Err: fmt.Errorf("need at least 2, got %d", len(c.Classes))}
 	}

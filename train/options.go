@@ -170,6 +170,9 @@ func (o *options) validate() error {
 	case o.resume && o.Name == "":
 		return bad("resume needs the run's name")
 	}
+	if err := manifests.CheckDatasetName(o.Dataset); err != nil {
+		return bad("%v", err)
+	}
 	if o.Name != "" {
 		if err := checkRunName(o.Name); err != nil {
 			return bad("%v", err)

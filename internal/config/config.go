@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/chara-dev/chara/internal/names"
 	"github.com/chara-dev/chara/manifests"
 )
 
@@ -135,13 +136,19 @@ func (c *Config) Validate(name string) error {
 			return &KeyError{File: name, Key: "sources." + sname + "." + err.key, Err: err.err}
 		}
 	}
-	names := make([]string, 0, len(c.Classes))
+	classNames := make([]string, 0, len(c.Classes))
 	seen := map[string]bool{}
 	for i, cl := range c.Classes {
 		key := fmt.Sprintf("classes[%d]", i)
 		if cl.Name == "" {
 			return kerr(key+".name", "empty")
 		}
+		// One spelling per name (NFC), no control characters.
+		n, err := names.Class(cl.Name)
+		if err != nil {
+			return kerr(key+".name", "%v", err)
+		}
+		c.Classes[i].Name, cl.Name = n, n
 		if _, err := manifests.Slug(cl.Name); err != nil {
 			return kerr(key+".name", "%v", err)
 		}
@@ -154,9 +161,9 @@ func (c *Config) Validate(name string) error {
 				return kerr(key+".queries."+src, "no source named %q under sources", src)
 			}
 		}
-		names = append(names, cl.Name)
+		classNames = append(classNames, cl.Name)
 	}
-	if err := manifests.CheckSlugs(names); err != nil {
+	if err := manifests.CheckSlugs(classNames); err != nil {
 		return kerr("classes", "%v", err)
 	}
 	for _, v := range []struct {
@@ -182,7 +189,7 @@ func (c *Config) Validate(name string) error {
 // ClassByName finds a class.
 func (c *Config) ClassByName(name string) (*Class, bool) {
 	for i := range c.Classes {
-		if c.Classes[i].Name == name {
+		if names.Same(c.Classes[i].Name, name) {
 			return &c.Classes[i], true
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/chara-dev/chara/internal/atomicfile"
+	"github.com/chara-dev/chara/internal/names"
 )
 
 // Errors of the class editors.
@@ -25,6 +26,11 @@ var (
 // still pass Parse (so the query sources must exist under sources:), or
 // nothing is written. The write is atomic.
 func AddClass(path string, c Class) error {
+	name, err := names.Class(c.Name)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	c.Name = name
 	return editFile(path, func(doc *yaml.Node) error {
 		root := doc.Content[0]
 		seq := mapValue(root, "classes")
@@ -36,7 +42,7 @@ func AddClass(path string, c Class) error {
 			return fmt.Errorf("%s: classes: not a list", path)
 		}
 		for _, item := range seq.Content {
-			if n := mapValue(item, "name"); n != nil && n.Value == c.Name {
+			if n := mapValue(item, "name"); n != nil && names.Same(n.Value, c.Name) {
 				return fmt.Errorf("%s: %q: %w", path, c.Name, ErrClassExists)
 			}
 		}
@@ -72,7 +78,7 @@ func RemoveClass(path, name string) error {
 		seq := mapValue(doc.Content[0], "classes")
 		if seq != nil && seq.Kind == yaml.SequenceNode {
 			for i, item := range seq.Content {
-				if n := mapValue(item, "name"); n != nil && n.Value == name {
+				if n := mapValue(item, "name"); n != nil && names.Same(n.Value, name) {
 					seq.Content = append(seq.Content[:i], seq.Content[i+1:]...)
 					return nil
 				}

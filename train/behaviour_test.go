@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -134,10 +135,15 @@ func TestEarlyStoppingRestoresBest(t *testing.T) {
 	if len(hist) != 5 {
 		t.Fatalf("%d metric rows, want 5", len(hist))
 	}
-	// The final evaluation ran on the restored epoch-2 weights: the same
-	// test loss to the last bit, not epoch 5's.
-	if card.TestLoss != hist[1].TestLoss || card.TestLoss == hist[4].TestLoss {
-		t.Errorf("final test loss %v; epoch 2 had %v, epoch 5 %v", card.TestLoss, hist[1].TestLoss, hist[4].TestLoss)
+	// The test split is not scored per epoch; the one evaluation ran on
+	// the restored epoch-2 weights: a predictor loading run.json's best
+	// weights gets the same test loss.
+	head, _ := os.ReadFile(filepath.Join(manifests.RunDir(ws, "es"), "metrics.csv"))
+	if strings.Contains(strings.SplitN(string(head), "\n", 2)[0], "test") {
+		t.Errorf("metrics.csv has per-epoch test columns: %s", strings.SplitN(string(head), "\n", 2)[0])
+	}
+	if loss := testLossOf(t, ws, "es"); math.Abs(loss-card.TestLoss) > 1e-4 {
+		t.Errorf("final test loss %v; the best weights give %v", card.TestLoss, loss)
 	}
 	best, err := readCheckpoint(manifests.RunDir(ws, "es"), bestKind)
 	if err != nil || best.Epoch != 2 {
@@ -407,29 +413,41 @@ func testAdamMatchesLibtorch(t *testing.T, wd float64) {
 	}
 }
 
+// Compare ranks by validation accuracy, never by test accuracy, runs of
+// the dataset's current version before stale ones, and marks which is
+// which.
 func TestCompare(t *testing.T) {
 	ws := t.TempDir()
-	write := func(name string, acc float64) {
-		c := &manifests.RunCard{Name: name, Model: "cnn", Dataset: "toy", Classes: []manifests.Class{{Label: 0, Name: "A", Slug: "a"}, {Label: 1, Name: "B", Slug: "b"}},
-			Recipe: recipe.Sized(100, 75, manifests.FitPad).WithInput(manifests.Input{Height: 100, Width: 75, Adapt: manifests.AdaptNone, Std: [3]float64{1, 1, 1}}), TestAcc: acc, BestWeights: "best.ot", Finished: true}
+	ds := makeDataset(t, ws, "toy", 2, 20, 16, [3]int{2, 1, 1}, 3)
+	write := func(name, version string, val, test float64) {
+		c := &manifests.RunCard{Name: name, Model: "cnn", Dataset: "toy", DatasetVersion: version, Classes: []manifests.Class{{Label: 0, Name: "A", Slug: "a"}, {Label: 1, Name: "B", Slug: "b"}},
+			Recipe:     recipe.Sized(100, 75, manifests.FitPad).WithInput(manifests.Input{Height: 100, Width: 75, Adapt: manifests.AdaptNone, Std: [3]float64{1, 1, 1}}),
+			BestValAcc: val, TestAcc: test, BestWeights: "best.ot", Finished: true}
 		if err := manifests.WriteRunCard(filepath.Join(manifests.RunDir(ws, name), "run.json"), c); err != nil {
 			t.Fatal(err)
 		}
 		writeMetrics(filepath.Join(manifests.RunDir(ws, name), "metrics.csv"), []EpochRow{{Epoch: 1, Seconds: 2}, {Epoch: 2, Seconds: 3}})
 	}
-	write("low", 0.5)
-	write("high", 0.9)
-	got, err := Compare(ws, "low", manifests.RunDir(ws, "high"))
+	// "lucky" has the best test accuracy but the worse validation one.
+	write("lucky", ds.Card.Version, 0.6, 0.95)
+	write("valbest", ds.Card.Version, 0.9, 0.8)
+	write("old", "0123456789abcdef", 0.99, 0.99)
+	got, err := Compare(ws, "lucky", "old", manifests.RunDir(ws, "valbest"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got[0].Name != "high" || got[1].Name != "low" || got[0].Seconds != 5 {
-		t.Errorf("%+v", got)
+	var names []string
+	for _, r := range got {
+		names = append(names, r.Name)
+	}
+	if strings.Join(names, ",") != "valbest,lucky,old" || got[0].Seconds != 5 || !got[0].Current || !got[1].Current || got[2].Current {
+		t.Errorf("order %v, want valbest,lucky,old (current by val accuracy, then stale): %+v", names, got)
 	}
 	var buf bytes.Buffer
 	WriteComparison(&buf, got)
 	out := buf.String()
-	if strings.Index(out, "high") > strings.Index(out, "low") || !strings.HasPrefix(out, "TEST ACC") {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if !strings.HasPrefix(out, "BEST VAL ACC") || len(lines) != 4 || !strings.Contains(lines[1], "current") || !strings.Contains(lines[3], "stale") {
 		t.Errorf("table:\n%s", out)
 	}
 	if _, err := Compare(ws, "nope"); err == nil {

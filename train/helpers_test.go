@@ -2,12 +2,14 @@ package train
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -19,6 +21,7 @@ import (
 	"github.com/chara-dev/chara/internal/recipe"
 	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/chara-dev/chara/manifests"
+	"github.com/chara-dev/chara/train/predict"
 )
 
 // toyColours are the classes of the toy datasets: a noisy background of
@@ -62,26 +65,35 @@ func makePlainDataset(t testing.TB, ws, name string, classes, h, w int, counts [
 }
 
 func makeToySet(t testing.TB, ws, name string, classes, h, w int, counts [3]int, seed uint64, disc bool) *manifests.Dataset {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	return makeImageSet(t, ws, name, toyNames[:classes], h, w, counts, func(c, _, _ int) image.Image {
+		return toyImage(c, h, w, disc, rng)
+	})
+}
+
+// makeImageSet writes a dataset of the named classes whose images (h x w,
+// PNG) gen draws, for class c, split index si and the k-th image.
+func makeImageSet(t testing.TB, ws, name string, names []string, h, w int, counts [3]int, gen func(c, si, k int) image.Image) *manifests.Dataset {
 	t.Helper()
 	dir := manifests.DatasetDir(ws, name)
 	if err := os.MkdirAll(filepath.Join(dir, "images"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(seed, 1))
+	classes := len(names)
 	var cls []manifests.Class
 	for i := 0; i < classes; i++ {
-		slug, err := manifests.Slug(toyNames[i])
+		slug, err := manifests.Slug(names[i])
 		if err != nil {
 			t.Fatal(err)
 		}
-		cls = append(cls, manifests.Class{Label: i, Name: toyNames[i], Slug: slug})
+		cls = append(cls, manifests.Class{Label: i, Name: names[i], Slug: slug})
 	}
 	rows := map[manifests.Split][]manifests.SplitRow{}
 	for si, sp := range manifests.Splits {
 		for c := 0; c < classes; c++ {
 			for k := 0; k < counts[si]; k++ {
 				var buf bytes.Buffer
-				if err := png.Encode(&buf, toyImage(c, h, w, disc, rng)); err != nil {
+				if err := png.Encode(&buf, gen(c, si, k)); err != nil {
 					t.Fatal(err)
 				}
 				sum := sha256.Sum256(buf.Bytes())
@@ -90,7 +102,7 @@ func makeToySet(t testing.TB, ws, name string, classes, h, w int, counts [3]int,
 				if err := os.WriteFile(filepath.Join(dir, file), buf.Bytes(), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				rows[sp] = append(rows[sp], manifests.SplitRow{Path: file, Label: c, Class: toyNames[c], Split: sp,
+				rows[sp] = append(rows[sp], manifests.SplitRow{Path: file, Label: c, Class: names[c], Split: sp,
 					SHA256: hexs, Width: w, Height: h, Source: "toy", PostID: strconv.Itoa(k)})
 			}
 		}
@@ -193,4 +205,39 @@ func inputRecipe(t testing.TB, ds *manifests.Dataset, h, w int) *recipe.Recipe {
 		t.Fatal(err)
 	}
 	return rc
+}
+
+// testLossOf is the mean cross-entropy on the test split of the run's
+// best weights, computed by the prediction package from run.json.
+func testLossOf(t testing.TB, ws, run string) float64 {
+	t.Helper()
+	p, err := predict.Load(manifests.RunDir(ws, run))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	ds, err := manifests.ReadDataset(manifests.DatasetDir(ws, p.Card().Dataset))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for _, r := range ds.Rows[manifests.Test] {
+		files = append(files, filepath.Join(ds.Dir, filepath.FromSlash(r.Path)))
+	}
+	res, err := p.PredictFiles(context.Background(), files, 0, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss := 0.0
+	for i, r := range res {
+		if r.Err != nil {
+			t.Fatal(r.Err)
+		}
+		for _, pr := range r.Predictions {
+			if pr.Label == ds.Rows[manifests.Test][i].Label {
+				loss -= math.Log(pr.Prob)
+			}
+		}
+	}
+	return loss / float64(len(res))
 }

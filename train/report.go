@@ -29,7 +29,9 @@ import (
 	"github.com/chara-dev/chara/manifests"
 )
 
-var metricsHeader = []string{"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr", "seconds"}
+// metricsHeader: the per-epoch metrics. The test split is not among them:
+// it is scored once, on the best weights (run.json, report.md).
+var metricsHeader = []string{"epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"}
 
 // writeMetrics atomically writes metrics.csv, one row per epoch.
 func writeMetrics(path string, rows []EpochRow) error {
@@ -39,7 +41,7 @@ func writeMetrics(path string, rows []EpochRow) error {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	for _, r := range rows {
 		w.Write([]string{strconv.Itoa(r.Epoch), f(r.TrainLoss), f(r.TrainAcc), f(r.ValLoss), f(r.ValAcc),
-			f(r.TestLoss), f(r.TestAcc), f(r.LR), strconv.FormatFloat(r.Seconds, 'f', 3, 64)})
+			f(r.LR), strconv.FormatFloat(r.Seconds, 'f', 3, 64)})
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
@@ -66,14 +68,17 @@ func readMetrics(path string) ([]EpochRow, error) {
 	}
 	var rows []EpochRow
 	for i, rec := range recs[1:] {
-		var v [9]float64
+		var v [7]float64
+		if len(rec) != len(v) {
+			return nil, &manifests.RecordError{File: path, Line: i + 2, Err: fmt.Errorf("%d fields, want %d", len(rec), len(v))}
+		}
 		for j := range v {
 			if v[j], err = strconv.ParseFloat(rec[j], 64); err != nil {
 				return nil, &manifests.RecordError{File: path, Line: i + 2, Field: metricsHeader[j], Err: err}
 			}
 		}
 		rows = append(rows, EpochRow{Epoch: int(v[0]), TrainLoss: v[1], TrainAcc: v[2], ValLoss: v[3], ValAcc: v[4],
-			TestLoss: v[5], TestAcc: v[6], LR: v[7], Seconds: v[8]})
+			LR: v[5], Seconds: v[6]})
 	}
 	return rows, nil
 }
@@ -189,15 +194,16 @@ func savePNG(path string, w, h vg.Length, draw func(c vgdraw.Canvas)) error {
 	})
 }
 
-// plotCurves draws loss and accuracy of train, val and test per epoch.
+// plotCurves draws loss and accuracy of train and val per epoch (the test
+// split is scored once, after training, and reported apart).
 func plotCurves(path string, hist []EpochRow) error {
-	mk := func(title, y string, top bool, get func(EpochRow) [3]float64) (*plot.Plot, error) {
+	mk := func(title, y string, top bool, get func(EpochRow) [2]float64) (*plot.Plot, error) {
 		p := plot.New()
 		p.Title.Text = title
 		p.X.Label.Text = "epoch"
 		p.Y.Label.Text = y
 		p.Legend.Top = top // away from the curves: loss falls, accuracy rises
-		for k, name := range []string{"train", "val", "test"} {
+		for k, name := range []string{"train", "val"} {
 			pts := make(plotter.XYs, len(hist))
 			for i, r := range hist {
 				pts[i].X = float64(r.Epoch)
@@ -216,11 +222,11 @@ func plotCurves(path string, hist []EpochRow) error {
 		}
 		return p, nil
 	}
-	loss, err := mk("loss", "cross-entropy", true, func(r EpochRow) [3]float64 { return [3]float64{r.TrainLoss, r.ValLoss, r.TestLoss} })
+	loss, err := mk("loss", "cross-entropy", true, func(r EpochRow) [2]float64 { return [2]float64{r.TrainLoss, r.ValLoss} })
 	if err != nil {
 		return err
 	}
-	acc, err := mk("accuracy", "accuracy", false, func(r EpochRow) [3]float64 { return [3]float64{r.TrainAcc, r.ValAcc, r.TestAcc} })
+	acc, err := mk("accuracy", "accuracy", false, func(r EpochRow) [2]float64 { return [2]float64{r.TrainAcc, r.ValAcc} })
 	if err != nil {
 		return err
 	}
@@ -364,8 +370,7 @@ func writeReportMD(path string, card *manifests.RunCard, hist []EpochRow, names 
 	fmt.Fprintf(&b, "| preprocessing | %s |\n", card.Recipe.Describe())
 	fmt.Fprintf(&b, "| dataset | %s (version %s, %d classes) |\n", card.Dataset, card.DatasetVersion, len(names))
 	fmt.Fprintf(&b, "| epochs run | %d |\n", len(hist))
-	fmt.Fprintf(&b, "| best epoch | %d (val accuracy %.4f) |\n", card.BestEpoch, card.BestValAcc)
-	fmt.Fprintf(&b, "| **test accuracy** | **%.4f** (loss %.4f) |\n", card.TestAcc, card.TestLoss)
+	fmt.Fprintf(&b, "| best epoch | %d (chosen by validation accuracy %.4f) |\n", card.BestEpoch, card.BestValAcc)
 	fmt.Fprintf(&b, "| seed | %d |\n", card.Seed)
 	if card.StopReason != "" {
 		fmt.Fprintf(&b, "| stopped | %s |\n", card.StopReason)
@@ -375,7 +380,8 @@ func writeReportMD(path string, card *manifests.RunCard, hist []EpochRow, names 
 		total += h.Seconds
 	}
 	fmt.Fprintf(&b, "| training time | %.0f s |\n\n", total)
-	b.WriteString("![curves](curves.png)\n\n## Per class (test, best weights)\n\n| class | precision | recall | F1 | support |\n| --- | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&b, "## Test set\n\nScored once, after training, on the restored best weights (epoch %d, chosen on the validation split): **accuracy %.4f**, loss %.4f.\n\n", card.BestEpoch, card.TestAcc, card.TestLoss)
+	b.WriteString("## Per class (test, best weights)\n\n| class | precision | recall | F1 | support |\n| --- | ---: | ---: | ---: | ---: |\n")
 	for _, m := range pc {
 		fmt.Fprintf(&b, "| %s | %.3f | %.3f | %.3f | %d |\n", m.Class, m.Precision, m.Recall, m.F1, m.Support)
 	}
@@ -391,9 +397,13 @@ func writeReportMD(path string, card *manifests.RunCard, hist []EpochRow, names 
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("\n## Example predictions\n\n![predictions](predictions.png)\n\n## Epochs\n\n| epoch | loss | acc | val_loss | val_acc | test_loss | test_acc | lr | s |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("\n## Example predictions\n\n![predictions](predictions.png)\n\n## Epochs (train and validation)\n\n![curves](curves.png)\n\n| epoch | loss | acc | val_loss | val_acc | lr | s |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, h := range hist {
-		fmt.Fprintf(&b, "| %d | %.4f | %.4f | %.4f | %.4f | %.4f | %.4f | %g | %.1f |\n", h.Epoch, h.TrainLoss, h.TrainAcc, h.ValLoss, h.ValAcc, h.TestLoss, h.TestAcc, h.LR, h.Seconds)
+		best := ""
+		if h.Epoch == card.BestEpoch {
+			best = " (best)"
+		}
+		fmt.Fprintf(&b, "| %d%s | %.4f | %.4f | %.4f | %.4f | %g | %.1f |\n", h.Epoch, best, h.TrainLoss, h.TrainAcc, h.ValLoss, h.ValAcc, h.LR, h.Seconds)
 	}
 	return atomicfile.WriteFile(path, []byte(b.String()), 0o644)
 }

@@ -44,8 +44,6 @@ type EpochRow struct {
 	TrainAcc  float64 `json:"acc"`
 	ValLoss   float64 `json:"val_loss"`
 	ValAcc    float64 `json:"val_acc"`
-	TestLoss  float64 `json:"test_loss"`
-	TestAcc   float64 `json:"test_acc"`
 	LR        float64 `json:"lr"`
 	Seconds   float64 `json:"seconds"`
 }
@@ -378,7 +376,8 @@ func kerasLine(r EpochRow, epochs int, best bool) string {
 	return s
 }
 
-// epoch trains one epoch and evaluates the validation and test splits.
+// epoch trains one epoch and evaluates the validation split (the test
+// split is scored once, by finish).
 func (r *runner) epoch(ctx context.Context, e int) (EpochRow, error) {
 	start := time.Now()
 	row := EpochRow{Epoch: e, LR: r.lrAt(e)}
@@ -388,7 +387,7 @@ func (r *runner) epoch(ctx context.Context, e int) (EpochRow, error) {
 	defer trainL.close()
 	task := r.o.reporter.Start(fmt.Sprintf("epoch %d/%d", e, r.o.Epochs), int64(trainL.batches))
 	defer task.Done()
-	var tm, vm, sm epochMetrics
+	var tm, vm epochMetrics
 	err := r.th.Do(ctx, func() error {
 		r.s.frozen = frozen
 		r.s.forceNaN = r.o.nonFiniteAt
@@ -407,12 +406,6 @@ func (r *runner) epoch(ctx context.Context, e int) (EpochRow, error) {
 		valL := newLoader(ctx, r.source(manifests.Val, e, false), r.o.BatchSize, false, false, 0)
 		vm, err = evaluate(ctx, r.s, valL)
 		valL.close()
-		if err != nil {
-			return err
-		}
-		testL := newLoader(ctx, r.source(manifests.Test, e, false), r.o.BatchSize, false, false, 0)
-		sm, err = evaluate(ctx, r.s, testL)
-		testL.close()
 		return err
 	})
 	if err != nil {
@@ -420,7 +413,6 @@ func (r *runner) epoch(ctx context.Context, e int) (EpochRow, error) {
 	}
 	row.TrainLoss, row.TrainAcc = tm.Loss, tm.Acc
 	row.ValLoss, row.ValAcc = vm.Loss, vm.Acc
-	row.TestLoss, row.TestAcc = sm.Loss, sm.Acc
 	row.Seconds = time.Since(start).Seconds()
 	return row, nil
 }
@@ -487,10 +479,6 @@ func (r *runner) derive(c *Checkpoint, boundary func(string) error) error {
 	r.card.Epochs = c.Epoch
 	r.card.BestEpoch = r.best.BestEpoch
 	r.card.BestValAcc = r.best.BestValAcc
-	if b := r.best.BestEpoch; b > 0 && b <= len(r.history) {
-		r.card.TestAcc = r.history[b-1].TestAcc
-		r.card.TestLoss = r.history[b-1].TestLoss
-	}
 	if err := r.writeCard(); err != nil {
 		return err
 	}

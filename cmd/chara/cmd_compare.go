@@ -15,7 +15,7 @@ import (
 func newCompareCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "compare",
-		Usage:     "compare training runs side by side, best test accuracy first",
+		Usage:     "compare training runs side by side: runs of the dataset's current version first, best validation accuracy first, stale ones marked",
 		ArgsUsage: "[RUN...] (run names under runs/ or run folders; default: every run)",
 		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the result as JSON (docs/json.md)"}},
 		Action: func(c *cli.Context) error {

@@ -81,7 +81,7 @@ func runPredict(ctx context.Context, g *globalOptions, opts predictOptions) erro
 	defer p.Close()
 	if g.Verbose {
 		card := p.Card()
-		fmt.Fprintf(g.Stderr, "predict: run %s (%s, dataset %s, test accuracy %.1f%%)\n", dir, card.Model, card.Dataset, 100*card.TestAcc)
+		fmt.Fprintf(g.Stderr, "predict: run %s (%s, dataset %s, val accuracy %.1f%%, test accuracy %.1f%%)\n", dir, card.Model, card.Dataset, 100*card.BestValAcc, 100*card.TestAcc)
 	}
 	files := make([]string, len(inputs))
 	for i, in := range inputs {

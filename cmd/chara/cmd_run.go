@@ -273,7 +273,7 @@ func trainForRun(ctx context.Context, g *globalOptions, cfg *config.Config, mode
 	if err != nil {
 		return err
 	}
-	g.reporter().Logf("%s: test accuracy %.1f%% (best epoch %d of %d) in %s", model, 100*card.TestAcc, card.BestEpoch, card.Epochs, dir)
+	g.reporter().Logf("%s: val accuracy %.1f%% (best epoch %d of %d), test accuracy %.1f%% in %s", model, 100*card.BestValAcc, card.BestEpoch, card.Epochs, 100*card.TestAcc, dir)
 	return nil
 }
 
@@ -289,6 +289,7 @@ func trainConfigOptions(cfg *config.Config, g *globalOptions) []train.Option {
 		train.WithFreeze(cfg.Train.Freeze, 0),
 		train.WithAugment(cfg.Train.Augment),
 		train.WithAMP(cfg.Train.AMP),
+		train.WithInputAdapt(cfg.Train.InputAdapt),
 		train.WithReporter(g.reporter()),
 	}
 	if cfg.Train.Weights != "" {
@@ -340,11 +341,13 @@ func gatherCounts(ws string, cfg *config.Config, dataset string) (map[string]*cl
 	return out, card, nil
 }
 
-// latestRuns finds, per model, the newest finished run on this dataset version.
-func latestRuns(ws, dataset, version string) ([]*manifests.RunCard, error) {
+// latestRuns finds, per model, the newest finished run on this dataset
+// version (best validation accuracy first), and the finished runs of the
+// dataset's older versions (stale, newest first).
+func latestRuns(ws, dataset, version string) (current, stale []*manifests.RunCard, err error) {
 	paths, err := filepath.Glob(filepath.Join(ws, "runs", "*", "run.json"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	best := map[string]*manifests.RunCard{}
 	for _, p := range paths {
@@ -352,19 +355,23 @@ func latestRuns(ws, dataset, version string) ([]*manifests.RunCard, error) {
 		if err != nil {
 			continue // a run being written, or a foreign file: not part of the report
 		}
-		if c.Dataset != dataset || c.DatasetVersion != version || !c.Finished {
+		if c.Dataset != dataset || !c.Finished {
+			continue
+		}
+		if c.DatasetVersion != version {
+			stale = append(stale, c)
 			continue
 		}
 		if prev, ok := best[c.Model]; !ok || c.CreatedAt.After(prev.CreatedAt) {
 			best[c.Model] = c
 		}
 	}
-	var out []*manifests.RunCard
 	for _, c := range best {
-		out = append(out, c)
+		current = append(current, c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].TestAcc > out[j].TestAcc })
-	return out, nil
+	sort.Slice(current, func(i, j int) bool { return current[i].BestValAcc > current[j].BestValAcc })
+	sort.Slice(stale, func(i, j int) bool { return stale[i].CreatedAt.After(stale[j].CreatedAt) })
+	return current, stale, nil
 }
 
 // writeRunReport prints the final report and keeps a copy in report.md.
@@ -390,21 +397,31 @@ func writeRunReport(w io.Writer, ws string, cfg *config.Config, dataset string) 
 		fmt.Fprintf(&b, "No dataset %q yet.\n", dataset)
 	} else {
 		fmt.Fprintf(&b, "Dataset %s (version %s), %s.\n\n", dataset, card.Version, card.Recipe.Describe())
-		runs, err := latestRuns(ws, dataset, card.Version)
+		runs, stale, err := latestRuns(ws, dataset, card.Version)
 		if err != nil {
 			return err
 		}
 		if len(runs) == 0 {
 			fmt.Fprintf(&b, "No finished training run on this dataset version yet.\n")
 		} else {
-			fmt.Fprintf(&b, "Models, best first:\n\n```\n")
+			fmt.Fprintf(&b, "Models trained on the current version, best validation accuracy first (the test split is scored once per run, on its best weights):\n\n```\n")
 			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "model\ttest acc\tval acc\tbest epoch\tepochs\trun")
+			fmt.Fprintln(tw, "model\tval acc\ttest acc\tbest epoch\tepochs\tdataset\trun")
 			for _, r := range runs {
-				fmt.Fprintf(tw, "%s\t%.1f%%\t%.1f%%\t%d\t%d\t%s\n", r.Model, 100*r.TestAcc, 100*r.BestValAcc, r.BestEpoch, r.Epochs, manifests.RunDir(ws, r.Name))
+				fmt.Fprintf(tw, "%s\t%.1f%%\t%.1f%%\t%d\t%d\tcurrent\t%s\n", r.Model, 100*r.BestValAcc, 100*r.TestAcc, r.BestEpoch, r.Epochs, manifests.RunDir(ws, r.Name))
 			}
 			tw.Flush()
 			fmt.Fprintf(&b, "```\n\nPlots: runs/<run>/curves.png, confusion.png, predictions.png; details in runs/<run>/report.md.\n")
+		}
+		if len(stale) > 0 {
+			fmt.Fprintf(&b, "\nStale runs, trained on older versions of the dataset (their numbers are not comparable with the above):\n\n```\n")
+			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "model\tval acc\ttest acc\tdataset\trun")
+			for _, r := range stale {
+				fmt.Fprintf(tw, "%s\t%.1f%%\t%.1f%%\tstale (version %s)\t%s\n", r.Model, 100*r.BestValAcc, 100*r.TestAcc, r.DatasetVersion, manifests.RunDir(ws, r.Name))
+			}
+			tw.Flush()
+			fmt.Fprintf(&b, "```\n")
 		}
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {

@@ -82,6 +82,7 @@ var keyDocs = map[string]string{
 	"train.freeze":              "effnet-b0 only: train the head on backbone features computed once and cached (fast on a CPU; needs weights).",
 	"train.augment":             "Augment training images: horizontal flip, small random resized crop, colour jitter.",
 	"train.amp":                 "CUDA only: forward passes under bf16 autocast, channels-last memory.",
+	"train.input_adapt":         "How dataset images reach a model input of another shape (cnn, cnn2 take 100x75): pad (default) or stretch.",
 	"train.weights":             "effnet-b0: torchvision ImageNet weights file (chara weights fetch effnet-b0). Empty: random initialisation (trains from scratch: far slower and less accurate).",
 	"seed":                      "One seed for selection, splits and training.",
 	"classes":                   "The characters; at least one.",

@@ -12,6 +12,9 @@ type Train struct {
 	Augment   bool     `yaml:"augment"`
 	AMP       bool     `yaml:"amp"` // bf16 autocast, CUDA only
 	Weights   string   `yaml:"weights,omitempty"`
+	// InputAdapt is how dataset images reach a model input of another
+	// shape (cnn, cnn2): pad or stretch ("": the recipe's default, pad).
+	InputAdapt string `yaml:"input_adapt,omitempty"`
 }
 
 func defaultTrain() Train {
@@ -37,6 +40,11 @@ func (t Train) validate() *fieldError {
 	}
 	if t.Patience < 0 {
 		return ferr("patience", "negative")
+	}
+	switch t.InputAdapt {
+	case "", "pad", "stretch":
+	default:
+		return ferr("input_adapt", "want pad or stretch, got %q", t.InputAdapt)
 	}
 	return nil
 }

@@ -83,6 +83,7 @@ type runSpec struct {
 	dataset  string
 	version  string
 	testAcc  float64
+	valAcc   float64
 	finished bool
 	seed     int64
 }
@@ -124,7 +125,7 @@ func makeRun(t testing.TB, th *torchrt.Thread, dir string, s runSpec) models.Mod
 		Name: filepath.Base(dir), Model: s.model, Dataset: s.dataset, DatasetVersion: s.version,
 		Classes: classList(testClasses), Recipe: rm, Seed: s.seed,
 		CreatedAt: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), Epochs: 1, BestEpoch: 1,
-		TestAcc: s.testAcc, Finished: s.finished, BestWeights: "best.ot",
+		TestAcc: s.testAcc, BestValAcc: s.valAcc, Finished: s.finished, BestWeights: "best.ot",
 	}
 	if err := manifests.WriteRunCard(filepath.Join(dir, RunFile), card); err != nil {
 		t.Fatal(err)

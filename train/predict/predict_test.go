@@ -288,12 +288,14 @@ func TestBestRun(t *testing.T) {
 		makeRun(t, th, d, s)
 		return d
 	}
-	mk("a-old-version", runSpec{dataset: "default", version: "old", testAcc: 0.99, finished: true})
-	mk("b-unfinished", runSpec{dataset: "default", version: "cur", testAcc: 0.98})
-	mk("c-other-dataset", runSpec{dataset: "other", version: "x", testAcc: 1, finished: true})
-	mk("d-good", runSpec{dataset: "default", version: "cur", testAcc: 0.90, finished: true})
-	best := mk("e-best", runSpec{dataset: "default", version: "cur", testAcc: 0.95, finished: true})
-	noWeights := mk("f-no-weights", runSpec{dataset: "default", version: "cur", testAcc: 1, finished: true})
+	// Validation chooses: d-good has the better test accuracy, e-best the
+	// better validation accuracy.
+	mk("a-old-version", runSpec{dataset: "default", version: "old", valAcc: 0.99, testAcc: 0.99, finished: true})
+	mk("b-unfinished", runSpec{dataset: "default", version: "cur", valAcc: 0.98, testAcc: 0.98})
+	mk("c-other-dataset", runSpec{dataset: "other", version: "x", valAcc: 1, testAcc: 1, finished: true})
+	mk("d-good", runSpec{dataset: "default", version: "cur", valAcc: 0.90, testAcc: 0.97, finished: true})
+	best := mk("e-best", runSpec{dataset: "default", version: "cur", valAcc: 0.95, testAcc: 0.90, finished: true})
+	noWeights := mk("f-no-weights", runSpec{dataset: "default", version: "cur", valAcc: 1, testAcc: 1, finished: true})
 	os.Remove(filepath.Join(noWeights, "best.ot"))
 	os.MkdirAll(filepath.Join(ws, "runs", "g-broken"), 0o755)
 	os.WriteFile(filepath.Join(ws, "runs", "g-broken", RunFile), []byte("{"), 0o644)

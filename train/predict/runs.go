@@ -20,8 +20,8 @@ type Run struct {
 // Runs lists the runs in <workspace>/runs whose run.json reads and whose
 // best weights exist, trained on dataset (any dataset if ""), best first:
 // finished before unfinished, trained on the dataset's current version
-// before older versions, then by test accuracy, best validation accuracy,
-// and newest.
+// before older versions, then by best validation accuracy (the test split
+// chooses nothing) and newest.
 func Runs(workspace, dataset string) ([]Run, error) {
 	root := filepath.Join(workspace, "runs")
 	ents, err := os.ReadDir(root)
@@ -68,9 +68,6 @@ func Runs(workspace, dataset string) ([]Run, error) {
 		}
 		if ca, cb := b2i(a.DatasetVersion == current), b2i(b.DatasetVersion == current); current != "" && ca != cb {
 			return ca > cb
-		}
-		if a.TestAcc != b.TestAcc {
-			return a.TestAcc > b.TestAcc
 		}
 		if a.BestValAcc != b.BestValAcc {
 			return a.BestValAcc > b.BestValAcc

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/chara-dev/chara/internal/atomicfile"
 	"github.com/chara-dev/chara/manifests"
 )
 
@@ -168,6 +169,12 @@ func (b *builder) run(names []string) (*Result, error) {
 	// every class's decisions are of one generation.
 	if _, err := manifests.RecoverDecisions(b.ws); err != nil {
 		return nil, err
+	}
+	// Temp files of a build that was killed mid-write.
+	for _, d := range []string{b.dir, filepath.Join(b.dir, "images")} {
+		if _, err := atomicfile.CleanTemp(d); err != nil {
+			return nil, err
+		}
 	}
 	inputs := make([]*classInput, len(names))
 	for i, n := range names {

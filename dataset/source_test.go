@@ -72,3 +72,25 @@ func TestBuildVerifiesEverySourceFile(t *testing.T) {
 		}
 	})
 }
+
+// A rebuild removes the temp files that a killed build left in the
+// dataset folder and its images/.
+func TestBuildRemovesStaleTempFiles(t *testing.T) {
+	w := newWS(t)
+	w.add("Nakano Miku", 10, "", 0)
+	w.add("Nakano Nino", 10, "", 0)
+	w.build("d", []string{"Nakano Miku", "Nakano Nino"}, WithPerClass(8))
+	dir := manifests.DatasetDir(w.dir, "d")
+	stale := []string{filepath.Join(dir, ".train.csv.tmp-123"), filepath.Join(dir, "images", ".named.tmp-456")}
+	for _, p := range stale {
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.build("d", []string{"Nakano Miku", "Nakano Nino"}, WithPerClass(8))
+	for _, p := range stale {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s left: %v", p, err)
+		}
+	}
+}

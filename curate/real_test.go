@@ -27,6 +27,38 @@ func realBench(t *testing.T) *realbench.Bench {
 	return b
 }
 
+// realCache is the hash cache of the first real-image workspace: the
+// later ones start from it (the same bytes hash alike), to keep the tests
+// short.
+var realCache []byte
+
+// realWorkspace lays the items out as Workspace does, with the shared hash
+// cache.
+func realWorkspace(t *testing.T, b *realbench.Bench, items []int, classOf func(*realbench.Item) string) (string, map[string]string) {
+	t.Helper()
+	ws := t.TempDir()
+	slugs, err := b.Workspace(ws, items, classOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if realCache != nil {
+		if err := os.MkdirAll(filepath.Dir(CachePath(ws)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(CachePath(ws), realCache, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ws, slugs
+}
+
+// keepCache keeps the workspace's hash cache for the next one.
+func keepCache(t *testing.T, ws string) {
+	if b, err := os.ReadFile(CachePath(ws)); err == nil && len(b) > len(realCache) {
+		realCache = b
+	}
+}
+
 func decisionsBySHA(t *testing.T, ws, slug string) map[string]manifests.Decision {
 	t.Helper()
 	ds, err := manifests.ReadDecisions(manifests.DecisionsPath(ws, slug))
@@ -48,15 +80,13 @@ func decisionsBySHA(t *testing.T, ws, slug string) map[string]manifests.Decision
 func TestRealGrouping(t *testing.T) {
 	b := realBench(t)
 	all := b.Select(func(*realbench.Item) bool { return true })
-	ws := t.TempDir()
 	one := func(*realbench.Item) string { return "bench" }
-	if _, err := b.Workspace(ws, all, one); err != nil {
-		t.Fatal(err)
-	}
+	ws, _ := realWorkspace(t, b, all, one)
 	ctx := context.Background()
 	if _, err := Run(ctx, ws, []string{"bench"}, WithMinSize(0, 0)); err != nil {
 		t.Fatal(err)
 	}
+	keepCache(t, ws)
 	ds := decisionsBySHA(t, ws, "bench")
 	cache, err := loadCache(CachePath(ws))
 	if err != nil {
@@ -128,28 +158,10 @@ func TestRealGrouping(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The later workspaces share the hash cache (the same bytes).
-	cached, err := os.ReadFile(CachePath(ws))
-	if err != nil {
-		t.Fatal(err)
-	}
-	withCache := func(w string) {
-		if err := os.MkdirAll(filepath.Dir(CachePath(w)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(CachePath(w), cached, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-
 	// Order: the same index reversed gives the same decisions.
-	ws2 := t.TempDir()
-	withCache(ws2)
 	rev := slices.Clone(all)
 	slices.Reverse(rev)
-	if _, err := b.Workspace(ws2, rev, one); err != nil {
-		t.Fatal(err)
-	}
+	ws2, _ := realWorkspace(t, b, rev, one)
 	if _, err := Run(ctx, ws2, []string{"bench"}, WithMinSize(0, 0)); err != nil {
 		t.Fatal(err)
 	}
@@ -161,8 +173,6 @@ func TestRealGrouping(t *testing.T) {
 	}
 
 	// Added images: every other item first, then the rest.
-	ws3 := t.TempDir()
-	withCache(ws3)
 	var half, rest []int
 	for k, i := range all {
 		if k%2 == 0 {
@@ -171,9 +181,7 @@ func TestRealGrouping(t *testing.T) {
 			rest = append(rest, i)
 		}
 	}
-	if _, err := b.Workspace(ws3, half, one); err != nil {
-		t.Fatal(err)
-	}
+	ws3, _ := realWorkspace(t, b, half, one)
 	if _, err := Run(ctx, ws3, []string{"bench"}, WithMinSize(0, 0)); err != nil {
 		t.Fatal(err)
 	}
@@ -203,5 +211,127 @@ func TestRealGrouping(t *testing.T) {
 	}
 	if again, _ := os.ReadFile(manifests.DecisionsPath(ws, "bench")); string(again) != string(first) {
 		t.Error("decisions changed on a rerun")
+	}
+}
+
+// Real sprites, renders on a black or transparent background and
+// white-background art pass the quality filter; the blank and near-uniform
+// files of the same packages are low-information.
+func TestRealFilters(t *testing.T) {
+	b := realBench(t)
+	all := b.Select(func(*realbench.Item) bool { return true })
+	ws, _ := realWorkspace(t, b, all, func(it *realbench.Item) string { return it.Set })
+	sets := []string{"art", "droids", "icons", "lowinfo", "pingus"}
+	if _, err := Run(context.Background(), ws, sets); err != nil {
+		t.Fatal(err)
+	}
+	keepCache(t, ws)
+	low, art := 0, 0
+	for _, set := range sets {
+		slug, _ := manifests.Slug(set)
+		ds := decisionsBySHA(t, ws, slug)
+		for _, i := range all {
+			it := &b.Items[i]
+			if it.Set != set {
+				continue
+			}
+			d := ds[it.SHA256]
+			isLow := d.Decision == manifests.Filtered && d.Reason == ReasonLowInformation
+			if set == "lowinfo" {
+				low++
+				if !isLow {
+					t.Errorf("%s (%s): %s/%s, want filtered/low-information", it.File, it.Origin, d.Decision, d.Reason)
+				}
+				continue
+			}
+			art++
+			if d.Decision == manifests.Invalid || (d.Decision == manifests.Filtered && d.Reason != ReasonTooSmall) {
+				t.Errorf("%s (%s): %s/%s, want it to pass the quality filters", it.File, it.Op, d.Decision, d.Reason)
+			}
+		}
+	}
+	if low < 3 || art < 1000 {
+		t.Fatalf("only %d low-information and %d other images in the benchmark", low, art)
+	}
+}
+
+// Look-alike characters in the same pose (droids of one body plan seen
+// from the same angle, the pingu in different gear, the pac-man ghosts and
+// their recolours) are different pictures: nothing is ambiguous. The same
+// file, or a re-encode of it, under two classes is.
+func TestRealLookAlikesAcrossClasses(t *testing.T) {
+	b := realBench(t)
+	sprites := b.Select(func(it *realbench.Item) bool { return it.Set == "droids" || it.Set == "pingus" })
+	ws, slugs := realWorkspace(t, b, sprites, func(it *realbench.Item) string { return it.Class })
+	// Reposts: a droid's frame under the next droid's class, as the same
+	// file and as its JPEG q70 re-encode.
+	var classes []string
+	for c := range slugs {
+		classes = append(classes, c)
+	}
+	slices.Sort(classes)
+	var droids []string
+	for _, c := range classes {
+		if strings.HasPrefix(c, "droid-") {
+			droids = append(droids, c)
+		}
+	}
+	reposted := map[string]string{} // sha -> class it was reposted under
+	for k, i := range sprites {
+		it := &b.Items[i]
+		if it.Set != "droids" || !strings.HasSuffix(it.Group, "/0") || (it.Op != "frame 0 of 32" && !strings.HasSuffix(it.Op, "jpeg q70")) {
+			continue
+		}
+		if k%3 != 0 {
+			continue
+		}
+		other := droids[(slices.Index(droids, it.Class)+1)%len(droids)]
+		if _, err := b.Workspace(ws, []int{i}, func(*realbench.Item) string { return other }); err != nil {
+			t.Fatal(err)
+		}
+		reposted[it.SHA256] = other
+	}
+	if len(reposted) < 4 {
+		t.Fatalf("only %d reposts", len(reposted))
+	}
+	if _, err := Run(context.Background(), ws, classes, WithMinSize(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	decs := map[string]map[string]manifests.Decision{}
+	for _, c := range classes {
+		decs[c] = decisionsBySHA(t, ws, slugs[c])
+	}
+	// The groups that hold a reposted picture, in its own class and in the
+	// one it was reposted under.
+	reposts := map[[2]string]bool{}
+	for sha, other := range reposted {
+		for _, c := range []string{other, b.Items[slices.IndexFunc(b.Items, func(it realbench.Item) bool { return it.SHA256 == sha })].Class} {
+			reposts[[2]string{c, decs[c][sha].Group}] = true
+		}
+		if d := decs[other][sha]; d.Decision != manifests.Ambiguous {
+			t.Errorf("%.12s reposted under %s: %s/%s, want ambiguous", sha, other, d.Decision, d.Reason)
+		}
+	}
+	kept, ambiguous := 0, 0
+	for _, c := range classes {
+		for sha, d := range decs[c] {
+			switch d.Decision {
+			case manifests.Keep:
+				kept++
+			case manifests.Ambiguous:
+				ambiguous++
+				if !reposts[[2]string{c, d.Group}] {
+					t.Errorf("%s: %.12s ambiguous (%s) but not a reposted picture", c, sha, d.Reason)
+				}
+			}
+		}
+	}
+	groups := map[string]bool{}
+	for _, i := range sprites {
+		groups[b.Items[i].Group] = true
+	}
+	t.Logf("%d sprite pictures in %d classes: %d kept, %d ambiguous (%d reposts)", len(groups), len(classes), kept, ambiguous, len(reposted))
+	if kept < len(groups)-len(reposts) {
+		t.Errorf("%d kept of %d distinct sprite pictures (%d groups reposted)", kept, len(groups), len(reposts))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -503,5 +504,50 @@ func TestHTMLWWWRedirectFollowed(t *testing.T) {
 	h := &htmlGallery{src: Source{URL: "https://example.org/tags/{query}/page"}}
 	if u, _ := h.start("Nakano Miku/2"); u != "https://example.org/tags/Nakano%20Miku%2F2/page" {
 		t.Errorf("{query} in the path: %s", u)
+	}
+}
+
+func TestSelectionIndependentOfTimingAndParallelism(t *testing.T) {
+	// Some files fail (HTML served as an image), some answer slowly, and
+	// two sources serve one class: the files kept are the same for any
+	// parallelism (two fresh demo runs used to differ by a file in 2 or 3
+	// classes out of 5).
+	posts := makePosts(1, 40, "nakano_miku")
+	posts2 := makePosts(100, 40, "nakano_miku")
+	faults := []booru.Fault{
+		{Kind: booru.HTMLAsImage, On: booru.Files, PostIDs: []int{38, 35, 34, 137}},
+		{Kind: booru.Slow, On: booru.Files, PostIDs: []int{40, 39, 139, 136}, Delay: 60 * time.Millisecond},
+	}
+	b1, b2 := booru.New(posts, booru.WithFaults(faults...)), booru.New(posts2, booru.WithFaults(faults...))
+	t1, t2 := start(t, b1), start(t, b2)
+	var first []string
+	for _, par := range []int{1, 3, 8} {
+		ws := t.TempDir()
+		sum := runScrape(t, ws,
+			WithSources(Source{Name: "a", Kind: "danbooru", URL: t1.URL, Limit: 7, Parallelism: par},
+				Source{Name: "b", Kind: "moebooru", URL: t2.URL, Limit: 7, Parallelism: par}),
+			WithClasses(Class{Name: "Nakano Miku", Queries: map[string]string{"a": "nakano_miku", "b": "nakano_miku"}}),
+			WithCandidates(15), WithDelay(0), WithRetry(fastRetry()), WithFilters(testFilters()))
+		if sum.Classes[0].After != 15 {
+			t.Fatalf("parallelism %d: %d files, want 15", par, sum.Classes[0].After)
+		}
+		var got []string
+		for _, r := range checkRaw(t, ws, "nakano_miku") {
+			got = append(got, r.Source+":"+r.PostID)
+		}
+		sort.Strings(got)
+		if first == nil {
+			first = got
+			continue
+		}
+		if strings.Join(got, " ") != strings.Join(first, " ") {
+			t.Errorf("parallelism %d kept %v, parallelism 1 kept %v", par, got, first)
+		}
+	}
+	// Newest first, one candidate a source in turn (a:40, b:139, a:39,
+	// ...), the failures (a:38, b:137, a:35, a:34) passed over.
+	want := "a:31 a:32 a:33 a:36 a:37 a:39 a:40 b:131 b:132 b:133 b:134 b:135 b:136 b:138 b:139"
+	if strings.Join(first, " ") != want {
+		t.Errorf("kept %v, want %s", first, want)
 	}
 }

@@ -198,29 +198,9 @@ func (r *run) selectClasses() ([]Class, error) {
 type classRun struct {
 	name, slug, dir, index string
 	target                 int
-	mu                     sync.Mutex
-	done                   int // files the class has (in Redis mode: the shared count at the last check)
-	inflight               int
+	mu                     sync.Mutex // index and shas
+	slots                  *slots
 	shas                   map[string]bool
-}
-
-func (c *classRun) reserve() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.done+c.inflight >= c.target {
-		return false
-	}
-	c.inflight++
-	return true
-}
-
-func (c *classRun) unreserve() { c.mu.Lock(); c.inflight--; c.mu.Unlock() }
-func (c *classRun) commit()    { c.mu.Lock(); c.inflight--; c.done++; c.mu.Unlock() }
-
-func (c *classRun) full() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.done+c.inflight >= c.target
 }
 
 func (r *run) class(ctx context.Context, cl Class) (ClassSummary, error) {
@@ -251,12 +231,12 @@ func (r *run) class(ctx context.Context, cl Class) (ClassSummary, error) {
 			return cs, err
 		}
 	}
-	c.done, err = r.st.fetchedCount(ctx, slug, cs.Before)
+	done, err := r.st.fetchedCount(ctx, slug, cs.Before)
 	if err != nil {
 		return cs, err
 	}
 	task := r.rep.Start(cl.Name, int64(c.target))
-	task.Add(int64(min(c.done, c.target)))
+	task.Add(int64(min(done, c.target)))
 	defer task.Done()
 
 	var jobs []*job
@@ -265,19 +245,22 @@ func (r *run) class(ctx context.Context, cl Class) (ClassSummary, error) {
 		if !ok || strings.TrimSpace(q) == "" {
 			continue
 		}
-		jobs = append(jobs, &job{r: r, c: c, src: r.sources[name], task: task,
+		jobs = append(jobs, &job{r: r, c: c, src: r.sources[name], task: task, idx: len(jobs),
 			sum: SourceSummary{Source: name, Query: q, Filtered: map[string]int{}, Failures: map[string]int{}}})
 	}
+	c.slots = newSlots(c.target, done, len(jobs))
 	if len(jobs) == 0 {
 		r.rep.Logf("%s: no source has a query for this class", cl.Name)
 	}
-	if !c.full() {
+	if !c.slots.full() {
+		stop := context.AfterFunc(ctx, c.slots.wake)
 		var wg sync.WaitGroup
 		for _, j := range jobs {
 			wg.Add(1)
 			go func() { defer wg.Done(); j.run(ctx) }()
 		}
 		wg.Wait()
+		stop()
 	}
 	var fatal error
 	for _, j := range jobs {
@@ -329,7 +312,9 @@ type job struct {
 	r     *run
 	c     *classRun
 	src   *runSource
+	idx   int // the source's place in the class: its tickets' src
 	task  progress.Task
+	take  sync.Mutex // a candidate and its ticket are taken together
 	mu    sync.Mutex
 	sum   SourceSummary
 	fatal error
@@ -385,6 +370,18 @@ func (j *job) run(ctx context.Context) {
 		go func() { defer wg.Done(); j.worker(ctx, fr) }()
 	}
 	wg.Wait()
+	j.c.slots.finish(j.idx)
+}
+
+// next takes the listing's next candidate and numbers it.
+func (j *job) next(ctx context.Context, fr frontier) (Post, ticket, error) {
+	j.take.Lock()
+	defer j.take.Unlock()
+	p, err := fr.next(ctx)
+	if err != nil {
+		return p, ticket{}, err
+	}
+	return p, j.c.slots.issue(j.idx), nil
 }
 
 func (j *job) worker(ctx context.Context, fr frontier) {
@@ -393,10 +390,10 @@ func (j *job) worker(ctx context.Context, fr frontier) {
 			j.fail(err, true)
 			return
 		}
-		if j.c.full() {
+		if j.c.slots.full() {
 			return
 		}
-		p, err := fr.next(ctx)
+		p, t, err := j.next(ctx, fr)
 		if errors.Is(err, errExhausted) || ctx.Err() != nil {
 			return
 		}
@@ -404,7 +401,7 @@ func (j *job) worker(ctx context.Context, fr frontier) {
 			j.fail(err, false)
 			return
 		}
-		if err := j.handle(ctx, &p); err != nil {
+		if err := j.handle(ctx, &p, t); err != nil {
 			j.fail(err, true)
 			return
 		}
@@ -420,16 +417,20 @@ func (j *job) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	j.c.mu.Lock()
-	j.c.done = n
-	j.c.mu.Unlock()
+	j.c.slots.setDone(n)
 	return nil
 }
 
 // handle decides about one candidate and fetches it. Only archive, index
 // and disk failures are returned.
-func (j *job) handle(ctx context.Context, p *Post) error {
+func (j *job) handle(ctx context.Context, p *Post, t ticket) error {
 	st, src := j.r.st, j.src
+	reserved := false
+	defer func() {
+		if !reserved {
+			j.c.slots.skip(t)
+		}
+	}()
 	p.Tags = normalizeTags(p.Tags)
 	p.Characters = normalizeTags(p.Characters)
 	p.MD5 = strings.ToLower(p.MD5)
@@ -486,13 +487,14 @@ func (j *job) handle(ctx context.Context, p *Post) error {
 		}
 		return err
 	}
-	if !j.c.reserve() {
+	reserved = true // reserve passes t over itself when it refuses
+	if !j.c.slots.reserve(ctx, t) {
 		return nil
 	}
 	committed := false
 	defer func() {
 		if !committed {
-			j.c.unreserve()
+			j.c.slots.unreserve()
 		}
 	}()
 	if res, ok := src.ad.(Resolver); ok && p.FileURL == "" {
@@ -509,7 +511,7 @@ func (j *job) handle(ctx context.Context, p *Post) error {
 	}
 	if j.r.o.dryRun {
 		j.count(func(s *SourceSummary) { s.Planned = append(s.Planned, Planned{PostID: p.ID, URL: fileURL}) })
-		j.c.commit()
+		j.c.slots.commit()
 		committed = true
 		return nil
 	}
@@ -585,7 +587,7 @@ func (j *job) handle(ctx context.Context, p *Post) error {
 	if err := st.addFetched(ctx, j.c.slug); err != nil {
 		return err
 	}
-	j.c.commit()
+	j.c.slots.commit()
 	committed = true
 	j.task.Add(1)
 	j.mu.Lock()

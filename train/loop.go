@@ -206,9 +206,10 @@ type epochMetrics struct {
 	Acc     float64
 	N       int
 	Seconds float64
-	// Preds and Idx (evaluate only): the predicted label of each sample and
-	// its index in the split.
+	// Preds, Probs and Idx (evaluate only): the predicted label of each
+	// sample, its class probabilities (softmax) and its index in the split.
 	Preds []int
+	Probs [][]float64
 	Idx   []int
 }
 
@@ -347,7 +348,7 @@ func evaluate(ctx context.Context, s *session, l *loader) (epochMetrics, error) 
 			if b == nil {
 				return nil
 			}
-			lv, preds, err := s.evalStep(b)
+			lv, preds, probs, err := s.evalStep(b)
 			if err != nil {
 				l.release(b)
 				return err
@@ -358,6 +359,9 @@ func evaluate(ctx context.Context, s *session, l *loader) (epochMetrics, error) 
 				}
 				m.Preds = append(m.Preds, int(p))
 				m.Idx = append(m.Idx, b.idx[j])
+				if k := len(probs) / len(preds); k > 0 {
+					m.Probs = append(m.Probs, probs[j*k:(j+1)*k])
+				}
 			}
 			lossSum += lv * float64(b.n)
 			m.N += b.n
@@ -375,17 +379,27 @@ func evaluate(ctx context.Context, s *session, l *loader) (epochMetrics, error) 
 	return m, nil
 }
 
-func (s *session) evalStep(b *batch) (float64, []int64, error) {
+// evalStep returns the batch's mean loss, predicted labels and class
+// probabilities (row-major, batch x classes).
+func (s *session) evalStep(b *batch) (float64, []int64, []float64, error) {
 	logits, loss, err := s.forwardLoss(b, false)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer logits.MustDrop()
 	lv, err := scalar(loss)
 	loss.MustDrop()
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	preds, err := argmax(logits)
-	return lv, preds, err
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	sm, err := logits.Softmax(1, gotch.Double, false)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer sm.MustDrop()
+	return lv, preds, sm.Float64Values(), nil
 }

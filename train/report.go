@@ -8,7 +8,6 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -18,12 +17,6 @@ import (
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
-	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/palette/moreland"
-	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/vg"
-	vgdraw "gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/chara-dev/chara/internal/atomicfile"
 	"github.com/chara-dev/chara/manifests"
@@ -142,10 +135,21 @@ func writeReports(dir string, card *manifests.RunCard, hist []EpochRow, test *sp
 	if err := writePerClassCSV(filepath.Join(dir, "per_class.csv"), pc); err != nil {
 		return err
 	}
-	if err := plotCurves(filepath.Join(dir, "curves.png"), hist); err != nil {
+	curves, err := curvesFigure(hist, card.BestEpoch, strings.HasPrefix(card.StopReason, "early stop"))
+	if err != nil {
 		return err
 	}
-	if err := plotConfusion(filepath.Join(dir, "confusion.png"), names, conf); err != nil {
+	if err := saveFigure(filepath.Join(dir, "curves.png"), curves); err != nil {
+		return err
+	}
+	cf, err := confusionFigure(names, conf)
+	if err != nil {
+		return err
+	}
+	if err := saveFigure(filepath.Join(dir, "confusion.png"), cf); err != nil {
+		return err
+	}
+	if err := saveFigure(filepath.Join(dir, "top_losses.png"), topLossesFigure(names, test, topLosses(test, tm, 9))); err != nil {
 		return err
 	}
 	if err := predictionGrid(filepath.Join(dir, "predictions.png"), names, test, tm, seed, 16); err != nil {
@@ -184,121 +188,10 @@ func writePerClassCSV(path string, pc []ClassMetrics) error {
 	return writeCSV(path, recs)
 }
 
-func savePNG(path string, w, h vg.Length, draw func(c vgdraw.Canvas)) error {
-	img := vgimg.New(w, h)
-	dc := vgdraw.New(img)
-	draw(dc)
-	return atomicfile.Write(path, 0o644, func(wr io.Writer) error {
-		_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(wr)
-		return err
-	})
-}
-
-// plotCurves draws loss and accuracy of train and val per epoch (the test
-// split is scored once, after training, and reported apart).
-func plotCurves(path string, hist []EpochRow) error {
-	mk := func(title, y string, top bool, get func(EpochRow) [2]float64) (*plot.Plot, error) {
-		p := plot.New()
-		p.Title.Text = title
-		p.X.Label.Text = "epoch"
-		p.Y.Label.Text = y
-		p.Legend.Top = top // away from the curves: loss falls, accuracy rises
-		for k, name := range []string{"train", "val"} {
-			pts := make(plotter.XYs, len(hist))
-			for i, r := range hist {
-				pts[i].X = float64(r.Epoch)
-				pts[i].Y = get(r)[k]
-			}
-			l, s, err := plotter.NewLinePoints(pts)
-			if err != nil {
-				return nil, err
-			}
-			col := curveColours[k]
-			l.Color, s.Color = col, col
-			s.Shape = vgdraw.CircleGlyph{}
-			s.Radius = vg.Points(2)
-			p.Add(l, s)
-			p.Legend.Add(name, l, s)
-		}
-		return p, nil
-	}
-	loss, err := mk("loss", "cross-entropy", true, func(r EpochRow) [2]float64 { return [2]float64{r.TrainLoss, r.ValLoss} })
-	if err != nil {
-		return err
-	}
-	acc, err := mk("accuracy", "accuracy", false, func(r EpochRow) [2]float64 { return [2]float64{r.TrainAcc, r.ValAcc} })
-	if err != nil {
-		return err
-	}
-	return savePNG(path, 12*vg.Inch, 4.5*vg.Inch, func(dc vgdraw.Canvas) {
-		tiles := vgdraw.Tiles{Rows: 1, Cols: 2, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2, PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2}
-		cs := plot.Align([][]*plot.Plot{{loss, acc}}, tiles, dc)
-		loss.Draw(cs[0][0])
-		acc.Draw(cs[0][1])
-	})
-}
-
 var curveColours = []color.Color{
 	color.RGBA{31, 119, 180, 255},
 	color.RGBA{255, 127, 14, 255},
 	color.RGBA{44, 160, 44, 255},
-}
-
-type confGrid struct{ c [][]int }
-
-func (g confGrid) Dims() (c, r int)   { return len(g.c), len(g.c) }
-func (g confGrid) X(c int) float64    { return float64(c) }
-func (g confGrid) Y(r int) float64    { return float64(r) }
-func (g confGrid) Z(c, r int) float64 { return float64(g.c[len(g.c)-1-r][c]) } // true class 0 on top
-
-// plotConfusion draws the test confusion matrix as a heat map with counts.
-func plotConfusion(path string, names []string, c [][]int) error {
-	n := len(names)
-	p := plot.New()
-	p.Title.Text = "confusion matrix (test)"
-	p.X.Label.Text = "predicted"
-	p.Y.Label.Text = "true"
-	pal := moreland.SmoothBlueRed().Palette(255)
-	hm := plotter.NewHeatMap(confGrid{c}, pal)
-	maxv := 1.0
-	for _, row := range c {
-		for _, v := range row {
-			maxv = max(maxv, float64(v))
-		}
-	}
-	hm.Min, hm.Max = 0, maxv
-	p.Add(hm)
-	var xys plotter.XYs
-	var labels []string
-	for r := 0; r < n; r++ {
-		for col := 0; col < n; col++ {
-			xys = append(xys, plotter.XY{X: float64(col), Y: float64(n - 1 - r)})
-			labels = append(labels, strconv.Itoa(c[r][col]))
-		}
-	}
-	lb, err := plotter.NewLabels(plotter.XYLabels{XYs: xys, Labels: labels})
-	if err != nil {
-		return err
-	}
-	for i := range lb.TextStyle {
-		lb.TextStyle[i].XAlign = vgdraw.XCenter
-		lb.TextStyle[i].YAlign = vgdraw.YCenter
-	}
-	p.Add(lb)
-	xt, yt := make([]plot.Tick, n), make([]plot.Tick, n)
-	for i, name := range names {
-		if len(name) > 14 {
-			name = name[:13] + "…"
-		}
-		xt[i] = plot.Tick{Value: float64(i), Label: name}
-		yt[n-1-i] = plot.Tick{Value: float64(n - 1 - i), Label: name}
-	}
-	p.X.Tick.Marker = plot.ConstantTicks(xt)
-	p.Y.Tick.Marker = plot.ConstantTicks(yt)
-	p.X.Tick.Label.Rotation = 0.6
-	p.X.Tick.Label.XAlign = vgdraw.XRight
-	side := vg.Length(2+0.45*float64(n)) * vg.Inch
-	return savePNG(path, side+vg.Inch, side, func(dc vgdraw.Canvas) { p.Draw(dc) })
 }
 
 // predictionGrid draws up to k random test images (seeded) with their true
@@ -397,6 +290,16 @@ func writeReportMD(path string, card *manifests.RunCard, hist []EpochRow, names 
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString("\n## Most confused (test: true -> predicted)\n\n")
+	if pairs := mostConfused(names, conf, 5); len(pairs) == 0 {
+		b.WriteString("No test image was misclassified.\n")
+	} else {
+		b.WriteString("| true | predicted | images | share of the true class |\n| --- | --- | ---: | ---: |\n")
+		for _, pr := range pairs {
+			fmt.Fprintf(&b, "| %s | %s | %d | %.1f%% |\n", pr.True, pr.Pred, pr.Count, 100*pr.Share)
+		}
+	}
+	b.WriteString("\n## Top losses\n\nThe most confidently wrong test images:\n\n![top losses](top_losses.png)\n")
 	b.WriteString("\n## Example predictions\n\n![predictions](predictions.png)\n\n## Epochs (train and validation)\n\n![curves](curves.png)\n\n| epoch | loss | acc | val_loss | val_acc | lr | s |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, h := range hist {
 		best := ""

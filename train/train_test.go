@@ -58,7 +58,7 @@ func TestModelsLearnToySet(t *testing.T) {
 			}
 			dir := manifests.RunDir(ws, name)
 			for _, f := range []string{"metrics.csv", "best.ot", "best.json", "last.json",
-				"run.json", "curves.png", "confusion.png", "confusion.csv", "per_class.csv", "predictions.png", "report.md", "best.pt"} {
+				"run.json", "curves.png", "confusion.png", "confusion.csv", "per_class.csv", "predictions.png", "top_losses.png", "report.md", "best.pt"} {
 				if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 					t.Errorf("%s missing or empty: %v", f, err)
 				}

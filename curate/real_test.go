@@ -83,10 +83,14 @@ func TestRealGrouping(t *testing.T) {
 	one := func(*realbench.Item) string { return "bench" }
 	ws, _ := realWorkspace(t, b, all, one)
 	ctx := context.Background()
-	if _, err := Run(ctx, ws, []string{"bench"}, WithMinSize(0, 0)); err != nil {
+	rep, err := Run(ctx, ws, []string{"bench"}, WithMinSize(0, 0))
+	if err != nil {
 		t.Fatal(err)
 	}
 	keepCache(t, ws)
+	if len(rep.LargeGroups) > 0 {
+		t.Errorf("large groups at the defaults: %+v", rep.LargeGroups)
+	}
 	ds := decisionsBySHA(t, ws, "bench")
 	cache, err := loadCache(CachePath(ws))
 	if err != nil {
@@ -333,5 +337,62 @@ func TestRealLookAlikesAcrossClasses(t *testing.T) {
 	t.Logf("%d sprite pictures in %d classes: %d kept, %d ambiguous (%d reposts)", len(groups), len(classes), kept, ambiguous, len(reposted))
 	if kept < len(groups)-len(reposts) {
 		t.Errorf("%d kept of %d distinct sprite pictures (%d groups reposted)", kept, len(groups), len(reposts))
+	}
+}
+
+// The report counts group sizes, warns about large groups and shows the
+// largest on a contact sheet: one real picture with its nine re-encodes in a
+// class of 30 is a third of the class; with the pHash limit loosened to 32
+// bits and the other signals off, look-alike icons make groups of more
+// than 20.
+func TestRealReportLargeGroups(t *testing.T) {
+	b := realBench(t)
+	var picture string
+	items := b.Select(func(it *realbench.Item) bool {
+		if it.Set == "art" && it.Op == "copy" && picture == "" {
+			picture = it.Group
+		}
+		return it.Set == "art" && it.Group == picture
+	})
+	if len(items) < 8 {
+		t.Fatalf("%d copies of %s", len(items), picture)
+	}
+	icons := b.Select(func(it *realbench.Item) bool { return it.Set == "icons" && it.Op == "copy" })
+	items = append(items, icons[:30-len(items)]...)
+	ws, _ := realWorkspace(t, b, items, func(*realbench.Item) string { return "Mixed" })
+	rep, err := Run(context.Background(), ws, []string{"Mixed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sizes := rep.Classes[0].GroupSizes
+	total := 0
+	for n, c := range sizes {
+		total += n * c
+	}
+	if total != len(items) || len(rep.LargeGroups) != 1 || rep.LargeGroups[0].Size < 8 {
+		t.Fatalf("group sizes %v (of %d images), large groups %+v", sizes, len(items), rep.LargeGroups)
+	}
+	var table strings.Builder
+	if err := rep.WriteTable(&table); err != nil || !strings.Contains(table.String(), "warning: Mixed: a group of") {
+		t.Errorf("no warning in the table: %v\n%s", err, table.String())
+	}
+	page, err := os.ReadFile(ReportPath(ws))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := rep.LargeGroups[0].Group
+	for _, want := range []string{`id="large-groups"`, `id="group-sizes"`, `class="sheet large" data-group="` + g + `"`, `class="kept"`} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("report.html lacks %s", want)
+		}
+	}
+
+	ws2, _ := realWorkspace(t, b, icons, func(*realbench.Item) string { return "Icons" })
+	rep, err = Run(context.Background(), ws2, []string{"Icons"}, WithLimits(Limits{PHash: 32, DHash: -1, Color: -1, Aspect: -1, Fine: -1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.LargeGroups) == 0 || rep.LargeGroups[0].Size <= LargeGroupSize {
+		t.Errorf("loosened limits on %d icons: large groups %+v", len(icons), rep.LargeGroups)
 	}
 }

@@ -47,11 +47,30 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 	if _, err := Run(context.Background(), ws, opts("part", 2)...); !errors.Is(err, ErrRunExists) {
 		t.Fatalf("rerun without resume: %v, want ErrRunExists", err)
 	}
-	// Resuming with changed options that shape results is refused.
-	if _, err := Run(context.Background(), ws, append(opts("part", epochs), WithLR(0.01), WithResume(true))...); !errors.Is(err, ErrOptions) {
-		t.Fatalf("resume with another lr: %v, want ErrOptions", err)
+	// A resumed run keeps its own settings: another epoch count or lr is
+	// refused unless meant, what defines the run is refused always.
+	for _, c := range []struct {
+		name string
+		more []Option
+		want string
+	}{
+		{"epochs", []Option{WithEpochs(epochs)}, "epochs 6 (the run has 2)"},
+		{"lr", []Option{WithLR(0.01)}, "--change"},
+		{"seed", []Option{WithSeed(99), WithChanges(true)}, "cannot change"},
+		{"model", []Option{WithModel("cnn"), WithChanges(true)}, "model cnn (the run has cnn2)"},
+	} {
+		_, err := Run(context.Background(), ws, append([]Option{WithName("part"), WithResume(true)}, c.more...)...)
+		if !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("resume with another %s: %v, want ErrOptions saying %q", c.name, err, c.want)
+		}
 	}
-	resumed, err := Run(context.Background(), ws, append(opts("part", epochs), WithResume(true))...)
+	// Resumed with nothing but its name: the run's own 2 epochs, so
+	// nothing is left to train.
+	again, err := Run(context.Background(), ws, WithName("part"), WithResume(true), WithDevice("cpu"))
+	if err != nil || again.Epochs != 2 || len(metricsNoTime(t, ws, "part")) != 2 {
+		t.Fatalf("resume as defined: %v, %d epochs, want 2", err, again.Epochs)
+	}
+	resumed, err := Run(context.Background(), ws, append(opts("part", epochs), WithResume(true), WithChanges(true))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +108,11 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 		if _, err := Run(context.Background(), ws, append(opts("part", epochs+1), WithResume(true))...); !errors.Is(err, ErrCheckpoint) {
 			t.Errorf("resume from a damaged checkpoint: %v, want ErrCheckpoint", err)
 		}
+	}
+	// The dataset rebuilt (another version): the run cannot continue on it.
+	makeDataset(t, ws, "toy", 3, 100, 75, [3]int{16, 6, 6}, 99)
+	if _, err := Run(context.Background(), ws, WithName("full"), WithResume(true), WithDevice("cpu")); !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "changed since the run started") {
+		t.Errorf("resume on a rebuilt dataset: %v, want ErrOptions", err)
 	}
 }
 

@@ -127,7 +127,7 @@ func TestResumeFallsBackToBest(t *testing.T) {
 	if err != nil || c.Epoch != 2 || !strings.Contains(note, "resuming from the best one, after epoch 2") {
 		t.Fatalf("newest checkpoint: %+v %q %v, want best (epoch 2) and a note", c, note, err)
 	}
-	if _, err := Run(context.Background(), ws, opts("part", 4, WithResume(true))...); err != nil {
+	if _, err := Run(context.Background(), ws, opts("part", 4, WithResume(true), WithChanges(true))...); err != nil {
 		t.Fatal(err)
 	}
 	if a, b := metricsNoTime(t, ws, "full"), metricsNoTime(t, ws, "part"); !reflect.DeepEqual(a, b) {

@@ -44,6 +44,7 @@ type Option func(*options)
 type options struct {
 	Config
 	resume   bool
+	changes  bool // resume: the settings given may differ from the run's
 	reporter progress.Reporter
 	// test hooks
 	afterEpoch func(epoch int)
@@ -123,8 +124,17 @@ func WithInputAdapt(a string) Option { return func(o *options) { o.InputAdapt = 
 // <model>-<dataset>-<timestamp>).
 func WithName(name string) Option { return func(o *options) { o.Name = name } }
 
-// WithResume continues the named run from its last checkpoint.
+// WithResume continues the named run from its last checkpoint, as it was
+// defined: the run's stored settings are the defaults, and an option given
+// with a different value is refused (ErrOptions) unless WithChanges says it
+// is meant. Device, threads and the reporter may always change.
 func WithResume(on bool) Option { return func(o *options) { o.resume = on } }
+
+// WithChanges lets a resumed run take the options given where they differ
+// from its stored settings: epochs, patience, learning rates, finetune_after,
+// augment and amp. What defines the run (model, dataset, weights, seed,
+// batch size, freeze, input_adapt) never changes.
+func WithChanges(on bool) Option { return func(o *options) { o.changes = on } }
 
 // WithReporter receives progress and the per-epoch lines.
 func WithReporter(r progress.Reporter) Option {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/sugarme/gotch"
@@ -82,6 +83,28 @@ func Run(ctx context.Context, workspace string, opts ...Option) (*manifests.RunC
 	for _, f := range opts {
 		f(&o)
 	}
+	var resume *Checkpoint
+	if o.resume && o.Name != "" {
+		var note string
+		var err error
+		if resume, note, err = newestCheckpoint(manifests.RunDir(workspace, o.Name)); err != nil {
+			return nil, fmt.Errorf("resume %s: %w", o.Name, err)
+		}
+		if note != "" {
+			o.reporter.Logf("resume %s: %s", o.Name, note)
+		}
+		// The run's own settings, then what the caller gave.
+		stored := defaultOptions()
+		stored.Config = resume.Config
+		stored.Name = o.Name
+		for _, f := range opts {
+			f(&stored)
+		}
+		if err := resumeChanges(resume.Config, stored.Config, stored.changes); err != nil {
+			return nil, fmt.Errorf("resume %s: %w", o.Name, err)
+		}
+		o = stored
+	}
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
@@ -102,17 +125,10 @@ func Run(ctx context.Context, workspace string, opts ...Option) (*manifests.RunC
 		o.Name = fmt.Sprintf("%s-%s-%s", o.Model, o.Dataset, time.Now().UTC().Format("20060102-150405"))
 	}
 	r := &runner{o: o, ds: ds, dev: dev, dir: manifests.RunDir(workspace, o.Name), start: 1}
-	var resume *Checkpoint
-	if o.resume {
-		var note string
-		if resume, note, err = newestCheckpoint(r.dir); err != nil {
-			return nil, fmt.Errorf("resume %s: %w", o.Name, err)
-		}
-		if note != "" {
-			o.reporter.Logf("resume %s: %s", o.Name, note)
-		}
-		if err := compatible(resume.Config, o.Config); err != nil {
-			return nil, fmt.Errorf("resume %s: %w", o.Name, err)
+	if resume != nil {
+		if old, err := manifests.ReadRunCard(filepath.Join(r.dir, "run.json")); err == nil && old.DatasetVersion != ds.Card.Version {
+			return nil, fmt.Errorf("resume %s: %w: dataset %s changed since the run started (version %s, now %s): start a new run",
+				o.Name, ErrOptions, o.Dataset, old.DatasetVersion, ds.Card.Version)
 		}
 	} else if _, err := os.Stat(filepath.Join(r.dir, lastKind+".json")); err == nil {
 		return nil, fmt.Errorf("%s: %w (resume it, or pick another name)", r.dir, ErrRunExists)
@@ -158,21 +174,48 @@ func Run(ctx context.Context, workspace string, opts ...Option) (*manifests.RunC
 	return r.card, runErr
 }
 
-// compatible checks that a resumed run keeps the settings that shape its
-// results (epochs may grow, and device and threads may change).
-func compatible(saved, now Config) error {
-	type key struct {
-		Model, Dataset, Weights, Adapt string
-		BatchSize, Patience, Finetune  int
-		LR, FinetuneLR                 float64
-		Seed                           int64
-		Freeze, Augment                bool
+// resumeChanges checks the settings a resumed run would continue with
+// against the ones it was defined with: what defines the run never changes;
+// the rest only when changes is set. Device and threads are free.
+func resumeChanges(saved, now Config, changes bool) error {
+	type field struct {
+		name       string
+		was, is    any
+		changeable bool
 	}
-	k := func(c Config) key {
-		return key{c.Model, c.Dataset, c.Weights, c.InputAdapt, c.BatchSize, c.Patience, c.FinetuneAfter, c.LR, c.FinetuneLR, c.Seed, c.Freeze, c.Augment}
+	fields := []field{
+		{"model", saved.Model, now.Model, false},
+		{"dataset", saved.Dataset, now.Dataset, false},
+		{"weights", saved.Weights, now.Weights, false},
+		{"seed", saved.Seed, now.Seed, false},
+		{"batch_size", saved.BatchSize, now.BatchSize, false},
+		{"freeze", saved.Freeze, now.Freeze, false},
+		{"input_adapt", saved.InputAdapt, now.InputAdapt, false},
+		{"epochs", saved.Epochs, now.Epochs, true},
+		{"patience", saved.Patience, now.Patience, true},
+		{"lr", saved.LR, now.LR, true},
+		{"finetune_after", saved.FinetuneAfter, now.FinetuneAfter, true},
+		{"finetune_lr", saved.FinetuneLR, now.FinetuneLR, true},
+		{"augment", saved.Augment, now.Augment, true},
+		{"amp", saved.AMP, now.AMP, true},
 	}
-	if k(saved) != k(now) {
-		return fmt.Errorf("%w: options differ from the checkpoint's (%+v, now %+v)", ErrOptions, k(saved), k(now))
+	var fixed, changed []string
+	for _, f := range fields {
+		if f.was == f.is {
+			continue
+		}
+		d := fmt.Sprintf("%s %v (the run has %v)", f.name, f.is, f.was)
+		if f.changeable {
+			changed = append(changed, d)
+		} else {
+			fixed = append(fixed, d)
+		}
+	}
+	if len(fixed) > 0 {
+		return fmt.Errorf("%w: %s: these define the run and cannot change on resume (start a new run)", ErrOptions, strings.Join(fixed, ", "))
+	}
+	if len(changed) > 0 && !changes {
+		return fmt.Errorf("%w: %s: a resumed run keeps its own settings (--change to mean it)", ErrOptions, strings.Join(changed, ", "))
 	}
 	return nil
 }

@@ -31,7 +31,8 @@ func newTrainCommand() *cli.Command {
 			&cli.BoolFlag{Name: "amp", Usage: "CUDA: forward passes under bf16 autocast (default: train.amp)"},
 			&cli.StringFlag{Name: "weights", Usage: "effnet-b0: torchvision ImageNet weights `FILE` (see chara weights fetch)"},
 			&cli.StringFlag{Name: "name", Usage: "run `NAME` (default: MODEL-DATASET-TIMESTAMP)"},
-			&cli.BoolFlag{Name: "resume", Usage: "continue run --name from its last checkpoint"},
+			&cli.BoolFlag{Name: "resume", Usage: "continue run --name from its last checkpoint, with its own settings (chara.yaml's train: section is not read)"},
+			&cli.BoolFlag{Name: "change", Usage: "with --resume: take the flags given where they differ from the run's settings (epochs, patience, lr, augment, amp)"},
 			&cli.BoolFlag{Name: "json", Usage: "print the run card (run.json) as JSON at the end (docs/json.md)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -42,6 +43,10 @@ func newTrainCommand() *cli.Command {
 				Model: c.String("model"), Dataset: c.String("dataset"), Name: c.String("name"),
 				Device: c.String("device"), Threads: c.Int("threads"), Weights: c.String("weights"),
 				Freeze: c.Bool("freeze"), FinetuneAfter: c.Int("finetune-after"), Resume: c.Bool("resume"), JSON: c.Bool("json"),
+				Change: c.Bool("change"), FreezeSet: c.IsSet("freeze") || c.IsSet("finetune-after"),
+			}
+			if o.Resume && !c.IsSet("dataset") {
+				o.Dataset = "" // the run's own
 			}
 			if c.IsSet("epochs") {
 				o.Epochs = c.Int("epochs")
@@ -84,6 +89,7 @@ type trainOptions struct {
 	Seed                                  *int64
 	Augment, AMP                          *bool
 	Freeze, Resume, JSON                  bool
+	Change, FreezeSet                     bool
 }
 
 func runTrain(ctx context.Context, g *globalOptions, o trainOptions) error {
@@ -100,10 +106,26 @@ func runTrain(ctx context.Context, g *globalOptions, o trainOptions) error {
 		model = t.Models[0]
 	}
 	// chara.yaml's train: section first, then the flags that were given.
-	opts := append(trainConfigOptions(cfg, g),
-		train.WithModel(model), train.WithDataset(o.Dataset), train.WithName(o.Name),
-		train.WithThreads(o.Threads), train.WithFreeze(o.Freeze || t.Freeze, o.FinetuneAfter),
-		train.WithResume(o.Resume))
+	// A resumed run takes its own settings instead of chara.yaml's: only
+	// the flags given are passed, and they must match unless --change.
+	var opts []train.Option
+	if o.Resume {
+		opts = append(opts, train.WithReporter(g.reporter()), train.WithName(o.Name), train.WithResume(true),
+			train.WithChanges(o.Change), train.WithThreads(o.Threads))
+		if o.Model != "" {
+			opts = append(opts, train.WithModel(o.Model))
+		}
+		if o.Dataset != "" {
+			opts = append(opts, train.WithDataset(o.Dataset))
+		}
+		if o.FreezeSet {
+			opts = append(opts, train.WithFreeze(o.Freeze, o.FinetuneAfter))
+		}
+	} else {
+		opts = append(trainConfigOptions(cfg, g),
+			train.WithModel(model), train.WithDataset(o.Dataset), train.WithName(o.Name),
+			train.WithThreads(o.Threads), train.WithFreeze(o.Freeze || t.Freeze, o.FinetuneAfter))
+	}
 	if o.Epochs != 0 {
 		opts = append(opts, train.WithEpochs(o.Epochs))
 	}

@@ -55,7 +55,12 @@ func OpenArchive(path string) (*Archive, error) {
 		sha256 TEXT NOT NULL DEFAULT '',
 		at INTEGER NOT NULL
 	) WITHOUT ROWID;
-	CREATE INDEX IF NOT EXISTS archive_sha256 ON archive (sha256) WHERE sha256 != ''`); err != nil {
+	CREATE INDEX IF NOT EXISTS archive_sha256 ON archive (sha256) WHERE sha256 != '';
+	CREATE TABLE IF NOT EXISTS cursors (
+		listing TEXT PRIMARY KEY,
+		cursor TEXT NOT NULL,
+		at INTEGER NOT NULL
+	) WITHOUT ROWID`); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("archive %s: %w", path, err)
 	}
@@ -164,4 +169,37 @@ func (a *Archive) SetStatusBySHA256(ctx context.Context, sha, status string) ([]
 		keys = append(keys, k)
 	}
 	return keys, rows.Err()
+}
+
+func listingKey(class, source, query string) string { return class + "\x00" + source + "\x00" + query }
+
+// Cursor returns where a (class, source, query) listing stopped last
+// time: the cursor of the last page it read, "" for its start.
+func (a *Archive) Cursor(ctx context.Context, class, source, query string) (string, error) {
+	var c string
+	err := a.db.QueryRowContext(ctx, `SELECT cursor FROM cursors WHERE listing = ?`, listingKey(class, source, query)).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("archive %s: %w", a.path, err)
+	}
+	return c, nil
+}
+
+// SetCursor records where a listing is; "" (its end reached) forgets it,
+// so that the next run reads it from the start, new posts first.
+func (a *Archive) SetCursor(ctx context.Context, class, source, query, cursor string) error {
+	var err error
+	if cursor == "" {
+		_, err = a.db.ExecContext(ctx, `DELETE FROM cursors WHERE listing = ?`, listingKey(class, source, query))
+	} else {
+		_, err = a.db.ExecContext(ctx, `INSERT INTO cursors (listing, cursor, at) VALUES (?, ?, ?)
+			ON CONFLICT(listing) DO UPDATE SET cursor = excluded.cursor, at = excluded.at`,
+			listingKey(class, source, query), cursor, time.Now().Unix())
+	}
+	if err != nil {
+		return fmt.Errorf("archive %s: cursor: %w", a.path, err)
+	}
+	return nil
 }

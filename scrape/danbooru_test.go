@@ -76,13 +76,27 @@ func TestDanbooruStopsAtCandidates(t *testing.T) {
 	if n := totalFileRequests(b); n != 12 {
 		t.Errorf("%d file requests, want 12", n)
 	}
-	// Raising candidates continues where the last run stopped.
+	// Raising candidates continues where the last run stopped: at the
+	// page it was reading (page 2, b21), not from page 1 (which this test
+	// expected before the cursor was kept: 12 known).
+	b.Reset()
 	sum = runScrape(t, ws, baseOpts(Source{Kind: "danbooru", URL: ts.URL, Limit: 10, Parallelism: 4}, "nakano_miku", 20)...)
-	if s := src0(t, sum); s.Downloaded != 8 || s.Known != 12 {
-		t.Errorf("second run downloaded %d known %d, want 8 and 12", s.Downloaded, s.Known)
+	if s := src0(t, sum); s.Downloaded != 8 || s.Known != 2 {
+		t.Errorf("second run downloaded %d known %d, want 8 and 2", s.Downloaded, s.Known)
 	}
-	if recs := checkRaw(t, ws, "nakano_miku"); len(recs) != 20 {
-		t.Errorf("%d records, want 20", len(recs))
+	if b.URLRequests("/posts.json?limit=10&page=1&tags=nakano_miku") != 0 || b.URLRequests("/posts.json?limit=10&page=b21&tags=nakano_miku") != 1 {
+		t.Error("the second run did not start at the page the first stopped at")
+	}
+	// A run that reaches the end forgets the cursor: the next starts at
+	// page 1, where new posts appear.
+	runScrape(t, ws, baseOpts(Source{Kind: "danbooru", URL: ts.URL, Limit: 10, Parallelism: 4}, "nakano_miku", 100)...)
+	b.Reset()
+	runScrape(t, ws, baseOpts(Source{Kind: "danbooru", URL: ts.URL, Limit: 10, Parallelism: 4}, "nakano_miku", 100)...)
+	if b.URLRequests("/posts.json?limit=10&page=1&tags=nakano_miku") != 1 {
+		t.Error("after the listing's end, the next run did not start at page 1")
+	}
+	if recs := checkRaw(t, ws, "nakano_miku"); len(recs) != 30 {
+		t.Errorf("%d records, want 30", len(recs))
 	}
 	for id, n := range b.FileRequests() {
 		if n != 1 {

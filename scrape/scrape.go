@@ -59,6 +59,7 @@ type run struct {
 	order   []string
 	rep     progress.Reporter
 	filters Filters
+	arc     *Archive // where listings' cursors are kept (local mode, not dry runs)
 }
 
 // Run scrapes every class (or the one chosen with WithOnlyClass) until it
@@ -132,6 +133,9 @@ func (s *Scraper) Run(ctx context.Context) (*Summary, error) {
 	defer arc.Close()
 	local := newLocalStore(arc)
 	r.st = local
+	if o.redisURL == "" && !o.dryRun {
+		r.arc = arc
+	}
 	if o.redisURL != "" {
 		rs, err := newRedisStore(ctx, o.redisURL, o.redisNS, local, o.claimTTL, o.crawlTTL, o.lockTTL)
 		if err != nil {
@@ -354,6 +358,9 @@ func (j *job) run(ctx context.Context) {
 	ad := guard(j.src.ad, j.r.o.retry.withDefaults(), func(err error, d time.Duration) {
 		j.r.rep.Logf("%s: %s: %v; asking again in %s", j.c.name, j.src.Name, err, d.Round(time.Second))
 	})
+	if j.r.arc != nil {
+		ad.cursors = archiveCursor{arc: j.r.arc, class: j.c.slug, source: j.src.Name, query: j.sum.Query}
+	}
 	fr := j.r.st.frontier(j.c.slug, j.src.Name, j.sum.Query, ad, func(pg *Page) {
 		j.count(func(s *SourceSummary) {
 			s.Pages++
@@ -652,4 +659,18 @@ func defaultTransport() http.RoundTripper {
 	t.MaxIdleConnsPerHost = 32
 	t.ResponseHeaderTimeout = time.Minute
 	return t
+}
+
+// archiveCursor keeps a listing's cursor in archive.db.
+type archiveCursor struct {
+	arc                  *Archive
+	class, source, query string
+}
+
+func (a archiveCursor) load(ctx context.Context) (string, error) {
+	return a.arc.Cursor(ctx, a.class, a.source, a.query)
+}
+
+func (a archiveCursor) save(ctx context.Context, c string) error {
+	return a.arc.SetCursor(ctx, a.class, a.source, a.query, c)
 }

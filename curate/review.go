@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -177,10 +178,50 @@ func (rv *reviewServer) classPage(w http.ResponseWriter, r *http.Request) {
 	}
 	sort.Slice(dupGroups, func(a, b int) bool { return dupGroups[a].ID < dupGroups[b].ID })
 	sort.Slice(ambGroups, func(a, b int) bool { return ambGroups[a].ID < ambGroups[b].ID })
+	// Large classes are paged: kept and rejected images reviewPageSize at a
+	// time; the groups are on the first page.
+	pages := max(1, (max(len(kept), len(rejected))+reviewPageSize-1)/reviewPageSize)
+	page := 1
+	if v := r.URL.Query().Get("page"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= pages {
+			page = n
+		} else {
+			http.Error(w, fmt.Sprintf("page %q: want 1..%d", v, pages), http.StatusNotFound)
+			return
+		}
+	}
+	window := func(cs []card) []card {
+		lo := min(len(cs), (page-1)*reviewPageSize)
+		return cs[lo:min(len(cs), lo+reviewPageSize)]
+	}
+	if page > 1 {
+		dupGroups, ambGroups = nil, nil
+	}
+	pageURL := func(n int) string {
+		if n < 1 || n > pages {
+			return ""
+		}
+		return fmt.Sprintf("/class/%s?page=%d", rv.st.slugs[ci], n)
+	}
 	rv.render(w, "review_class.html", map[string]any{
 		"Class": rv.st.classes[ci], "Slug": rv.st.slugs[ci], "Classes": rv.st.classes, "Slugs": rv.st.slugs,
-		"Kept": kept, "Rejected": rejected, "Ambiguous": ambiguous, "DupGroups": dupGroups, "AmbGroups": ambGroups,
+		"Kept": window(kept), "Rejected": window(rejected), "Ambiguous": ambiguous, "DupGroups": dupGroups, "AmbGroups": ambGroups,
+		"Counts": decisionCounts(rv.decs[ci]), "Page": page, "Pages": pages, "Prev": pageURL(page - 1), "Next": pageURL(page + 1),
+		"PrevPage": page - 1, "NextPage": page + 1,
 	})
+}
+
+// reviewPageSize is how many kept (and rejected) images a page shows (a
+// variable for the tests).
+var reviewPageSize = 120
+
+// decisionCounts counts a class's decisions by kind (keep, rejected, ...).
+func decisionCounts(ds []manifests.Decision) map[string]int {
+	c := map[string]int{}
+	for _, d := range ds {
+		c[string(d.Decision)]++
+	}
+	return c
 }
 
 func (rv *reviewServer) render(w http.ResponseWriter, name string, data any) {
@@ -278,6 +319,8 @@ type actRequest struct {
 // click changed (the clicked one and its group).
 type actResponse struct {
 	Changed []manifests.Decision `json:"changed"`
+	// Counts: per class the click touched, its decisions by kind now.
+	Counts map[string]map[string]int `json:"counts"`
 }
 
 // ErrForbiddenOrigin refuses a cross-site request to the review API.
@@ -303,7 +346,7 @@ func (rv *reviewServer) act(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	changed, err := rv.apply(req)
+	changed, counts, err := rv.apply(req)
 	if err != nil {
 		code := http.StatusInternalServerError
 		if errors.Is(err, ErrUnknownClass) || errors.Is(err, manifests.ErrMalformed) {
@@ -313,12 +356,12 @@ func (rv *reviewServer) act(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(actResponse{Changed: changed})
+	json.NewEncoder(w).Encode(actResponse{Changed: changed, Counts: counts})
 }
 
 // apply records one action in the journal, decides again and rewrites the
 // decisions files that changed.
-func (rv *reviewServer) apply(req actRequest) ([]manifests.Decision, error) {
+func (rv *reviewServer) apply(req actRequest) ([]manifests.Decision, map[string]map[string]int, error) {
 	rv.mu.Lock()
 	defer rv.mu.Unlock()
 	ci := -1
@@ -328,7 +371,7 @@ func (rv *reviewServer) apply(req actRequest) ([]manifests.Decision, error) {
 		}
 	}
 	if ci < 0 {
-		return nil, fmt.Errorf("%w %q", ErrUnknownClass, req.Class)
+		return nil, nil, fmt.Errorf("%w %q", ErrUnknownClass, req.Class)
 	}
 	found := false
 	for _, d := range rv.decs[ci] {
@@ -337,11 +380,11 @@ func (rv *reviewServer) apply(req actRequest) ([]manifests.Decision, error) {
 		}
 	}
 	if !found {
-		return nil, fmt.Errorf("%w: %s is not an image of %s", manifests.ErrMalformed, req.SHA256, req.Class)
+		return nil, nil, fmt.Errorf("%w: %s is not an image of %s", manifests.ErrMalformed, req.SHA256, req.Class)
 	}
 	act := manifests.ReviewAction{SHA256: req.SHA256, Class: req.Class, Action: req.Action, At: rv.st.s.now().UTC()}
 	if err := manifests.AppendReview(manifests.ReviewPath(rv.st.workspace), act); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	k := reviewKey{req.Class, req.SHA256}
 	if req.Action == "reject" {
@@ -367,9 +410,13 @@ func (rv *reviewServer) apply(req actRequest) ([]manifests.Decision, error) {
 	}
 	if len(dirty) > 0 {
 		if err := rv.st.commitDecisions(newDecs, dirty); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	rv.decs = newDecs
-	return changed, nil
+	counts := map[string]map[string]int{rv.st.classes[ci]: decisionCounts(newDecs[ci])}
+	for _, c := range dirty {
+		counts[rv.st.classes[c]] = decisionCounts(newDecs[c])
+	}
+	return changed, counts, nil
 }

@@ -1,14 +1,24 @@
-// chara review page: a click rejects an image from its class, or restores a
-// rejected one; the server saves it to the journal and the decisions file
-// and answers with every decision the click changed.
+// chara review page: a click (or x on the selected image) rejects an image
+// from its class, or restores a rejected one; the server saves it to the
+// journal and the decisions file and answers with every decision the click
+// changed and the classes' new counts, which the status bar shows.
 "use strict";
-document.addEventListener("click", async (ev) => {
-  if (ev.target.closest("a")) return;
-  const card = ev.target.closest("figure.card");
-  if (!card) return;
+const pageClass = document.body.dataset.class;
+const status = () => document.getElementById("status");
+const done = {reject: "rejected", restore: "restored"};
+
+function setCounts(counts) {
+  const c = counts && counts[pageClass];
+  if (!c) return;
+  for (const el of document.querySelectorAll(".count[data-kind]")) {
+    el.textContent = c[el.dataset.kind] || 0;
+  }
+}
+
+async function toggle(card) {
+  if (card.classList.contains("pending")) return;
   const action = card.dataset.decision === "rejected" ? "restore" : "reject";
   card.classList.add("pending");
-  const status = document.getElementById("status");
   try {
     const resp = await fetch("/api/review", {
       method: "POST",
@@ -27,10 +37,63 @@ document.addEventListener("click", async (ev) => {
         el.title = d.class + ": " + d.decision + " " + (d.reason || "");
       }
     }
-    status.textContent = action + "ed " + card.dataset.sha.slice(0, 10);
+    setCounts(body.counts);
+    const others = (body.changed || []).length - 1;
+    status().textContent = done[action] + " " + card.dataset.sha.slice(0, 10) +
+      (others > 0 ? " and " + others + (others === 1 ? " duplicate" : " duplicates") : "");
   } catch (e) {
-    status.textContent = "not saved: " + e.message;
+    status().textContent = "not saved: " + e.message;
   } finally {
     card.classList.remove("pending");
   }
+}
+
+document.addEventListener("click", (ev) => {
+  if (ev.target.closest("a")) return;
+  const card = ev.target.closest("figure.card");
+  if (card) { card.focus(); toggle(card); }
+});
+
+// Keyboard: arrows or hjkl move the selection, x/Delete/Enter toggles, o
+// opens the full image, [ and ] change page, ? shows the keys.
+function cards() { return Array.from(document.querySelectorAll("figure.card")); }
+function move(dx, dy) {
+  const all = cards();
+  if (!all.length) return;
+  const cur = document.activeElement && document.activeElement.closest ? document.activeElement.closest("figure.card") : null;
+  if (!cur) { all[0].focus(); return; }
+  if (dy === 0) {
+    const i = all.indexOf(cur) + dx;
+    if (i >= 0 && i < all.length) all[i].focus();
+    return;
+  }
+  const r = cur.getBoundingClientRect();
+  let best = null, bestD = Infinity;
+  for (const el of all) {
+    const q = el.getBoundingClientRect();
+    if (dy > 0 ? q.top <= r.top + 1 : q.top >= r.top - 1) continue;
+    const d = Math.abs(q.top - r.top) * 4 + Math.abs(q.left - r.left);
+    if (d < bestD) { best = el; bestD = d; }
+  }
+  if (best) best.focus();
+}
+
+document.addEventListener("keydown", (ev) => {
+  if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  const help = document.getElementById("keyhelp");
+  const cur = document.activeElement && document.activeElement.closest ? document.activeElement.closest("figure.card") : null;
+  switch (ev.key) {
+    case "ArrowRight": case "l": move(1, 0); break;
+    case "ArrowLeft": case "h": move(-1, 0); break;
+    case "ArrowDown": case "j": move(0, 1); break;
+    case "ArrowUp": case "k": move(0, -1); break;
+    case "x": case "Delete": case "Enter": if (cur) toggle(cur); else return; break;
+    case "o": if (cur) window.open(cur.querySelector("a").href, "_blank", "noopener"); else return; break;
+    case "]": if (document.body.dataset.next) location.href = document.body.dataset.next; else return; break;
+    case "[": if (document.body.dataset.prev) location.href = document.body.dataset.prev; else return; break;
+    case "?": help.hidden = !help.hidden; break;
+    case "Escape": help.hidden = true; break;
+    default: return;
+  }
+  ev.preventDefault();
 });

@@ -18,6 +18,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -25,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"mime"
 	"mime/multipart"
 	"net"
@@ -36,6 +38,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chara-dev/chara/internal/hostcheck"
 	"github.com/chara-dev/chara/internal/imageio"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/predict"
@@ -67,6 +70,7 @@ type options struct {
 	topK            int
 	decoders        int
 	representative  int
+	hosts           []string
 }
 
 // Option configures New.
@@ -113,6 +117,13 @@ func WithDecoders(n int) Option {
 			o.decoders = n
 		}
 	}
+}
+
+// WithHosts names host names the server answers for besides its listening
+// address (and localhost on loopback): every other Host header is refused
+// (DNS-rebinding defence, internal/hostcheck).
+func WithHosts(names ...string) Option {
+	return func(o *options) { o.hosts = append(o.hosts, names...) }
 }
 
 // Sample is a test-split image the page offers.
@@ -255,10 +266,11 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Serve serves on ln until ctx ends, then shuts down gracefully (5 s).
+// Serve serves on ln until ctx ends, then shuts down gracefully (5 s). It
+// answers only requests whose Host is ln's address or a WithHosts name.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{
-		Handler:           s.mux,
+		Handler:           hostcheck.New(ln.Addr(), s.o.hosts...).Handler(s.mux),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      2 * time.Minute,
@@ -478,7 +490,9 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		}
 		k = n
 	}
-	b, status, reason, err := s.readUpload(w, r)
+	// Only the head of the upload is read before a decoder slot is free:
+	// a request that waits holds a few KB, not the whole file.
+	src, head, status, reason, err := s.openUpload(w, r)
 	if err != nil {
 		writeError(w, status, reason, err.Error())
 		return
@@ -488,7 +502,14 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	case <-r.Context().Done():
 		return
 	}
+	b, status, reason, err := s.readRest(src, head, r.ContentLength)
+	if err != nil {
+		<-s.sem
+		writeError(w, status, reason, err.Error())
+		return
+	}
 	preds, err := s.p.PredictBytes(r.Context(), b, k)
+	b = nil
 	<-s.sem
 	if err != nil {
 		status, reason := statusOf(err)
@@ -506,16 +527,23 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// readUpload returns the image bytes of a raw body or of the multipart
-// field "image", refusing more than the cap.
-func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) ([]byte, int, string, error) {
+// headSize is how much of an upload is read before it waits for a decoder
+// slot: enough for every supported format's signature and dimensions
+// (a JPEG's may follow a large EXIF block: then the full decode decides).
+const headSize = 4 << 10
+
+// openUpload finds the image in a raw body or in the multipart field
+// "image", reads its head and refuses at once an upload that is over the
+// cap (by its Content-Length), empty, or not an image of a supported
+// format (by its signature). The pixel limit is the Predictor's, checked
+// before it decodes.
+func (s *Server) openUpload(w http.ResponseWriter, r *http.Request) (io.Reader, []byte, int, string, error) {
 	limit := s.o.maxUpload
-	tooLarge := func() ([]byte, int, string, error) {
-		return nil, http.StatusRequestEntityTooLarge, ReasonUploadTooLarge,
-			fmt.Errorf("upload larger than %s (the limit)", humanBytes(limit))
+	fail := func(status int, reason string, err error) (io.Reader, []byte, int, string, error) {
+		return nil, nil, status, reason, err
 	}
 	if r.ContentLength > limit+1<<20 { // multipart framing aside
-		return tooLarge()
+		return fail(s.tooLarge())
 	}
 	body := http.MaxBytesReader(w, r.Body, limit+1<<20)
 	var src io.Reader = body
@@ -525,14 +553,14 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) ([]byte, int
 		for {
 			part, err := mr.NextPart()
 			if errors.Is(err, io.EOF) {
-				return nil, http.StatusBadRequest, ReasonBadRequest, errors.New(`no multipart field "image"`)
+				return fail(http.StatusBadRequest, ReasonBadRequest, errors.New(`no multipart field "image"`))
 			}
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {
-				return tooLarge()
+				return fail(s.tooLarge())
 			}
 			if err != nil {
-				return nil, http.StatusBadRequest, ReasonBadRequest, fmt.Errorf("multipart: %w", err)
+				return fail(http.StatusBadRequest, ReasonBadRequest, fmt.Errorf("multipart: %w", err))
 			}
 			if part.FormName() == "image" {
 				src = part
@@ -541,18 +569,57 @@ func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) ([]byte, int
 			part.Close()
 		}
 	}
-	b, err := io.ReadAll(io.LimitReader(src, limit+1))
+	src = io.LimitReader(src, limit+1)
+	head := make([]byte, headSize)
+	n, err := io.ReadFull(src, head)
+	head = head[:n]
 	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) || int64(len(b)) > limit {
-		return tooLarge()
+	switch {
+	case errors.As(err, &mbe):
+		return fail(s.tooLarge())
+	case err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF):
+		return fail(http.StatusBadRequest, ReasonBadRequest, fmt.Errorf("reading the upload: %w", err))
+	case n == 0:
+		return fail(http.StatusBadRequest, imageio.ReasonEmpty, errors.New("empty upload: send an image file"))
+	}
+	if _, err := imageio.DecodeConfig(head, imageio.WithMaxPixels(math.MaxInt64)); err != nil {
+		var ie *imageio.Error
+		if errors.As(err, &ie) && ie.Reason != imageio.ReasonTruncated && ie.Reason != imageio.ReasonCorrupt {
+			status, reason := statusOf(err)
+			return fail(status, reason, errors.New(message(err)))
+		}
+	}
+	return src, head, 0, "", nil
+}
+
+func (s *Server) tooLarge() (int, string, error) {
+	return http.StatusRequestEntityTooLarge, ReasonUploadTooLarge,
+		fmt.Errorf("upload larger than %s (the limit)", humanBytes(s.o.maxUpload))
+}
+
+// readRest reads the rest of an upload after its head, into one buffer
+// sized from the Content-Length when there is one, refusing more than the
+// cap.
+func (s *Server) readRest(src io.Reader, head []byte, length int64) ([]byte, int, string, error) {
+	limit := s.o.maxUpload
+	if int64(len(head)) < headSize { // the whole upload is in head
+		return head, 0, "", nil
+	}
+	var buf bytes.Buffer
+	if length > 0 {
+		buf.Grow(int(min(length, limit+1)))
+	}
+	buf.Write(head)
+	_, err := buf.ReadFrom(src)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) || int64(buf.Len()) > limit {
+		status, reason, err := s.tooLarge()
+		return nil, status, reason, err
 	}
 	if err != nil {
 		return nil, http.StatusBadRequest, ReasonBadRequest, fmt.Errorf("reading the upload: %w", err)
 	}
-	if len(b) == 0 {
-		return nil, http.StatusBadRequest, imageio.ReasonEmpty, errors.New("empty upload: send an image file")
-	}
-	return b, 0, "", nil
+	return buf.Bytes(), 0, "", nil
 }
 
 // statusOf maps a prediction error to an HTTP status and reason.

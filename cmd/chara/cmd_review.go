@@ -12,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/chara-dev/chara/curate"
+	"github.com/chara-dev/chara/internal/hostcheck"
 )
 
 type reviewOptions struct {
@@ -54,7 +55,8 @@ func runReview(ctx context.Context, g *globalOptions, opts reviewOptions) error 
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// Only requests for this address (DNS-rebinding defence).
+	srv := &http.Server{Handler: hostcheck.New(ln.Addr()).Handler(h), ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(g.Stderr, "review: http://%s/ (Ctrl-C to stop)\n", ln.Addr())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()

@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/chara-dev/chara/internal/config"
+	"github.com/chara-dev/chara/internal/hostcheck"
 	"github.com/chara-dev/chara/serve"
 	"github.com/chara-dev/chara/train"
 	"github.com/chara-dev/chara/train/predict"
@@ -24,6 +25,7 @@ type serveOptions struct {
 	MaxUpload int // MB
 	MaxPixels int64
 	Samples   int
+	Hosts     []string // host names answered besides the listening address
 }
 
 func newServeCommand() *cli.Command {
@@ -43,11 +45,13 @@ func newServeCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-upload", Value: serve.DefaultMaxUpload >> 20, Usage: "largest upload in `MB`"},
 			&cli.Int64Flag{Name: "max-pixels", Value: 40_000_000, Usage: "refuse images of more than `N` pixels (decompression bombs)"},
 			&cli.IntFlag{Name: "samples", Value: 3, Usage: "test images per class offered on the page"},
+			&cli.StringSliceFlag{Name: "host", Usage: "also answer requests for host `NAME` (others than the listening address are refused: DNS-rebinding defence)"},
 		},
 		Action: func(c *cli.Context) error {
 			return runServe(c.Context, globals(c), serveOptions{
 				Run: c.String("run"), Dataset: c.String("dataset"), Addr: c.String("addr"), Device: c.String("device"),
 				Threads: c.Int("threads"), MaxUpload: c.Int("max-upload"), MaxPixels: c.Int64("max-pixels"), Samples: c.Int("samples"),
+				Hosts: c.StringSlice("host"),
 			})
 		},
 	}
@@ -93,7 +97,7 @@ func runServe(ctx context.Context, g *globalOptions, opts serveOptions) error {
 		return err
 	}
 	defer p.Close()
-	s, err := serve.New(p, serve.WithPictures(pictures), serve.WithMaxUpload(opts.MaxUpload<<20), serve.WithSamplesPerClass(opts.Samples))
+	s, err := serve.New(p, serve.WithPictures(pictures), serve.WithMaxUpload(opts.MaxUpload<<20), serve.WithSamplesPerClass(opts.Samples), serve.WithHosts(opts.Hosts...))
 	if err != nil {
 		return err
 	}
@@ -104,6 +108,9 @@ func runServe(ctx context.Context, g *globalOptions, opts serveOptions) error {
 	ln, err := net.Listen("tcp", opts.Addr)
 	if err != nil {
 		return err
+	}
+	if w := hostcheck.Warning(ln.Addr()); w != "" {
+		fmt.Fprintf(g.Stderr, "serve: warning: %s\n", w)
 	}
 	card := p.Card()
 	fmt.Fprintf(g.Stderr, "serve: run %s (%s, %d classes) on http://%s/ (Ctrl-C to stop)\n", card.Name, card.Model, len(card.Classes), ln.Addr())

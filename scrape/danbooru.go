@@ -133,8 +133,12 @@ func (d *danbooru) Page(ctx context.Context, query, cursor string) (*Page, error
 		var se *StatusError
 		if errors.As(err, &se) {
 			switch se.Code {
-			case 401, 403:
+			case 401:
 				return nil, fmt.Errorf("source %q: %w: %w (check CHARA_%s_LOGIN and CHARA_%s_API_KEY)", d.src.Name, ErrAuth, err, EnvName(d.src.Name), EnvName(d.src.Name))
+			case 403:
+				// No proper User-Agent is a 403 too (DraconicDragon/danbooru-e621-tag-list-processor#5).
+				return nil, fmt.Errorf("source %q: %w: %w (check CHARA_%s_LOGIN and CHARA_%s_API_KEY; Danbooru also refuses User-Agents that look like a browser's)",
+					d.src.Name, ErrAuth, err, EnvName(d.src.Name), EnvName(d.src.Name))
 			case 422:
 				if strings.Contains(se.Body, "TagLimit") || strings.Contains(se.Body, "more than") {
 					return nil, fmt.Errorf("source %q: %w: %w (the account's limit is lower than tag_limit %d)", d.src.Name, ErrTagLimit, err, d.src.TagLimit)
@@ -166,6 +170,9 @@ func (d *danbooru) Page(ctx context.Context, query, cursor string) (*Page, error
 			pg.Skipped["restricted"]++
 			continue
 		}
+		if strings.HasPrefix(r.FileURL, "/") {
+			r.FileURL = d.abs(r.FileURL) // other instances (gallery-dl danbooru.py:108-112)
+		}
 		p := Post{
 			ID: strconv.FormatInt(r.ID, 10), FileURL: r.FileURL, MD5: strings.ToLower(r.MD5),
 			Width: r.ImageWidth, Height: r.ImageHeight, Rating: r.Rating,
@@ -179,7 +186,7 @@ func (d *danbooru) Page(ctx context.Context, query, cursor string) (*Page, error
 			if va.Type == "original" || va.URL == "" || strings.HasPrefix(va.Type, "180") || strings.HasPrefix(va.Type, "360") {
 				continue
 			}
-			p.Variants = append(p.Variants, Variant{URL: va.URL, Width: va.Width, Height: va.Height, Ext: normExt(va.FileExt)})
+			p.Variants = append(p.Variants, Variant{URL: d.abs(va.URL), Width: va.Width, Height: va.Height, Ext: normExt(va.FileExt)})
 		}
 		pg.Posts = append(pg.Posts, p)
 	}
@@ -192,6 +199,19 @@ func (d *danbooru) Page(ctx context.Context, query, cursor string) (*Page, error
 		}
 	}
 	return pg, nil
+}
+
+// abs makes a root-relative URL absolute on the site.
+func (d *danbooru) abs(u string) string {
+	if strings.HasPrefix(u, "//") {
+		if pu, err := url.Parse(d.base); err == nil {
+			return pu.Scheme + ":" + u
+		}
+	}
+	if strings.HasPrefix(u, "/") {
+		return d.base + u
+	}
+	return u
 }
 
 func normExt(e string) string {

@@ -228,3 +228,15 @@ func TestDanbooruPageLimitIsRefusedAboveThousand(t *testing.T) {
 		t.Fatalf("page 1001: %v, want HTTP 410", err)
 	}
 }
+
+func TestDanbooruRelativeFileURL(t *testing.T) {
+	d := &danbooru{base: "https://booru.example.org"}
+	for in, want := range map[string]string{
+		"/data/ab.jpg": "https://booru.example.org/data/ab.jpg", "//cdn.example.org/x.png": "https://cdn.example.org/x.png",
+		"https://cdn.donmai.us/original/a.jpg": "https://cdn.donmai.us/original/a.jpg",
+	} {
+		if got := d.abs(in); got != want {
+			t.Errorf("abs(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

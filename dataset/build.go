@@ -22,6 +22,9 @@ var (
 	ErrNoClasses = errors.New("no classes")
 	// ErrShort is wrapped by *ShortError.
 	ErrShort = errors.New("not enough images")
+	// ErrEmptySplit is returned when a class would have fewer validation or
+	// test images than WithMinEval asks.
+	ErrEmptySplit = errors.New("too few validation or test images")
 )
 
 // Shortage is one class with fewer kept images than needed.
@@ -278,6 +281,17 @@ func (b *builder) run(names []string) (*Result, error) {
 		res.Classes = append(res.Classes, manifests.Class{Label: label, Name: name, Slug: ci.slug})
 	}
 
+	// No class without validation or test images: checked before any
+	// image is processed.
+	var counts []ClassStats
+	for _, p := range plans {
+		counts = append(counts, ClassStats{Class: p.ci.name, Counts: manifests.SplitCounts{
+			Train: len(p.plan.Sides[0]), Val: len(p.plan.Sides[1]), Test: len(p.plan.Sides[2])}})
+	}
+	if err := checkMinEval(counts, o.minEval); err != nil {
+		return nil, err
+	}
+
 	// Process every chosen image.
 	var jobs []*job
 	for _, p := range plans {
@@ -360,4 +374,20 @@ func (b *builder) run(names []string) (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// checkMinEval refuses a dataset in which a class has fewer than n images
+// in val or in test: its scores would be empty or meaningless.
+func checkMinEval(stats []ClassStats, n int) error {
+	var bad []string
+	for _, st := range stats {
+		if st.Counts.Val < n || st.Counts.Test < n {
+			bad = append(bad, fmt.Sprintf("%s (%d val, %d test)", st.Class, st.Counts.Val, st.Counts.Test))
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s; every class needs at least %d in each (more images, larger val/test fractions, or split.min_eval)",
+		ErrEmptySplit, strings.Join(bad, ", "), n)
 }

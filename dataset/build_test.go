@@ -185,7 +185,7 @@ func TestSplitUsesCurationGroups(t *testing.T) {
 	if g := res.Stats[0].GroupCount; g != 31 {
 		t.Errorf("default split: %d groups, want 31 (curation's)", g)
 	}
-	res = w.build("joined", []string{"A"}, WithPerClass(40), WithGroupThreshold(0), WithAllowFewer(true))
+	res = w.build("joined", []string{"A"}, WithPerClass(40), WithGroupThreshold(0), WithAllowFewer(true), WithMinEval(0)) // two groups cannot fill three splits
 	if g := res.Stats[0].GroupCount; g != 2 {
 		t.Errorf("group_threshold 0: %d groups, want 2", g)
 	}
@@ -568,5 +568,57 @@ func TestImageKeptInTwoClassesIsLeftOut(t *testing.T) {
 	}
 	if len(rows) != 40 || len(res.Notes) != 1 || !strings.HasPrefix(res.Notes[0], "1 kept image") {
 		t.Errorf("%d rows, notes %q", len(rows), res.Notes)
+	}
+}
+
+// No empty split: a class that would get fewer than min_eval validation or
+// test images is refused before anything is written, min_eval 0 allows it,
+// and verify reports a class without test images.
+func TestBuildRefusesEmptyEvalSplits(t *testing.T) {
+	w := newWS(t)
+	w.add("A", 6, "", 0)
+	w.add("B", 6, "", 0)
+	// 6 images at 0.9/0.05/0.05: 0 validation and 0 test images each.
+	_, err := Build(context.Background(), w.dir, "default", []string{"A", "B"}, WithPerClass(6), WithFractions(0.9, 0.05, 0.05))
+	if !errors.Is(err, ErrEmptySplit) || !strings.Contains(err.Error(), "A (0 val, 0 test)") {
+		t.Fatalf("empty val/test: %v, want ErrEmptySplit naming A", err)
+	}
+	dir := filepath.Join(w.dir, "datasets", "default")
+	if _, err := os.Stat(filepath.Join(dir, "train.csv")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused build wrote manifests: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "images")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a refused build processed images: %v", err)
+	}
+	// Two test images each asked: 6 at 0.7/0.15/0.15 gives one.
+	if _, err := Build(context.Background(), w.dir, "default", []string{"A", "B"}, WithPerClass(6), WithMinEval(2)); !errors.Is(err, ErrEmptySplit) {
+		t.Fatalf("min_eval 2: %v, want ErrEmptySplit", err)
+	}
+	w.build("default", []string{"A", "B"}, WithPerClass(6), WithFractions(0.9, 0.05, 0.05), WithMinEval(0))
+	mustVerify(t, dir) // built with min_eval 0: nothing to report
+
+	// A dataset whose card asks for 1 but holds no test image of B.
+	w.build("default", []string{"A", "B"}, WithPerClass(6))
+	mustVerify(t, dir)
+	ds, _ := manifests.ReadDataset(dir)
+	var keep []manifests.SplitRow
+	for _, r := range ds.Rows[manifests.Test] {
+		if r.Class != "B" {
+			keep = append(keep, r)
+		}
+	}
+	if err := manifests.WriteSplit(filepath.Join(dir, "test.csv"), keep); err != nil {
+		t.Fatal(err)
+	}
+	probs, err := Verify(dir, VerifySkipFiles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range probs {
+		found = found || (strings.HasSuffix(p.File, "test.csv") && strings.Contains(p.Msg, `class "B" has 0 test images, fewer than min_eval 1`))
+	}
+	if !found {
+		t.Errorf("verify does not report B's empty test split: %v", probs)
 	}
 }

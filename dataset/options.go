@@ -48,6 +48,7 @@ type options struct {
 	test           float64
 	groupThreshold int
 	allowFewer     bool
+	minEval        int
 	oversample     bool
 	workers        int
 	toolVersion    string
@@ -66,6 +67,7 @@ func defaultOptions() options {
 		val:            0.15,
 		test:           0.15,
 		groupThreshold: DefaultGroupThreshold,
+		minEval:        DefaultMinEval,
 		workers:        runtime.GOMAXPROCS(0),
 		toolVersion:    "dev",
 		now:            time.Now,
@@ -97,6 +99,11 @@ func WithSize(height, width int) Option {
 
 // WithFit sets the fit mode: FitPad, FitCrop or FitStretch.
 func WithFit(fit string) Option { return func(o *options) { o.recipe.Fit = fit } }
+
+// WithMinEval sets how many images every class must have in val and in
+// test (default 1; 0 allows an empty split): Build refuses fewer
+// (ErrEmptySplit) and Verify reports it.
+func WithMinEval(n int) Option { return func(o *options) { o.minEval = n } }
 
 // WithFractions sets the split fractions (they must add up to 1).
 func WithFractions(train, val, test float64) Option {
@@ -182,6 +189,9 @@ func (o *options) validate() error {
 	}
 	if s := o.train + o.val + o.test; s < 0.999 || s > 1.001 {
 		return fmt.Errorf("%w: split fractions add up to %v, want 1", ErrBadOption, s)
+	}
+	if o.minEval < 0 {
+		return fmt.Errorf("%w: min_eval must be 0 or more, got %d", ErrBadOption, o.minEval)
 	}
 	if o.allowFewer && o.oversample {
 		return fmt.Errorf("%w: allow-fewer and oversample exclude each other", ErrBadOption)

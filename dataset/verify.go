@@ -53,7 +53,8 @@ func VerifyContext(ctx context.Context) VerifyOption {
 func VerifySkipFiles() VerifyOption { return func(o *verifyOptions) { o.skipFiles = true } }
 
 // Verify checks the dataset in dir: the manifests, classes.json and
-// dataset.json parse and agree (labels, counts, version); every image file
+// dataset.json parse and agree (labels, counts, version); every class has
+// at least min_eval validation and test images; every image file
 // exists, is named by its own sha256 and has the dataset's size; no sha256
 // and no split group appears in two splits, and no two images of a class
 // within the card's group threshold sit on different sides. It returns the
@@ -168,6 +169,31 @@ func Verify(dir string, opts ...VerifyOption) ([]Problem, error) {
 		for class := range counts {
 			if _, ok := card.Counts[class]; !ok {
 				add(cardPath, 0, "class %q is in the manifests but not in the card's counts", class)
+			}
+		}
+	}
+
+	// Every class has validation and test images: at least the card's
+	// min_eval (1 for datasets built before it was recorded).
+	if classes != nil {
+		minEval := DefaultMinEval
+		if card != nil {
+			if v, ok := card.Config["min_eval"].(float64); ok {
+				minEval = int(v)
+			}
+		}
+		for _, c := range classes {
+			got := counts[c.Name]
+			if got == nil {
+				got = &manifests.SplitCounts{}
+			}
+			for _, sc := range []struct {
+				split manifests.Split
+				n     int
+			}{{manifests.Val, got.Val}, {manifests.Test, got.Test}} {
+				if sc.n < minEval {
+					add(filepath.Join(dir, string(sc.split)+".csv"), 0, "class %q has %d %s images, fewer than min_eval %d", c.Name, sc.n, sc.split, minEval)
+				}
 			}
 		}
 	}

@@ -372,6 +372,7 @@ func (b *builder) write(res *Result, rows [3][]manifests.SplitRow, groups map[st
 			"val":             o.val,
 			"test":            o.test,
 			"group_threshold": o.groupThreshold,
+			"min_eval":        o.minEval,
 			"allow_fewer":     o.allowFewer,
 			"oversample":      o.oversample,
 		},

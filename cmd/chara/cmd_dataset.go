@@ -79,6 +79,7 @@ func datasetOptions(cfg *config.Config, g *globalOptions) []dataset.Option {
 		dataset.WithFit(cfg.Images.Fit),
 		dataset.WithFractions(cfg.Split.Train, cfg.Split.Val, cfg.Split.Test),
 		dataset.WithGroupThreshold(cfg.Split.GroupThreshold),
+		dataset.WithMinEval(cfg.Split.MinEval),
 		dataset.WithMaxPixels(cfg.Curate.MaxPixels),
 		dataset.WithToolVersion(version),
 	}

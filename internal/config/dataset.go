@@ -31,9 +31,12 @@ type Split struct {
 	Val            float64 `yaml:"val"`
 	Test           float64 `yaml:"test"`
 	GroupThreshold int     `yaml:"group_threshold"` // -1 (default): curation's groups only; 0..64 also joins kept images this close by pHash
+	MinEval        int     `yaml:"min_eval"`        // images of every class in val and in test, at least (default 1)
 }
 
-func defaultSplit() Split { return Split{Train: 0.70, Val: 0.15, Test: 0.15, GroupThreshold: -1} }
+func defaultSplit() Split {
+	return Split{Train: 0.70, Val: 0.15, Test: 0.15, GroupThreshold: -1, MinEval: 1}
+}
 
 func (s Split) validate() *fieldError {
 	if s.Train <= 0 || s.Val < 0 || s.Test < 0 {
@@ -44,6 +47,9 @@ func (s Split) validate() *fieldError {
 	}
 	if s.GroupThreshold < -1 || s.GroupThreshold > 64 {
 		return ferr("group_threshold", "must be -1 (curation's groups only) or 0..64")
+	}
+	if s.MinEval < 0 {
+		return ferr("min_eval", "must be 0 or more, got %d", s.MinEval)
 	}
 	return nil
 }

@@ -71,6 +71,7 @@ var keyDocs = map[string]string{
 	"split.train":               "Fraction for training; positive; train+val+test = 1.",
 	"split.val":                 "Fraction for validation (early stopping, best checkpoint).",
 	"split.test":                "Fraction for the final test score.",
+	"split.min_eval":            "Images every class must have in val and in test, at least (default 1; 0 allows an empty split). dataset build refuses fewer, dataset verify reports it.",
 	"split.group_threshold":     "-1 (default): the split keeps curation's near-duplicate groups and groups nothing again; 0..64: kept images this close (pHash distance) are joined into one group too.",
 	"train":                     "Training (chara train flags override these).",
 	"train.models":              "Models chara run trains: effnet-b0 (EfficientNet-B0, 4.0M parameters: needs ImageNet weights to do well, see weights; hours per run on a CPU, minutes on a GPU or with freeze), cnn (small CNN, minutes on a CPU) or cnn2 (the improved CNN, minutes on a CPU).",

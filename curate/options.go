@@ -36,7 +36,7 @@ const (
 // DefaultLimits are the near-duplicate limits within a class: the best pair
 // F1 of the real-image benchmark (BENCHMARKS.md, section "curate on real
 // images").
-var DefaultLimits = Limits{PHash: 12, DHash: -1, Color: 6, Aspect: 0.1, Fine: 6, Mirror: true}
+var DefaultLimits = Limits{PHash: 16, DHash: -1, Color: 8, Aspect: 0.1, Fine: 6, Mirror: true}
 
 // DefaultCrossLimits are the limits at which copies under two classes are
 // one picture: near-exact by every signal, and not mirrored.

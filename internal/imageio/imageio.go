@@ -28,6 +28,8 @@ import (
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/webp"
+
+	"github.com/chara-dev/chara/internal/imageio/turbojpeg"
 )
 
 // Format is a decodable image format.
@@ -339,7 +341,10 @@ func DecodeFile(path string, opts ...Option) (image.Image, Info, error) {
 // composited over white. JPEGs at least 8w x 8h are decoded at 1/8 scale
 // (DecodeJPEGEighth: libjpeg-turbo's scaled IDCT), a box filter and several
 // times faster; the whole entropy-coded stream is still read, so truncation
-// is still caught. Info is the full image's.
+// is still caught. Smaller JPEGs are decoded by libjpeg-turbo too, at the
+// smallest of 1/4, 1/2 and full scale that still covers w x h (the standard
+// decoder when libjpeg refuses the file, so errors are Decode's). Info is
+// the full image's.
 func Thumbnail(b []byte, w, h int, opts ...Option) (*image.NRGBA, Info, error) {
 	o := newOptions(opts)
 	_, info, err := decodeConfig(b, o)
@@ -357,6 +362,7 @@ func Thumbnail(b []byte, w, h int, opts ...Option) (*image.NRGBA, Info, error) {
 		if img, err = DecodeJPEGEighth(b); err != nil {
 			return nil, info, err
 		}
+	} else if img = jpegScaled(info.Format, b, sw, sh, w, h); img != nil {
 	} else if img, err = decodeAs(info.Format, b); err != nil {
 		return nil, info, classify(info.Format, err)
 	}
@@ -369,6 +375,28 @@ func Thumbnail(b []byte, w, h int, opts ...Option) (*image.NRGBA, Info, error) {
 		small = toNRGBA(Orient(small, info.Orientation))
 	}
 	return small, info, nil
+}
+
+// jpegScaled decodes a JPEG with libjpeg-turbo at the smallest scale
+// (1/4, 1/2, 1) that is still at least w x h, or returns nil (not a JPEG,
+// or one libjpeg refuses or finds corrupt: the caller decodes it the
+// standard way).
+func jpegScaled(f Format, b []byte, sw, sh, w, h int) image.Image {
+	if f != JPEG {
+		return nil
+	}
+	denom := 1
+	for _, d := range []int{4, 2} {
+		if sw >= d*w && sh >= d*h {
+			denom = d
+			break
+		}
+	}
+	img, err := turbojpeg.DecodeScaled(b, denom)
+	if err != nil {
+		return nil
+	}
+	return img
 }
 
 // FitSize returns the size of a thumbnail of at most max pixels on its

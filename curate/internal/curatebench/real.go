@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -129,6 +130,40 @@ func real(dir, py string, sweep []int, limits []curate.Limits, diag bool) error 
 		}
 	}
 	fmt.Printf("reference best pair-by-pair F1 %.3f (P %.3f, R %.3f) at threshold %d\n", best.F1, best.Precision, best.Recall, bestT)
+	return realSpeed(py, b)
+}
+
+// realSpeed times curate.Analyze against the reference on the benchmark's
+// JPEG illustrations (the art set), as speed does on synthetic ones.
+func realSpeed(py string, b *realbench.Bench) error {
+	var files []string
+	px := 0
+	for i := range b.Items {
+		it := &b.Items[i]
+		if it.Set == "art" && strings.HasSuffix(it.File, ".jpg") {
+			p, err := filepath.Abs(b.Path(it))
+			if err != nil {
+				return err
+			}
+			files = append(files, p)
+			if fi, err := os.Stat(p); err == nil {
+				px += int(fi.Size())
+			}
+		}
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no JPEG illustrations in %s", b.Dir)
+	}
+	one := goRate(files, 1, 3)
+	all := goRate(files, runtime.GOMAXPROCS(0), 3)
+	ref, err := pyRate(py, files, 3)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("| set | chara 1 worker | chara all workers (%d) | imagehash (Python) | ratio 1 worker | ratio all |\n", runtime.GOMAXPROCS(0))
+	fmt.Println("|---|---:|---:|---:|---:|---:|")
+	fmt.Printf("| %d real JPEG illustrations (%.1f MB) | %.1f img/s | %.1f img/s | %.1f img/s | %.2fx | %.2fx |\n",
+		len(files), float64(px)/1e6, one, all, ref, one/ref, all/ref)
 	return nil
 }
 

@@ -148,9 +148,11 @@ func RecoverDecisions(workspace string) (bool, error) {
 			final := filepath.Join(dir, n)
 			staged := final + stagedSuffix
 			if sum, err := fileSum(staged); err == nil && sum == c.Files[n] {
+				atomicfile.Boundary("before rename " + final)
 				if err := os.Rename(staged, final); err != nil {
 					return false, err
 				}
+				atomicfile.Boundary("after rename " + final)
 				if err := commitStep("switch " + n); err != nil {
 					return false, err
 				}
@@ -166,6 +168,7 @@ func RecoverDecisions(workspace string) (bool, error) {
 		if err := os.Remove(cpath); err != nil {
 			return false, err
 		}
+		atomicfile.Boundary("after remove " + cpath)
 		rolled = true
 	}
 	staged, err := filepath.Glob(filepath.Join(dir, "*.jsonl"+stagedSuffix))

@@ -103,7 +103,11 @@ func appendJSONL[T any](path string, recs ...T) error {
 		f.Close()
 		return fmt.Errorf("append %s: fsync: %w", path, err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	atomicfile.Boundary("after append " + path)
+	return nil
 }
 
 // repairTornTail cuts a journal back to its last complete line, so that an

@@ -227,10 +227,9 @@ func (r *run) class(ctx context.Context, cl Class) (ClassSummary, error) {
 		if _, err := atomicfile.CleanTemp(c.dir); err != nil {
 			return cs, fmt.Errorf("clean %s: %w", c.dir, err)
 		}
-		if recs, err = r.reconcileDisk(ctx, c, recs); err != nil {
+		if err := r.reconcileDisk(ctx, c, recs); err != nil {
 			return cs, err
 		}
-		cs.Before = len(c.shas)
 		if err := r.reconcile(ctx, slug, recs); err != nil {
 			return cs, err
 		}

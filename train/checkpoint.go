@@ -93,11 +93,16 @@ func saveTensorsAtomic(dir, name string, named []ts.NamedTensor) (string, error)
 	if err != nil {
 		return "", fmt.Errorf("save %s: %w", path, err)
 	}
+	atomicfile.Boundary("before rename " + path)
 	if err := os.Rename(tmp, path); err != nil {
 		return "", fmt.Errorf("save %s: %w", path, err)
 	}
 	ok = true
-	return sum, atomicfile.SyncDir(dir)
+	if err := atomicfile.SyncDir(dir); err != nil {
+		return "", err
+	}
+	atomicfile.Boundary("after rename " + path)
+	return sum, nil
 }
 
 func syncAndHash(path string) (string, error) {
@@ -194,11 +199,16 @@ func publishBest(dir string, best *Checkpoint) error {
 	tmp := filepath.Join(dir, "."+bestWeights+".tmp-link")
 	os.Remove(tmp)
 	if err := os.Link(src, tmp); err == nil {
+		atomicfile.Boundary("before rename " + dst)
 		if err := os.Rename(tmp, dst); err != nil {
 			os.Remove(tmp)
 			return fmt.Errorf("publish %s: %w", dst, err)
 		}
-		return atomicfile.SyncDir(dir)
+		if err := atomicfile.SyncDir(dir); err != nil {
+			return err
+		}
+		atomicfile.Boundary("after rename " + dst)
+		return nil
 	}
 	f, err := os.Open(src)
 	if err != nil {

@@ -56,10 +56,15 @@ func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err err
 	if err = tmp.Close(); err != nil {
 		return fmt.Errorf("atomic write %s: %w", path, err)
 	}
+	Boundary("before rename " + path)
 	if err = os.Rename(tmpName, path); err != nil {
 		return fmt.Errorf("atomic write %s: %w", path, err)
 	}
-	return SyncDir(dir)
+	if err = SyncDir(dir); err != nil {
+		return err
+	}
+	Boundary("after rename " + path)
+	return nil
 }
 
 // SyncDir fsyncs a directory so that a rename inside it is durable.

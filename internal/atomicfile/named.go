@@ -49,8 +49,13 @@ func WriteNamed(dir string, perm os.FileMode, fill func(w io.Writer) (name strin
 	if err = tmp.Close(); err != nil {
 		return "", fmt.Errorf("atomic write %s: %w", path, err)
 	}
+	Boundary("before rename " + path)
 	if err = os.Rename(tmpName, path); err != nil {
 		return "", fmt.Errorf("atomic write %s: %w", path, err)
 	}
-	return path, SyncDir(dir)
+	if err = SyncDir(dir); err != nil {
+		return "", err
+	}
+	Boundary("after rename " + path)
+	return path, nil
 }

@@ -344,7 +344,13 @@ func topLossesFigure(names []string, test *splitData, tls []topLoss) figure {
 	cols := 3
 	rows := max(1, (len(tls)+cols-1)/cols)
 	imgH := 2.2 * vg.Inch
-	imgW := imgH * vg.Length(test.W) / vg.Length(max(1, test.H))
+	iw, ih := 1, 1
+	if test != nil {
+		iw, ih = test.W, test.H
+	} else if len(tls) > 0 && tls[0].Image != nil {
+		iw, ih = tls[0].Image.Bounds().Dx(), tls[0].Image.Bounds().Dy()
+	}
+	imgW := imgH * vg.Length(iw) / vg.Length(max(1, ih))
 	cellW := max(imgW, 2.4*vg.Inch) + 0.2*vg.Inch
 	textH := 0.75 * vg.Inch
 	cellH := imgH + textH
@@ -372,7 +378,11 @@ func topLossesFigure(names []string, test *splitData, tls []topLoss) figure {
 			top := h - titleH - vg.Length(row)*cellH
 			cx := x0 + cellW/2
 			rect := vg.Rectangle{Min: vg.Point{X: cx - imgW/2, Y: top - imgH}, Max: vg.Point{X: cx + imgW/2, Y: top}}
-			dc.DrawImage(rect, splitImage(test, tl.Index))
+			img := tl.Image
+			if img == nil {
+				img = splitImage(test, tl.Index)
+			}
+			dc.DrawImage(rect, img)
 			dc.FillText(txt, vg.Point{X: cx, Y: top - imgH - 0.2*vg.Inch}, "true: "+clipName(names[tl.True], 28))
 			dc.FillText(red, vg.Point{X: cx, Y: top - imgH - 0.4*vg.Inch}, fmt.Sprintf("pred: %s (p=%.2f)", clipName(names[tl.Pred], 22), tl.PredProb))
 			dc.FillText(txt, vg.Point{X: cx, Y: top - imgH - 0.6*vg.Inch}, fmt.Sprintf("loss %.2f, p(true)=%.2f", tl.Loss, tl.TrueProb))
@@ -380,21 +390,22 @@ func topLossesFigure(names []string, test *splitData, tls []topLoss) figure {
 	}}
 }
 
-// confusedPair is an off-diagonal cell of the confusion matrix.
-type confusedPair struct {
-	True, Pred string
-	Count      int
-	Share      float64 // of the true class's test images
+// ConfusedPair is an off-diagonal cell of the confusion matrix.
+type ConfusedPair struct {
+	True  string  `json:"true"`
+	Pred  string  `json:"predicted"`
+	Count int     `json:"count"`
+	Share float64 `json:"share" doc:"of the true class's images"`
 }
 
 // mostConfused returns the k largest off-diagonal cells, largest first.
-func mostConfused(names []string, c [][]int, k int) []confusedPair {
+func mostConfused(names []string, c [][]int, k int) []ConfusedPair {
 	frac := rowFractions(c)
-	var out []confusedPair
+	var out []ConfusedPair
 	for i, row := range c {
 		for j, v := range row {
 			if i != j && v > 0 {
-				out = append(out, confusedPair{True: names[i], Pred: names[j], Count: v, Share: frac[i][j]})
+				out = append(out, ConfusedPair{True: names[i], Pred: names[j], Count: v, Share: frac[i][j]})
 			}
 		}
 	}

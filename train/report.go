@@ -78,11 +78,11 @@ func readMetrics(path string) ([]EpochRow, error) {
 
 // ClassMetrics is precision, recall and F1 of one class on the test split.
 type ClassMetrics struct {
-	Class     string
-	Precision float64
-	Recall    float64
-	F1        float64
-	Support   int
+	Class     string  `json:"class"`
+	Precision float64 `json:"precision"`
+	Recall    float64 `json:"recall"`
+	F1        float64 `json:"f1"`
+	Support   int     `json:"support"`
 }
 
 // confusion counts [true][predicted].

@@ -148,6 +148,11 @@ func TestExitCodes(t *testing.T) {
 		{ws, "models nosuch", 2},
 		{ws, "models cnn --classes 3", 0},
 
+		{ws, "evaluate", 2},
+		{ws, "evaluate r1 --split train", 2},
+		{ws, "evaluate r1 --split val " + imgs, 2},
+		{ws, "evaluate nosuchrun", 1},
+
 		{ws, "compare", 1}, // no runs
 		{ws, "compare nosuchrun", 1},
 

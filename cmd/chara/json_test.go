@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/chara-dev/chara/internal/config"
+	"github.com/chara-dev/chara/manifests"
 )
 
 var updateDocs = flag.Bool("update", false, "rewrite docs/json.md")
@@ -110,6 +111,52 @@ func TestJSONOutputs(t *testing.T) {
 		t.Errorf("train --json: %v", card)
 	}
 	check("chara compare --json", "compare", "--json")
+
+	// evaluate: the test split scores as training did; a folder of the test
+	// images, one sub-folder per class, scores the same.
+	ev := check("chara evaluate RUN --json", "evaluate", "r1", "--split", "test", "--json").(map[string]any)
+	if d := ev["accuracy"].(float64) - card["test_acc"].(float64); d > 1e-6 || d < -1e-6 {
+		t.Errorf("evaluate --split test: accuracy %v, training's test accuracy %v", ev["accuracy"], card["test_acc"])
+	}
+	if d := ev["loss"].(float64) - card["test_loss"].(float64); d > 1e-3 || d < -1e-3 {
+		t.Errorf("evaluate --split test: loss %v, training's test loss %v", ev["loss"], card["test_loss"])
+	}
+	for _, f := range []string{"report.md", "confusion.png", "confusion.csv", "per_class.csv", "top_losses.png"} {
+		if st, err := os.Stat(filepath.Join(ev["dir"].(string), f)); err != nil || st.Size() == 0 {
+			t.Errorf("evaluate report %s: %v", f, err)
+		}
+	}
+	ds, err := manifests.ReadDataset(manifests.DatasetDir(ws, "default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Join(t.TempDir(), "labelled")
+	for _, r := range ds.Rows[manifests.Test] {
+		data, err := os.ReadFile(filepath.Join(ds.Dir, filepath.FromSlash(r.Path)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub := filepath.Join(folder, ds.Classes[r.Label].Name)
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sub, filepath.Base(r.Path)), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evd := check("chara evaluate RUN --json", "evaluate", "r1", folder, "--json").(map[string]any)
+	if evd["accuracy"] != ev["accuracy"] || evd["n"] != ev["n"] || evd["on"] != "labelled" {
+		t.Errorf("evaluate DIR: %v, the test split: %v", evd, ev)
+	}
+	if code, _, errs := charaIn(context.Background(), ws, "evaluate", "r1", "--split", "train"); code != 2 {
+		t.Errorf("evaluate --split train: exit %d: %s", code, errs)
+	}
+	if err := os.MkdirAll(filepath.Join(folder, "Nobody"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := charaIn(context.Background(), ws, "evaluate", "r1", folder); code != 1 || !strings.Contains(errs, "Nobody") {
+		t.Errorf("evaluate with an unknown class folder: exit %d: %s", code, errs)
+	}
 	test, err := filepath.Glob(filepath.Join(ws, "datasets", "default", "images", "*"))
 	if err != nil || len(test) == 0 {
 		t.Fatalf("no dataset images: %v", err)

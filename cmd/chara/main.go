@@ -122,6 +122,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			newDatasetCommand(),
 			newClassesCommand(),
 			newTrainCommand(),
+			newEvaluateCommand(),
 			newWeightsCommand(),
 			newModelsCommand(),
 			newCompareCommand(),

@@ -151,7 +151,11 @@ func (g *gelbooru) Page(ctx context.Context, query, cursor string) (*Page, error
 		}
 		fu := r.FileURL
 		if fu == "" && r.Image != "" {
-			fu = g.base + "/images/" + string(r.Directory) + "/" + r.Image
+			base := g.base
+			if g.src.ImagesURL != "" {
+				base = strings.TrimRight(g.src.ImagesURL, "/") // xbooru: img.xbooru.com (waifuc XbooruLikeSource)
+			}
+			fu = base + "/images/" + string(r.Directory) + "/" + r.Image
 		}
 		if fu == "" {
 			pg.Skipped["restricted"]++

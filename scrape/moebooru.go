@@ -44,6 +44,9 @@ type moebooruPost struct {
 	JPEGHeight   int    `json:"jpeg_height"`
 }
 
+// moebooruTagLimit is CONFIG["tag_query_limit"] (config/init_config.rb:235).
+const moebooruTagLimit = 6
+
 var moebooruRating = map[string]string{"s": "g", "q": "q", "e": "e"}
 
 func (m *moebooru) Page(ctx context.Context, query, cursor string) (*Page, error) {
@@ -54,6 +57,11 @@ func (m *moebooru) Page(ctx context.Context, query, cursor string) (*Page, error
 			return nil, fmt.Errorf("source %q: bad cursor %q", m.src.Name, cursor)
 		}
 		n = v
+	}
+	if k := len(strings.Fields(query)); k > moebooruTagLimit {
+		// config/init_config.rb tag_query_limit; the site's refusal is an
+		// HTTP 500 that would be retried in vain.
+		return nil, fmt.Errorf("source %q: query %q has %d tags: %w (Moebooru allows %d)", m.src.Name, query, k, ErrTagLimit, moebooruTagLimit)
 	}
 	v := url.Values{"tags": {query}, "limit": {strconv.Itoa(m.src.Limit)}, "page": {strconv.Itoa(n)}}
 	switch {

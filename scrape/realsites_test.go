@@ -551,3 +551,43 @@ func TestSelectionIndependentOfTimingAndParallelism(t *testing.T) {
 		t.Errorf("kept %v, want %s", first, want)
 	}
 }
+
+func TestGelbooruXMLErrorWith200(t *testing.T) {
+	b := booru.New(makePosts(1, 3, "nakano_miku"), booru.WithGelbooruError("Search error: API limited due to abuse."))
+	s, _ := gelbooruRun(t, b, "nakano_miku", Source{}, 10)
+	if !strings.Contains(s.Error, "API limited due to abuse") || !strings.Contains(s.Error, ErrBadResponse.Error()) || b.APIRequests() != 1 {
+		t.Errorf("error %q after %d requests, want the site's reason after 1", s.Error, b.APIRequests())
+	}
+	b = booru.New(makePosts(1, 3, "nakano_miku"), booru.WithGelbooruError("Missing authentication. Go to api access credentials on your account profile."))
+	s, _ = gelbooruRun(t, b, "nakano_miku", Source{}, 10)
+	if !strings.Contains(s.Error, ErrAuth.Error()) || !strings.Contains(s.Error, "API_KEY") {
+		t.Errorf("missing authentication: error %q, want an auth error naming the key", s.Error)
+	}
+}
+
+func TestMoebooruTagLimitAndKonachanChallenge(t *testing.T) {
+	b := booru.New(makePosts(1, 3, "nakano_miku"))
+	ts := start(t, b)
+	s := src0(t, runScrape(t, t.TempDir(), baseOpts(Source{Kind: "moebooru", URL: ts.URL}, "a b c d e f g", 10)...))
+	if !strings.Contains(s.Error, ErrTagLimit.Error()) || b.APIRequests() != 0 {
+		t.Errorf("7 tags: error %q after %d requests, want the tag limit after 0", s.Error, b.APIRequests())
+	}
+	// konachan.com's API is behind a Cloudflare browser check
+	// (https://github.com/khoadng/Boorusama/issues/411).
+	b = booru.New(makePosts(1, 3, "nakano_miku"), booru.WithFaults(booru.Fault{Kind: booru.Challenge, On: booru.API}))
+	ts = start(t, b)
+	s = src0(t, runScrape(t, t.TempDir(), baseOpts(Source{Name: "konachan", Kind: "moebooru", URL: ts.URL}, "nakano_miku", 10)...))
+	if !strings.Contains(s.Error, ErrChallenge.Error()) || !strings.Contains(s.Error, "sources.konachan.cookies") {
+		t.Errorf("konachan: error %q, want a challenge naming sources.konachan.cookies", s.Error)
+	}
+}
+
+func TestGelbooruCloneImagesElsewhere(t *testing.T) {
+	posts := makePosts(1, 3, "nakano_miku")
+	site, img := booru.New(posts), booru.New(posts)
+	ts, ti := start(t, site), start(t, img)
+	s := src0(t, runScrape(t, t.TempDir(), baseOpts(Source{Kind: "gelbooru", URL: ts.URL, ImagesURL: ti.URL + "/"}, "nakano_miku", 10)...))
+	if s.Downloaded != 3 || totalFileRequests(img) != 3 || totalFileRequests(site) != 0 {
+		t.Errorf("downloaded %d; file requests: image host %d, site %d; want 3, 3, 0", s.Downloaded, totalFileRequests(img), totalFileRequests(site))
+	}
+}

@@ -102,6 +102,9 @@ type Source struct {
 	UserAgent string
 	// Cookies is a Netscape cookies.txt sent with this source's requests.
 	Cookies string
+	// ImagesURL: gelbooru clones, the host of /images/<directory>/<image>
+	// when the listing has no file_url (default: URL).
+	ImagesURL string
 	// html only.
 	ImageSelector, NextSelector, DetailSelector string
 	IgnoreRobots                                bool

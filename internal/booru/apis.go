@@ -146,6 +146,11 @@ func (s *Server) gelbooru(w http.ResponseWriter, r *http.Request, q url.Values) 
 		_, _ = w.Write([]byte("<h1>401 Unauthorized</h1>Missing authentication. Go to api access credentials on your account profile."))
 		return
 	}
+	if s.gbError != "" {
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<response success=\"false\" reason=\"%s\"/>", html.EscapeString(s.gbError))
+		return
+	}
 	limit := min(max(intParam(q, "limit", 100), 1), s.gbMax)
 	pid := max(intParam(q, "pid", 0), 0)
 	if pid*limit > s.gbMaxOffset {

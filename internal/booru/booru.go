@@ -190,6 +190,12 @@ func WithZerochanEmptyEnd() Option { return func(s *Server) { s.zcEmptyEnd = tru
 // back some" (about 20000 on Gelbooru, gallery-dl #2232).
 func WithGelbooruMaxOffset(n int) Option { return func(s *Server) { s.gbMaxOffset = n } }
 
+// WithGelbooruError answers every dapi request with
+// <response success="false" reason="..."/> and HTTP 200, even with json=1,
+// as Gelbooru did for its anonymous daily cap (gallery-dl #2767) and 0.2
+// sites do for "Missing authentication" (gallery-dl gelbooru_v02.py).
+func WithGelbooruError(reason string) Option { return func(s *Server) { s.gbError = reason } }
+
 // WithGelbooruXML answers the dapi in XML whatever json= says.
 func WithGelbooruXML() Option { return func(s *Server) { s.gbXML = true } }
 
@@ -239,6 +245,7 @@ type Server struct {
 	gbMaxOffset           int
 	gbXML, gbSingle       bool
 	gbFlaky               int
+	gbError               string
 	gbFlakySeen           map[string]int
 	mbUser, mbKey, mbHash string
 	gallery_              GalleryStyle

@@ -35,6 +35,9 @@ type Source struct {
 	// Cloudflare check, with that browser's User-Agent).
 	UserAgent string `yaml:"user_agent,omitempty"`
 	Cookies   string `yaml:"cookies,omitempty"`
+	// ImagesURL: gelbooru clones whose files live on another host and whose
+	// listing has no file_url: the base of /images/<directory>/<image>.
+	ImagesURL string `yaml:"images_url,omitempty"`
 	// html sources only: CSS selectors.
 	ImageSelector  string `yaml:"image_selector,omitempty"`
 	NextSelector   string `yaml:"next_selector,omitempty"`
@@ -68,6 +71,11 @@ func (s Source) validate() *fieldError {
 	}
 	if s.Limit < 0 {
 		return ferr("limit", "negative")
+	}
+	if s.ImagesURL != "" {
+		if u, err := url.Parse(s.ImagesURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return ferr("images_url", "not an http(s) URL: %q", s.ImagesURL)
+		}
 	}
 	if s.Pace < 0 {
 		return ferr("pace", "negative")

@@ -11,7 +11,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # CPU-heavy on a 2-core machine.
 TESTFLAGS ?= -p 1 -count=1 -timeout 40m
 
-.PHONY: all deps build test vet fmt demo check-torch-compat cross-build-cuda clean
+.PHONY: all deps deps-build notices build test vet fmt demo check-torch-compat cross-build-cuda clean
 
 all: build
 
@@ -19,8 +19,12 @@ all: build
 deps:
 	@scripts/deps.sh
 
+## deps-build: install only what building chara (and the demo) need.
+deps-build:
+	@scripts/deps.sh build
+
 ## build: the chara binary in bin/.
-build: deps
+build: deps-build
 	$(ENV) $(GO) build -ldflags '$(LDFLAGS)' -o bin/chara ./cmd/chara
 
 ## test: vet, then every package's tests.
@@ -42,6 +46,10 @@ check-torch-compat:
 ## machine (.build/cuda/), linked strictly against stand-in libraries.
 cross-build-cuda: deps
 	@scripts/cross-build-cuda.sh
+
+## notices: rewrite NOTICES.md (the licences of what bin/chara contains and links).
+notices:
+	@scripts/notices.sh
 
 clean:
 	rm -rf bin .build

@@ -2,7 +2,12 @@
 # Installs what chara's build and tests need, where it is missing.
 # On Debian/Ubuntu it uses apt-get (as root, or through sudo); elsewhere it
 # says what to install and stops.
+#
+#   scripts/deps.sh         everything (CI, make test)
+#   scripts/deps.sh build   only what building chara and running the demo need
 set -euo pipefail
+what="${1:-all}"
+case "$what" in all|build) ;; *) echo "usage: scripts/deps.sh [all|build]" >&2; exit 2 ;; esac
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
@@ -10,16 +15,25 @@ have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok
 if [ -z "${LIBTORCH:-}" ] && [ ! -f /usr/include/torch/csrc/api/include/torch/torch.h ]; then
   need+=(libtorch-dev)
 fi
-# For the tests: a Redis server (shared crawl), Chromium (browser tests),
-# PyTorch, torchvision, PIL and SciPy (references only, never at run time);
-# xz-utils for the libtorch 2.11 headers of the CUDA cross-build.
-for tool in redis-server:redis-server chromium:chromium python3:python3; do
-  command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
-done
+# The build: libjpeg-turbo's headers and a C++ compiler (gotch's C++).
 if command -v dpkg-query >/dev/null 2>&1; then
-  for p in libjpeg62-turbo-dev python3-torch python3-torchvision python3-pil python3-scipy binutils g++ xz-utils; do
+  for p in libjpeg62-turbo-dev g++; do
     have_pkg "$p" || need+=("$p")
   done
+fi
+# For the tests only: a Redis server (shared crawl), Chromium (browser
+# tests), PyTorch, torchvision, PIL and SciPy (references only, never at run
+# time); binutils (readelf) and xz-utils for the libtorch 2.11 headers of
+# the CUDA cross-build.
+if [ "$what" = all ]; then
+  for tool in redis-server:redis-server chromium:chromium python3:python3; do
+    command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
+  done
+  if command -v dpkg-query >/dev/null 2>&1; then
+    for p in python3-torch python3-torchvision python3-pil python3-scipy binutils xz-utils; do
+      have_pkg "$p" || need+=("$p")
+    done
+  fi
 fi
 
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -32,9 +32,7 @@ type options struct {
 	delay        *time.Duration
 	ignoreRobots bool
 	maxPage      int64
-	claimTTL     time.Duration
-	crawlTTL     time.Duration
-	lockTTL      time.Duration
+	redisT       redisTimes
 	skipCurated  bool
 }
 
@@ -49,9 +47,7 @@ func defaultOptions() options {
 		userAgent:  DefaultUserAgent,
 		retry:      DefaultRetryPolicy(),
 		maxPage:    16 << 20,
-		claimTTL:   15 * time.Minute,
-		crawlTTL:   time.Hour,
-		lockTTL:    2 * time.Minute,
+		redisT:     defaultRedisTimes(),
 		filters:    Filters{Ratings: []string{"g", "s"}, MaxFileSize: 20 << 20, SingleCharacter: true},
 	}
 }
@@ -102,14 +98,6 @@ func WithIgnoreRobots(on bool) Option { return func(o *options) { o.ignoreRobots
 
 // WithMaxPageSize bounds the body of an API or gallery page (default 16 MiB).
 func WithMaxPageSize(n int64) Option { return func(o *options) { o.maxPage = n } }
-
-// WithClaimTTL sets how long a claim on a post lasts in Redis mode before
-// another process may take it over (default 15m).
-func WithClaimTTL(d time.Duration) Option { return func(o *options) { o.claimTTL = d } }
-
-// WithCrawlTTL sets how long the shared crawl state lives in Redis after
-// its last use (default 1h).
-func WithCrawlTTL(d time.Duration) Option { return func(o *options) { o.crawlTTL = d } }
 
 // WithoutCurated skips reading curated/ at the start of the run.
 func WithoutCurated() Option { return func(o *options) { o.skipCurated = true } }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,8 +12,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"github.com/chara-dev/chara/internal/booru"
 	"github.com/chara-dev/chara/manifests"
@@ -137,99 +134,5 @@ func TestKilledRunResumes(t *testing.T) {
 	// Only the files in flight when the process died are fetched again.
 	if twice > par {
 		t.Errorf("%d posts fetched twice, want at most %d (in flight at the kill)", twice, par)
-	}
-}
-
-func startRedis(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not found on PATH (Debian package redis-server): skipping the shared-crawl test")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-	opt, _ := redis.ParseURL(url)
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
-	for i := 0; ; i++ {
-		if rdb.Ping(context.Background()).Err() == nil {
-			return url
-		}
-		if i > 500 {
-			t.Fatal("redis-server did not answer in 5s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func TestRedisSharedCrawlFetchesEachFileOnce(t *testing.T) {
-	redisURL := startRedis(t)
-	const total = 40
-	b := booru.New(makePosts(1, total, "nakano_miku"),
-		booru.WithFaults(booru.Fault{Kind: booru.Slow, On: booru.Files, Delay: 25 * time.Millisecond}))
-	ts := start(t, b)
-	gate := filepath.Join(t.TempDir(), "go")
-	wsA, wsB := t.TempDir(), t.TempDir()
-	a, outA := helper(t, wsA, ts.URL, redisURL, gate, 100, 2)
-	c, outB := helper(t, wsB, ts.URL, redisURL, gate, 100, 2)
-	if err := os.WriteFile(gate, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, cmd := range []*exec.Cmd{a, c} {
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("helper: %v", err)
-		}
-	}
-	var downloaded []int
-	for _, out := range []string{outA, outB} {
-		var s Summary
-		bs, err := os.ReadFile(out)
-		if err != nil || json.Unmarshal(bs, &s) != nil {
-			t.Fatalf("summary %s: %v", out, err)
-		}
-		downloaded = append(downloaded, src0(t, &s).Downloaded)
-	}
-	for id, n := range b.FileRequests() {
-		if n != 1 {
-			t.Errorf("post %d fetched %d times", id, n)
-		}
-	}
-	if n := totalFileRequests(b); n != total {
-		t.Errorf("%d file requests, want %d", n, total)
-	}
-	// 4 full pages and the empty one that ends the listing, each listed once.
-	if n := b.APIRequests(); n != 5 {
-		t.Errorf("%d page requests, want 5", n)
-	}
-	seen := map[string]bool{}
-	for _, ws := range []string{wsA, wsB} {
-		for _, r := range checkRaw(t, ws, "nakano_miku") {
-			if seen[r.SHA256] {
-				t.Errorf("%s in both workspaces", r.SHA256)
-			}
-			seen[r.SHA256] = true
-		}
-	}
-	if len(seen) != total || downloaded[0]+downloaded[1] != total {
-		t.Errorf("%d distinct files, downloads %v; want %d in all", len(seen), downloaded, total)
-	}
-	if downloaded[0] == 0 || downloaded[1] == 0 {
-		t.Errorf("downloads %v: both processes should have taken part", downloaded)
-	}
-	// A rerun of either fetches nothing: the archive is shared.
-	before := b.Requests()
-	sum := runScrape(t, wsA, append(baseOpts(Source{Kind: "danbooru", URL: ts.URL, Limit: 10}, "nakano_miku", 100), WithRedis(redisURL))...)
-	if s := src0(t, sum); s.Downloaded != 0 || totalFileRequests(b) != total {
-		t.Errorf("rerun downloaded %d (requests +%d)", s.Downloaded, b.Requests()-before)
 	}
 }

@@ -4,248 +4,1042 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/chara-dev/chara/internal/progress"
+	"github.com/chara-dev/chara/manifests"
 )
 
-// redisStore shares a crawl between processes (on one machine or many):
+// redisStore makes several chara scrape processes, on one machine or many,
+// one crawl job. Every key lives under the job's namespace <ns>:
 //
-//	<ns>archive:<key>            archive entries (also written to the local archive.db)
-//	<ns>claim:<key>              who is fetching a post or content now (expiring)
-//	<ns>count:<slug>             files fetched for a class by all processes
-//	<ns>crawl:<slug>:<src>:<q>:queue   candidates listed but not yet taken
-//	<ns>crawl:<slug>:<src>:<q>:cursor  the next page's cursor
-//	<ns>crawl:<slug>:<src>:<q>:end     set once the last page is listed
-//	<ns>crawl:<slug>:<src>:<q>:lock    held by the process fetching a page
-//	<ns>visited                  page URLs fetched
+//	<ns>epoch           the Redis server's run_id when the job was last joined
+//	<ns>settle          until when (unix ms) no file may be reserved: a join
+//	                    or a Redis restart gives every worker time to publish
+//	<ns>members         hash: worker id -> {workspace, host, seen}
+//	<ns>archive         hash: archive key -> status, every workspace's archive
+//	<ns>claim:<key>     the worker fetching a post or a content now (leased)
+//	<ns>have:<slug>     set: sha256 of every file of the class in any
+//	                    workspace: the class's count
+//	<ns>resv:<slug>     hash: reservation -> expiry (unix ms): files of the
+//	                    class being fetched now
+//	<ns>wake:<slug>     list: a returned reservation wakes one waiter
+//	<ns>list:<slug>:<source>:<query hash>:{stream,cursor,end,lease,fence}
+//	                    one listing: the candidates (a stream read through
+//	                    the consumer group "workers"), the next page's
+//	                    cursor, the end mark, the lister's lease and fence
+//	<ns>pause:<host>, <ns>pace:<host>, <ns>slots:<host>
+//	                    the fleet's site budget (redis_fleet.go)
 //
-// Only the lock holder fetches a page; every process takes candidates from
-// the shared queue, so no page and no file is fetched twice. The crawl keys
-// expire after crawlTTL without activity, so that a later run starts the
-// listing afresh; the archive keys are permanent.
+// A candidate is acknowledged only once it is handled: its file, index line
+// and archive entry on disk, or refused. A dead worker's candidates are
+// reclaimed (XAUTOCLAIM) after 2*lease. The local archive and raw indexes
+// are the truth: a worker publishes them when it joins and after every
+// Redis restart, so that Redis can lose everything without a file being
+// fetched twice.
 type redisStore struct {
-	local    *localStore
-	rdb      *redis.Client
-	ns       string
-	token    string
-	claimTTL time.Duration
-	crawlTTL time.Duration
-	lockTTL  time.Duration
+	local   *localStore
+	rdb     *redis.Client
+	ns      string
+	id      string // this worker: consumer name, owner of claims, reservations and leases
+	where   string // the server, for messages: never the password
+	t       redisTimes
+	rep     progress.Reporter
+	ws      string
+	slugs   []string // every configured class, published on join
+	target  int
+	dry     bool
+	counter uint64
+
+	mu     sync.Mutex
+	epoch  string
+	down   bool
+	claims map[string]bool
+	tasks  map[*redisTask]bool
+
+	joinMu sync.Mutex
+	stop   chan struct{}
+	wg     sync.WaitGroup
 }
 
-func newRedisStore(ctx context.Context, rawURL, ns string, local *localStore, claimTTL, crawlTTL, lockTTL time.Duration) (*redisStore, error) {
+// redisTask is one candidate being handled; it travels in the handling
+// context so that the store's calls know the reservation to commit and
+// whether a claim was refused.
+type redisTask struct {
+	f         *redisFrontier
+	msgID     string
+	resv      string
+	contended bool
+}
+
+type taskKey struct{}
+
+func taskOf(ctx context.Context) *redisTask {
+	t, _ := ctx.Value(taskKey{}).(*redisTask)
+	return t
+}
+
+// RedactURL hides the password of a redis:// URL.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if i := strings.LastIndex(raw, "@"); i >= 0 {
+			return "redis://REDACTED@" + raw[i+1:]
+		}
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	}
+	return u.String()
+}
+
+// go-redis logs pool failures to stderr itself; library code never prints
+// (the outages it sees are reported through the reporter), so its logger
+// is silenced.
+var quietRedis sync.Once
+
+type nopRedisLogger struct{}
+
+func (nopRedisLogger) Printf(context.Context, string, ...any) {}
+
+// redisClient connects to rawURL; errors never show the password.
+func redisClient(ctx context.Context, rawURL string, wait, block time.Duration) (*redis.Client, string, error) {
+	quietRedis.Do(func() { redis.SetLogger(nopRedisLogger{}) })
 	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("scrape.redis %q: %w: %v", rawURL, ErrConfig, err)
+		return nil, "", fmt.Errorf("scrape.redis %s: %w: %v", RedactURL(rawURL), ErrConfig, strings.ReplaceAll(err.Error(), rawURL, RedactURL(rawURL)))
+	}
+	if opt.ReadTimeout >= 0 {
+		opt.ReadTimeout = max(opt.ReadTimeout, 3*time.Second, block+2*time.Second)
 	}
 	rdb := redis.NewClient(opt)
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		return nil, fmt.Errorf("redis %s: %w", opt.Addr, err)
+	deadline := time.Now().Add(wait)
+	for {
+		err := rdb.Ping(ctx).Err()
+		if err == nil {
+			return rdb, opt.Addr, nil
+		}
+		if !isOutage(err) || time.Now().After(deadline) || ctx.Err() != nil {
+			rdb.Close()
+			return nil, "", fmt.Errorf("redis %s: %w", opt.Addr, err)
+		}
+		_ = sleepCtx(ctx, 200*time.Millisecond)
 	}
-	b := make([]byte, 8)
+}
+
+func newRedisStore(ctx context.Context, o *options, local *localStore, ws string) (*redisStore, error) {
+	var slugs []string
+	for _, c := range o.classes {
+		if slug, err := manifests.Slug(c.Name); err == nil {
+			slugs = append(slugs, slug)
+		}
+	}
+	rdb, addr, err := redisClient(ctx, o.redisURL, 5*time.Second, o.redisT.block)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	return &redisStore{local: local, rdb: rdb, ns: ns, token: hex.EncodeToString(b),
-		claimTTL: claimTTL, crawlTTL: crawlTTL, lockTTL: lockTTL}, nil
+	host, _ := os.Hostname()
+	s := &redisStore{local: local, rdb: rdb, ns: o.redisNS, where: addr, t: o.redisT, rep: o.reporter,
+		ws: ws, slugs: slugs, target: o.candidates, dry: o.dryRun,
+		id:     fmt.Sprintf("%s-%d-%s", strings.ReplaceAll(host, ":", "_"), os.Getpid(), hex.EncodeToString(b)),
+		claims: map[string]bool{}, tasks: map[*redisTask]bool{}, stop: make(chan struct{})}
+	if s.t.lease <= 0 {
+		s.t.lease = defaultRedisTimes().lease
+	}
+	if s.t.block <= 0 {
+		s.t.block = defaultRedisTimes().block
+	}
+	if s.dry {
+		return s, nil // a dry run reads only: no join, no heartbeat
+	}
+	if err := s.join(ctx); err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	s.wg.Add(1)
+	go s.heartbeat()
+	return s, nil
+}
+
+// isOutage: the server cannot be reached or cannot serve now (as opposed
+// to an answer such as a wrong type).
+func isOutage(err error) bool {
+	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var re redis.Error
+	if errors.As(err, &re) {
+		msg := re.Error()
+		for _, p := range []string{"LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY", "BUSY "} {
+			if strings.HasPrefix(msg, p) {
+				return true
+			}
+		}
+		return false
+	}
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, redis.ErrClosed) || errors.Is(err, context.DeadlineExceeded) ||
+		strings.Contains(err.Error(), "connection pool timeout")
+}
+
+// do runs f, waiting out a lost Redis (backoff from 100ms to 5s, one
+// message when it goes and one when it is back) for up to t.outage. An
+// outage is never a download failure; once Redis is back, the job is
+// joined again (which publishes this workspace) if the server restarted.
+func (s *redisStore) do(ctx context.Context, f func(ctx context.Context) error) error {
+	var since time.Time
+	wait := 100 * time.Millisecond
+	for {
+		err := f(ctx)
+		if !isOutage(err) || ctx.Err() != nil {
+			if err == nil && !since.IsZero() {
+				s.recovered(ctx, since)
+			}
+			if err != nil && !errors.Is(err, redis.Nil) && ctx.Err() == nil {
+				var ae *archiveError
+				if errors.As(err, &ae) {
+					return ae.err
+				}
+				return &StoreError{fmt.Errorf("redis %s: %w", s.where, err)}
+			}
+			return err
+		}
+		if since.IsZero() {
+			since = time.Now()
+			s.mu.Lock()
+			first := !s.down
+			s.down = true
+			s.mu.Unlock()
+			if first {
+				s.rep.Logf("redis %s: lost (%v); waiting for it (downloads pause, nothing counts as failed)", s.where, err)
+			}
+		}
+		if s.t.outage > 0 && time.Since(since) > s.t.outage {
+			return &StoreError{fmt.Errorf("redis %s: unreachable for %s: %w", s.where, s.t.outage, err)}
+		}
+		if err := sleepCtx(ctx, wait); err != nil {
+			return err
+		}
+		wait = min(wait*2, 5*time.Second)
+	}
+}
+
+func (s *redisStore) recovered(ctx context.Context, since time.Time) {
+	s.mu.Lock()
+	was := s.down
+	s.down = false
+	s.mu.Unlock()
+	if was {
+		s.rep.Logf("redis %s: back after %s", s.where, time.Since(since).Round(100*time.Millisecond))
+	}
+	if !s.dry {
+		_ = s.rejoinIfRestarted(ctx)
+	}
+}
+
+func (s *redisStore) key(parts ...string) string { return s.ns + strings.Join(parts, ":") }
+
+// runID names the Redis server process: it changes when Redis restarts.
+func (s *redisStore) runID(ctx context.Context) (string, error) {
+	info, err := s.rdb.Info(ctx, "server").Result()
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "run_id:"); ok {
+			return v, nil
+		}
+	}
+	return "", errors.New("INFO server has no run_id")
+}
+
+// joinScript records the server's run_id as the job's epoch; a changed
+// epoch (a new job, or Redis restarted) holds reservations back until
+// every worker has had a lease to publish what it has.
+var joinScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local changed = 0
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1])
+  changed = 1
+end
+local untilms = now + tonumber(ARGV[2])
+if tonumber(redis.call('GET', KEYS[2]) or '0') < untilms then
+  redis.call('SET', KEYS[2], untilms)
+end
+return changed`)
+
+// join publishes this workspace into the job: its archive, the sha256 of
+// every configured class's files, its claims and reservations in flight.
+func (s *redisStore) join(ctx context.Context) error {
+	s.joinMu.Lock()
+	defer s.joinMu.Unlock()
+	return s.do(ctx, func(ctx context.Context) error {
+		id, err := s.runID(ctx)
+		if err != nil {
+			return err
+		}
+		if err := joinScript.Run(ctx, s.rdb, []string{s.key("epoch"), s.key("settle")}, id, (s.t.lease / 2).Milliseconds()).Err(); err != nil {
+			return err
+		}
+		if err := s.publish(ctx); err != nil {
+			return err
+		}
+		if err := s.renew(ctx); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		s.epoch = id
+		s.mu.Unlock()
+		return nil
+	})
+}
+
+func (s *redisStore) rejoinIfRestarted(ctx context.Context) error {
+	id, err := s.runID(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	same := id == s.epoch
+	s.mu.Unlock()
+	if same {
+		return nil
+	}
+	s.rep.Logf("redis %s: the server restarted; publishing this workspace to the job again", s.where)
+	return s.join(ctx)
+}
+
+// publish writes the local truth into the job (idempotent: sets and
+// HSETNX, so publishing twice counts nothing twice).
+func (s *redisStore) publish(ctx context.Context) error {
+	host, _ := os.Hostname()
+	m, _ := json.Marshal(map[string]any{"workspace": s.ws, "host": host, "seen": time.Now().Unix()})
+	if err := s.rdb.HSet(ctx, s.key("members"), s.id, m).Err(); err != nil {
+		return err
+	}
+	for _, slug := range s.slugs {
+		recs, err := manifests.ReadRawIndex(manifests.RawIndexPath(s.ws, slug))
+		if err != nil {
+			return err
+		}
+		for i := 0; i < len(recs); i += 1000 {
+			chunk := recs[i:min(i+1000, len(recs))]
+			shas := make([]any, len(chunk))
+			for k, r := range chunk {
+				shas[k] = r.SHA256
+			}
+			if err := s.rdb.SAdd(ctx, s.key("have", slug), shas...).Err(); err != nil {
+				return err
+			}
+		}
+	}
+	rows, err := s.local.arc.db.QueryContext(ctx, `SELECT key, status FROM archive`)
+	if err != nil {
+		return &archiveError{fmt.Errorf("archive %s: %w", s.local.arc.path, err)}
+	}
+	defer rows.Close()
+	pipe := s.rdb.Pipeline()
+	n := 0
+	for rows.Next() {
+		var k, st string
+		if err := rows.Scan(&k, &st); err != nil {
+			return &archiveError{err}
+		}
+		pipe.HSetNX(ctx, s.key("archive"), k, st)
+		if n++; n%1000 == 0 {
+			if _, err := pipe.Exec(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return &archiveError{err}
+	}
+	_, err = pipe.Exec(ctx)
+	return err
+}
+
+// StoreError is the shared job's store (Redis) failing: it stops the run,
+// and is never counted against a site.
+type StoreError struct{ err error }
+
+func (e *StoreError) Error() string { return e.err.Error() }
+func (e *StoreError) Unwrap() error { return e.err }
+
+// archiveError is the local archive failing: not an outage.
+type archiveError struct{ err error }
+
+func (e *archiveError) Error() string { return e.err.Error() }
+func (e *archiveError) Unwrap() error { return e.err }
+
+// renew extends (or, after a restart, re-creates) this worker's claims,
+// reservations and in-flight candidates.
+func (s *redisStore) renew(ctx context.Context) error {
+	s.mu.Lock()
+	claims := make([]string, 0, len(s.claims))
+	for k := range s.claims {
+		claims = append(claims, k)
+	}
+	tasks := make([]*redisTask, 0, len(s.tasks))
+	for t := range s.tasks {
+		tasks = append(tasks, t)
+	}
+	s.mu.Unlock()
+	if len(claims)+len(tasks) == 0 {
+		return nil
+	}
+	ms := s.t.lease.Milliseconds()
+	now, err := s.rdb.Time(ctx).Result()
+	if err != nil {
+		return err
+	}
+	pipe := s.rdb.Pipeline()
+	for _, k := range claims {
+		claimScript.Eval(ctx, pipe, []string{s.key("claim", k)}, s.id, ms)
+	}
+	for _, t := range tasks {
+		pipe.HSet(ctx, s.key("resv", t.f.slug), t.resv, now.UnixMilli()+ms)
+		if t.msgID != "" {
+			// Resets the entry's idle time, so that XAUTOCLAIM leaves it to us.
+			pipe.XClaimJustID(ctx, &redis.XClaimArgs{Stream: t.f.key + ":stream", Group: group, Consumer: s.id, Messages: []string{t.msgID}})
+		}
+	}
+	_, err = pipe.Exec(ctx)
+	if err != nil && isOutage(err) {
+		return err
+	}
+	return nil // an entry gone with a restart is no error
+}
+
+func (s *redisStore) heartbeat() {
+	defer s.wg.Done()
+	tick := time.NewTicker(s.t.lease / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-tick.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.t.lease)
+		if err := s.rejoinIfRestarted(ctx); err == nil {
+			_ = s.renew(ctx)
+		}
+		cancel()
+	}
 }
 
 func (s *redisStore) has(ctx context.Context, keys ...string) (bool, error) {
 	if ok, err := s.local.has(ctx, keys...); ok || err != nil {
 		return ok, err
 	}
-	rk := make([]string, 0, len(keys))
+	fields := make([]string, 0, len(keys))
 	for _, k := range keys {
 		if k != "" {
-			rk = append(rk, s.ns+"archive:"+k)
+			fields = append(fields, k)
 		}
 	}
-	if len(rk) == 0 {
+	if len(fields) == 0 {
 		return false, nil
 	}
-	n, err := s.rdb.Exists(ctx, rk...).Result()
+	var vals []any
+	err := s.do(ctx, func(ctx context.Context) (err error) {
+		vals, err = s.rdb.HMGet(ctx, s.key("archive"), fields...).Result()
+		return err
+	})
 	if err != nil {
-		return false, fmt.Errorf("redis: %w", err)
+		return false, err
 	}
-	return n > 0, nil
+	for _, v := range vals {
+		if v != nil {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (s *redisStore) put(ctx context.Context, e Entry, overwrite bool, keys ...string) error {
 	if err := s.local.put(ctx, e, overwrite, keys...); err != nil {
 		return err
 	}
-	pipe := s.rdb.Pipeline()
-	for _, k := range keys {
-		if k == "" {
-			continue
-		}
-		if overwrite {
-			pipe.Set(ctx, s.ns+"archive:"+k, e.Status, 0)
-		} else {
-			pipe.SetNX(ctx, s.ns+"archive:"+k, e.Status, 0)
-		}
+	if s.dry {
+		return nil
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("redis: %w", err)
-	}
-	return nil
+	t := taskOf(ctx)
+	// A write lost to a cancelled run is published again at the next join.
+	return s.do(ctx, func(ctx context.Context) error {
+		pipe := s.rdb.TxPipeline()
+		for _, k := range keys {
+			if k == "" {
+				continue
+			}
+			if overwrite {
+				pipe.HSet(ctx, s.key("archive"), k, e.Status)
+			} else {
+				pipe.HSetNX(ctx, s.key("archive"), k, e.Status)
+			}
+		}
+		if e.Status == StatusDownloaded && e.SHA256 != "" && e.Class != "" {
+			// The count and the end of the reservation, in one transaction.
+			pipe.SAdd(ctx, s.key("have", e.Class), e.SHA256)
+			if t != nil && t.resv != "" && t.f.slug == e.Class {
+				pipe.HDel(ctx, s.key("resv", e.Class), t.resv)
+			}
+		}
+		_, err := pipe.Exec(ctx)
+		return err
+	})
 }
 
 func (s *redisStore) markSHA(ctx context.Context, sha, status string) error {
 	keys, err := s.local.arc.SetStatusBySHA256(ctx, sha, status)
-	if err != nil || len(keys) == 0 {
+	if err != nil || len(keys) == 0 || s.dry {
 		return err
 	}
-	pipe := s.rdb.Pipeline()
-	for _, k := range keys {
-		pipe.Set(ctx, s.ns+"archive:"+k, status, 0)
-	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("redis: %w", err)
-	}
-	return nil
+	return s.do(ctx, func(ctx context.Context) error {
+		pipe := s.rdb.Pipeline()
+		for _, k := range keys {
+			pipe.HSet(ctx, s.key("archive"), k, status)
+		}
+		_, err := pipe.Exec(ctx)
+		return err
+	})
 }
+
+// claimScript takes or renews a claim: free, or already ours.
+var claimScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if (not v) or v == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0`)
+
+var releaseScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
 
 func (s *redisStore) claim(ctx context.Context, key string) (bool, error) {
 	if ok, _ := s.local.claim(ctx, key); !ok {
 		return false, nil
 	}
-	ok, err := s.rdb.SetNX(ctx, s.ns+"claim:"+key, s.token, s.claimTTL).Result()
+	if s.dry {
+		return true, nil
+	}
+	var ok bool
+	err := s.do(ctx, func(ctx context.Context) error {
+		n, err := claimScript.Run(ctx, s.rdb, []string{s.key("claim", key)}, s.id, s.t.lease.Milliseconds()).Int()
+		ok = n == 1
+		return err
+	})
 	if err != nil || !ok {
 		s.local.release(ctx, key)
 	}
 	if err != nil {
-		return false, fmt.Errorf("redis: %w", err)
+		return false, err
+	}
+	if ok {
+		s.mu.Lock()
+		s.claims[key] = true
+		s.mu.Unlock()
+	} else if t := taskOf(ctx); t != nil {
+		// Another worker fetches it now: the candidate stays pending, to be
+		// looked at again if that worker dies.
+		t.contended = true
 	}
 	return ok, nil
 }
 
-var releaseScript = redis.NewScript(`if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end return 0`)
-
 func (s *redisStore) release(ctx context.Context, key string) {
 	s.local.release(ctx, key)
-	// Release even when ctx is cancelled, so that another process can go on.
+	if s.dry {
+		return
+	}
+	s.mu.Lock()
+	delete(s.claims, key)
+	s.mu.Unlock()
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	_ = releaseScript.Run(rctx, s.rdb, []string{s.ns + "claim:" + key}, s.token).Err()
+	_ = releaseScript.Run(rctx, s.rdb, []string{s.key("claim", key)}, s.id).Err()
 }
 
+// fetchedCount is the class's files in every workspace of the job. A dry
+// run counts the union of the job's and this workspace's without writing.
 func (s *redisStore) fetchedCount(ctx context.Context, slug string, local int) (int, error) {
-	k := s.ns + "count:" + slug
-	if err := s.rdb.SetNX(ctx, k, local, 0).Err(); err != nil {
-		return 0, fmt.Errorf("redis: %w", err)
-	}
-	n, err := s.rdb.Get(ctx, k).Int()
+	var n int64
+	err := s.do(ctx, func(ctx context.Context) (err error) {
+		n, err = s.rdb.SCard(ctx, s.key("have", slug)).Result()
+		return err
+	})
 	if err != nil {
-		return 0, fmt.Errorf("redis: %w", err)
+		return 0, err
 	}
-	return n, nil
+	if !s.dry {
+		return int(n), nil
+	}
+	recs, err := manifests.ReadRawIndex(manifests.RawIndexPath(s.ws, slug))
+	if err != nil || len(recs) == 0 {
+		return max(int(n), local), err
+	}
+	shas := make([]any, len(recs))
+	for i, r := range recs {
+		shas[i] = r.SHA256
+	}
+	var in []bool
+	err = s.do(ctx, func(ctx context.Context) (err error) {
+		in, err = s.rdb.SMIsMember(ctx, s.key("have", slug), shas...).Result()
+		return err
+	})
+	for _, ok := range in {
+		if !ok {
+			n++
+		}
+	}
+	return int(n), err
 }
 
-func (s *redisStore) addFetched(ctx context.Context, slug string) error {
-	if err := s.rdb.Incr(ctx, s.ns+"count:"+slug).Err(); err != nil {
-		return fmt.Errorf("redis: %w", err)
+// addFetched: put counts a downloaded file in the same transaction.
+func (s *redisStore) addFetched(context.Context, string) error { return nil }
+
+func (s *redisStore) frontier(slug, source, query string, ad Adapter, onPage func(*Page)) frontier {
+	if s.dry {
+		// Reads the site's listing from its start, never the job's queue.
+		return &localFrontier{ad: ad, query: query, onPage: onPage}
 	}
+	return &redisFrontier{s: s, ad: ad, query: query, onPage: onPage, slug: slug, source: source,
+		key: s.listKey(slug, source, query)}
+}
+
+func (s *redisStore) listKey(slug, source, query string) string {
+	q := sha256.Sum256([]byte(query))
+	return s.key("list", slug, source, hex.EncodeToString(q[:6]))
+}
+
+// close gives back this worker's claims and reservations at once (others
+// need not wait for the lease) and leaves its unfinished candidates
+// pending, to be reclaimed.
+func (s *redisStore) close() error {
+	if !s.dry {
+		close(s.stop)
+		s.wg.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		s.mu.Lock()
+		claims := s.claims
+		s.claims = map[string]bool{}
+		s.mu.Unlock()
+		for k := range claims {
+			_ = releaseScript.Run(ctx, s.rdb, []string{s.key("claim", k)}, s.id).Err()
+		}
+		cancel()
+	}
+	return s.rdb.Close()
+}
+
+// reserveScript takes one file of a class's budget: 2 reserved, 1 full for
+// now (others are fetching the rest), 0 the class is done, -1 wait (the
+// job is settling), -2 the epoch changed (join again).
+var reserveScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -2 end
+if now < tonumber(redis.call('GET', KEYS[2]) or '0') then return -1 end
+local have = redis.call('SCARD', KEYS[3])
+local target = tonumber(ARGV[2])
+if have >= target then return 0 end
+local r = redis.call('HGETALL', KEYS[4])
+local live = 0
+for i = 1, #r, 2 do
+  if tonumber(r[i + 1]) < now then redis.call('HDEL', KEYS[4], r[i]) else live = live + 1 end
+end
+if have + live >= target then return 1 end
+redis.call('HSET', KEYS[4], ARGV[3], now + tonumber(ARGV[4]))
+return 2`)
+
+const group = "workers"
+
+type redisFrontier struct {
+	s                   *redisStore
+	ad                  Adapter
+	query, slug, source string
+	key                 string
+	onPage              func(*Page)
+	groupOK             atomic.Bool
+	gmu                 sync.Mutex
+}
+
+// reserve waits for a slot of the class's budget; errExhausted once the
+// class has its target.
+func (f *redisFrontier) reserve(ctx context.Context) (string, error) {
+	s := f.s
+	s.mu.Lock()
+	s.counter++
+	field := fmt.Sprintf("%s:%d", s.id, s.counter)
+	s.mu.Unlock()
+	keys := []string{s.key("epoch"), s.key("settle"), s.key("have", f.slug), s.key("resv", f.slug)}
+	for {
+		s.mu.Lock()
+		epoch := s.epoch
+		s.mu.Unlock()
+		var r int
+		err := s.do(ctx, func(ctx context.Context) (err error) {
+			r, err = reserveScript.Run(ctx, s.rdb, keys, epoch, s.target, field, s.t.lease.Milliseconds()).Int()
+			return err
+		})
+		if err != nil {
+			return "", err
+		}
+		switch r {
+		case 2:
+			return field, nil
+		case 0:
+			return "", errExhausted
+		case -2:
+			if err := s.do(ctx, s.rejoinIfRestarted); err != nil {
+				return "", err
+			}
+			s.mu.Lock()
+			stale := s.epoch == epoch
+			s.mu.Unlock()
+			if stale { // same server, epoch key lost or rewritten: join again
+				if err := s.join(ctx); err != nil {
+					return "", err
+				}
+			}
+		case -1:
+			if err := sleepCtx(ctx, s.t.lease/10); err != nil {
+				return "", err
+			}
+		default:
+			// Full while others fetch: a returned reservation wakes one
+			// waiter; otherwise look again after block.
+			err := s.do(ctx, func(ctx context.Context) error {
+				// BLPOP takes fractions of a second since Redis 6; the
+				// client's read timeout is longer than block (redisClient).
+				return s.rdb.Do(ctx, "BLPOP", s.key("wake", f.slug), strconv.FormatFloat(s.t.block.Seconds(), 'f', 3, 64)).Err()
+			})
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return "", err
+			}
+		}
+	}
+}
+
+func (f *redisFrontier) unreserve(ctx context.Context, field string) {
+	s := f.s
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.t.lease)
+	defer cancel()
+	_ = s.do(ctx, func(ctx context.Context) error {
+		n, err := s.rdb.HDel(ctx, s.key("resv", f.slug), field).Result()
+		if err == nil && n > 0 {
+			pipe := s.rdb.Pipeline()
+			pipe.RPush(ctx, s.key("wake", f.slug), 1)
+			pipe.LTrim(ctx, s.key("wake", f.slug), -64, -1)
+			_, err = pipe.Exec(ctx)
+		}
+		return err
+	})
+}
+
+func (f *redisFrontier) next(ctx context.Context) (context.Context, Post, error) {
+	field, err := f.reserve(ctx)
+	if err != nil {
+		return ctx, Post{}, err
+	}
+	t := &redisTask{f: f, resv: field}
+	f.s.mu.Lock()
+	f.s.tasks[t] = true
+	f.s.mu.Unlock()
+	msg, err := f.take(ctx)
+	if err != nil {
+		f.forget(t)
+		f.unreserve(ctx, field)
+		return ctx, Post{}, err
+	}
+	t.msgID = msg.ID
+	var p Post
+	raw, _ := msg.Values["post"].(string)
+	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		// A foreign entry: acknowledge it so that it does not come back.
+		f.ack(ctx, msg.ID)
+		f.forget(t)
+		f.unreserve(ctx, field)
+		return ctx, Post{}, fmt.Errorf("redis %s: bad candidate %s: %w", f.key, msg.ID, err)
+	}
+	return context.WithValue(ctx, taskKey{}, t), p, nil
+}
+
+func (f *redisFrontier) forget(t *redisTask) {
+	f.s.mu.Lock()
+	delete(f.s.tasks, t)
+	f.s.mu.Unlock()
+}
+
+func (f *redisFrontier) ack(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.s.t.lease)
+	defer cancel()
+	_ = f.s.do(ctx, func(ctx context.Context) error {
+		return f.s.rdb.XAck(ctx, f.key+":stream", group, id).Err()
+	})
+}
+
+// done acknowledges a handled candidate. One not handled (the run stopped,
+// the disk failed, another worker holds its claim) stays pending, to be
+// reclaimed; its reservation is returned unless its file was counted.
+func (f *redisFrontier) done(ctx context.Context, err error) {
+	t := taskOf(ctx)
+	if t == nil {
+		return
+	}
+	f.forget(t)
+	if err == nil && ctx.Err() == nil && !t.contended {
+		f.ack(ctx, t.msgID)
+	}
+	f.unreserve(ctx, t.resv)
+}
+
+func (f *redisFrontier) ensureGroup(ctx context.Context) error {
+	f.gmu.Lock()
+	defer f.gmu.Unlock()
+	err := f.s.rdb.XGroupCreateMkStream(ctx, f.key+":stream", group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return err
+	}
+	f.groupOK.Store(true)
 	return nil
 }
 
-func (s *redisStore) frontier(slug, source, query string, ad Adapter, onPage func(*Page)) frontier {
-	q := sha256.Sum256([]byte(query))
-	return &redisFrontier{s: s, ad: ad, query: query, onPage: onPage,
-		key: fmt.Sprintf("%scrawl:%s:%s:%s", s.ns, slug, source, hex.EncodeToString(q[:6]))}
-}
+func isNoGroup(err error) bool { return err != nil && strings.HasPrefix(err.Error(), "NOGROUP") }
 
-func (s *redisStore) close() error { return s.rdb.Close() }
-
-type redisFrontier struct {
-	s      *redisStore
-	ad     Adapter
-	query  string
-	key    string
-	onPage func(*Page)
-}
-
-func (f *redisFrontier) next(ctx context.Context) (Post, error) {
-	rdb := f.s.rdb
+// take returns the next candidate: a dead worker's first, then a new one;
+// when the stream is drained, one worker (the lease holder) lists the next
+// page while the others block on the stream.
+func (f *redisFrontier) take(ctx context.Context) (redis.XMessage, error) {
+	s, stream := f.s, f.key+":stream"
 	for {
-		v, err := rdb.LPop(ctx, f.key+":queue").Result()
-		if err == nil {
-			var p Post
-			if err := json.Unmarshal([]byte(v), &p); err != nil {
-				return Post{}, fmt.Errorf("redis %s: bad queue entry: %w", f.key, err)
+		if err := ctx.Err(); err != nil {
+			return redis.XMessage{}, err
+		}
+		var msg *redis.XMessage
+		var ended bool
+		var pending int64
+		err := s.do(ctx, func(ctx context.Context) error {
+			if !f.groupOK.Load() {
+				if err := f.ensureGroup(ctx); err != nil {
+					return err
+				}
 			}
-			return p, nil
-		}
-		if !errors.Is(err, redis.Nil) {
-			return Post{}, fmt.Errorf("redis: %w", err)
-		}
-		n, err := rdb.Exists(ctx, f.key+":end").Result()
+			msgs, _, err := s.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{Stream: stream, Group: group,
+				Consumer: s.id, MinIdle: 2 * s.t.lease, Start: "0-0", Count: 1}).Result()
+			if isNoGroup(err) {
+				f.groupOK.Store(false) // Redis lost it: create it again
+				return f.ensureGroup(ctx)
+			}
+			if err != nil {
+				return err
+			}
+			if len(msgs) > 0 {
+				msg = &msgs[0]
+				return nil
+			}
+			res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: s.id,
+				Streams: []string{stream, ">"}, Count: 1, Block: -1}).Result()
+			if err == nil && len(res) > 0 && len(res[0].Messages) > 0 {
+				msg = &res[0].Messages[0]
+				return nil
+			}
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return err
+			}
+			n, err := s.rdb.Exists(ctx, f.key+":end").Result()
+			if err != nil {
+				return err
+			}
+			if ended = n > 0; ended {
+				p, err := s.rdb.XPending(ctx, stream, group).Result()
+				if err != nil {
+					return err
+				}
+				pending = p.Count
+			}
+			return nil
+		})
 		if err != nil {
-			return Post{}, fmt.Errorf("redis: %w", err)
+			return redis.XMessage{}, err
 		}
-		if n > 0 {
-			return Post{}, errExhausted
+		if msg != nil {
+			return *msg, nil
 		}
-		ok, err := rdb.SetNX(ctx, f.key+":lock", f.s.token, f.s.lockTTL).Result()
-		if err != nil {
-			return Post{}, fmt.Errorf("redis: %w", err)
-		}
-		if !ok {
-			if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
-				return Post{}, err
+		if ended {
+			if pending == 0 {
+				return redis.XMessage{}, errExhausted
+			}
+			// Others hold the last candidates: wait for them to be
+			// acknowledged, or to go stale and be reclaimed.
+			if err := sleepCtx(ctx, min(s.t.block, s.t.lease/2)); err != nil {
+				return redis.XMessage{}, err
 			}
 			continue
 		}
-		err = f.fetchPage(ctx)
-		_ = releaseScript.Run(context.WithoutCancel(ctx), rdb, []string{f.key + ":lock"}, f.s.token).Err()
+		fence, err := f.lease(ctx)
 		if err != nil {
-			return Post{}, err
+			return redis.XMessage{}, err
+		}
+		if fence != "" {
+			err := f.list(ctx, fence)
+			f.unlease(ctx)
+			if err != nil {
+				return redis.XMessage{}, err
+			}
+			continue
+		}
+		// Someone else lists: block until its candidates arrive.
+		err = s.do(ctx, func(ctx context.Context) error {
+			res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: s.id,
+				Streams: []string{stream, ">"}, Count: 1, Block: s.t.block}).Result()
+			if isNoGroup(err) {
+				f.groupOK.Store(false)
+				return nil
+			}
+			if err == nil && len(res) > 0 && len(res[0].Messages) > 0 {
+				msg = &res[0].Messages[0]
+			}
+			if errors.Is(err, redis.Nil) {
+				return nil
+			}
+			return err
+		})
+		if err != nil {
+			return redis.XMessage{}, err
+		}
+		if msg != nil {
+			return *msg, nil
 		}
 	}
 }
 
-// fetchPage lists the next page into the shared queue; the caller holds the lock.
-func (f *redisFrontier) fetchPage(ctx context.Context) error {
-	rdb := f.s.rdb
-	if n, err := rdb.LLen(ctx, f.key+":queue").Result(); err != nil || n > 0 {
-		return err // someone filled it meanwhile
-	}
-	if n, err := rdb.Exists(ctx, f.key+":end").Result(); err != nil || n > 0 {
+// leaseScript grants the lister's lease and a new fence token.
+var leaseScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return redis.call('INCR', KEYS[2])
+end
+return 0`)
+
+var renewScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`)
+
+// appendScript writes a listed page only while the writer holds the lease
+// with the latest fence: a lister that stalled past its lease can never
+// move the cursor or add candidates twice.
+var appendScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+if redis.call('GET', KEYS[3]) ~= ARGV[3] and not (ARGV[3] == '' and redis.call('EXISTS', KEYS[3]) == 0) then return 0 end
+for i = 6, #ARGV do redis.call('XADD', KEYS[5], '*', 'post', ARGV[i]) end
+redis.call('SET', KEYS[3], ARGV[4])
+if ARGV[5] == '1' then redis.call('SET', KEYS[4], '1') end
+return 1`)
+
+func (f *redisFrontier) lease(ctx context.Context) (string, error) {
+	var fence int64
+	err := f.s.do(ctx, func(ctx context.Context) (err error) {
+		fence, err = leaseScript.Run(ctx, f.s.rdb, []string{f.key + ":lease", f.key + ":fence"}, f.s.id, f.s.t.lease.Milliseconds()).Int64()
 		return err
+	})
+	if err != nil || fence == 0 {
+		return "", err
 	}
-	cursor, err := rdb.Get(ctx, f.key+":cursor").Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("redis: %w", err)
-	}
-	pg, err := f.ad.Page(ctx, f.query, cursor)
+	return strconv.FormatInt(fence, 10), nil
+}
+
+func (f *redisFrontier) unlease(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	_ = releaseScript.Run(ctx, f.s.rdb, []string{f.key + ":lease"}, f.s.id).Err()
+}
+
+// list fetches the next page under the lease (renewed meanwhile) and
+// appends it, fenced.
+func (f *redisFrontier) list(ctx context.Context, fence string) error {
+	s := f.s
+	var cursor string
+	err := s.do(ctx, func(ctx context.Context) error {
+		v, err := s.rdb.Get(ctx, f.key+":cursor").Result()
+		if errors.Is(err, redis.Nil) {
+			v, err = "", nil
+		}
+		cursor = v
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	if f.onPage != nil {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(s.t.lease / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				rctx, cancel := context.WithTimeout(ctx, s.t.lease/3)
+				_ = renewScript.Run(rctx, s.rdb, []string{f.key + ":lease"}, s.id, s.t.lease.Milliseconds()).Err()
+				cancel()
+			}
+		}
+	}()
+	pg, err := f.ad.Page(ctx, f.query, cursor)
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	ended := "0"
+	if pg.Next == "" || pg.Next == cursor {
+		ended = "1"
+	}
+	args := []any{s.id, fence, cursor, pg.Next, ended}
+	for i := range pg.Posts {
+		b, _ := json.Marshal(&pg.Posts[i])
+		args = append(args, string(b))
+	}
+	var ok int
+	err = s.do(ctx, func(ctx context.Context) (err error) {
+		ok, err = appendScript.Run(ctx, s.rdb, []string{f.key + ":lease", f.key + ":fence", f.key + ":cursor", f.key + ":end", f.key + ":stream"}, args...).Int()
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if ok == 1 && f.onPage != nil {
 		f.onPage(pg)
 	}
-	pipe := rdb.TxPipeline()
-	if len(pg.Posts) > 0 {
-		vals := make([]any, len(pg.Posts))
-		for i := range pg.Posts {
-			b, _ := json.Marshal(&pg.Posts[i])
-			vals[i] = b
-		}
-		pipe.RPush(ctx, f.key+":queue", vals...)
-	}
-	if pg.Next == "" || pg.Next == cursor {
-		pipe.Set(ctx, f.key+":end", "1", f.s.crawlTTL)
-	}
-	pipe.Set(ctx, f.key+":cursor", pg.Next, f.s.crawlTTL)
-	pipe.Expire(ctx, f.key+":queue", f.s.crawlTTL)
-	pipe.SAdd(ctx, f.s.ns+"visited", redact(pg.URL))
-	pipe.Expire(ctx, f.s.ns+"visited", f.s.crawlTTL)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("redis: %w", err)
+	if ok == 0 {
+		s.rep.Logf("%s: %s: page listed after the lease passed to another worker; discarded", f.slug, f.source)
 	}
 	return nil
 }

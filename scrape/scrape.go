@@ -137,7 +137,7 @@ func (s *Scraper) Run(ctx context.Context) (*Summary, error) {
 		r.arc = arc
 	}
 	if o.redisURL != "" {
-		rs, err := newRedisStore(ctx, o.redisURL, o.redisNS, local, o.claimTTL, o.crawlTTL, o.lockTTL)
+		rs, err := newRedisStore(ctx, &o, local, s.workspace)
 		if err != nil {
 			return sum, err
 		}
@@ -380,51 +380,37 @@ func (j *job) run(ctx context.Context) {
 }
 
 // next takes the listing's next candidate and numbers it.
-func (j *job) next(ctx context.Context, fr frontier) (Post, ticket, error) {
+func (j *job) next(ctx context.Context, fr frontier) (context.Context, Post, ticket, error) {
 	j.take.Lock()
 	defer j.take.Unlock()
-	p, err := fr.next(ctx)
+	tctx, p, err := fr.next(ctx)
 	if err != nil {
-		return p, ticket{}, err
+		return ctx, p, ticket{}, err
 	}
-	return p, j.c.slots.issue(j.idx), nil
+	return tctx, p, j.c.slots.issue(j.idx), nil
 }
 
 func (j *job) worker(ctx context.Context, fr frontier) {
 	for ctx.Err() == nil && !j.stopped() {
-		if err := j.refresh(ctx); err != nil {
-			j.fail(err, true)
-			return
-		}
 		if j.c.slots.full() {
 			return
 		}
-		p, t, err := j.next(ctx, fr)
+		tctx, p, t, err := j.next(ctx, fr)
 		if errors.Is(err, errExhausted) || ctx.Err() != nil {
 			return
 		}
+		var se *StoreError
 		if err != nil {
-			j.fail(err, false)
+			j.fail(err, errors.As(err, &se))
 			return
 		}
-		if err := j.handle(ctx, &p, t); err != nil {
+		err = j.handle(tctx, &p, t)
+		fr.done(tctx, err)
+		if err != nil {
 			j.fail(err, true)
 			return
 		}
 	}
-}
-
-// refresh reads the shared count in Redis mode.
-func (j *job) refresh(ctx context.Context) error {
-	if _, ok := j.r.st.(*redisStore); !ok || j.r.o.dryRun {
-		return nil // a dry run counts what it would fetch locally
-	}
-	n, err := j.r.st.fetchedCount(ctx, j.c.slug, 0)
-	if err != nil {
-		return err
-	}
-	j.c.slots.setDone(n)
-	return nil
 }
 
 // handle decides about one candidate and fetches it. Only archive, index

@@ -31,7 +31,12 @@ type store interface {
 
 // frontier hands out the candidates of one (class, source) listing.
 type frontier interface {
-	next(ctx context.Context) (Post, error)
+	// next returns a candidate and the context to handle it in.
+	next(ctx context.Context) (context.Context, Post, error)
+	// done is called with next's context once the candidate is handled:
+	// err nil means its file, index line and archive entry are on disk, or
+	// it was refused. A shared frontier acknowledges it only then.
+	done(ctx context.Context, err error)
 }
 
 type localStore struct {
@@ -98,22 +103,24 @@ type localFrontier struct {
 	onPage  func(*Page)
 }
 
-func (f *localFrontier) next(ctx context.Context) (Post, error) {
+func (f *localFrontier) done(context.Context, error) {}
+
+func (f *localFrontier) next(ctx context.Context) (context.Context, Post, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for len(f.buf) == 0 {
 		if f.err != nil {
-			return Post{}, f.err
+			return ctx, Post{}, f.err
 		}
 		if f.ended {
-			return Post{}, errExhausted
+			return ctx, Post{}, errExhausted
 		}
 		pg, err := f.ad.Page(ctx, f.query, f.cursor)
 		if err != nil {
 			if ctx.Err() == nil {
 				f.err = err // a failing source stays failed
 			}
-			return Post{}, err
+			return ctx, Post{}, err
 		}
 		if f.onPage != nil {
 			f.onPage(pg)
@@ -125,5 +132,5 @@ func (f *localFrontier) next(ctx context.Context) (Post, error) {
 	}
 	p := f.buf[0]
 	f.buf = f.buf[1:]
-	return p, nil
+	return ctx, p, nil
 }

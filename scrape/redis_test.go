@@ -525,7 +525,6 @@ func TestRedisURLPasswordNeverShown(t *testing.T) {
 	}
 }
 
-
 func TestRedisSharedCrawlFetchesEachFileOnce(t *testing.T) {
 	rs := newRedisServer(t)
 	const total = 40

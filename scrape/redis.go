@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chara-dev/chara/internal/config"
 	"github.com/chara-dev/chara/internal/progress"
 	"github.com/chara-dev/chara/manifests"
 )
@@ -96,19 +96,7 @@ func taskOf(ctx context.Context) *redisTask {
 }
 
 // RedactURL hides the password of a redis:// URL.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		if i := strings.LastIndex(raw, "@"); i >= 0 {
-			return "redis://REDACTED@" + raw[i+1:]
-		}
-		return raw
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "REDACTED")
-	}
-	return u.String()
-}
+func RedactURL(raw string) string { return config.RedactURL(raw) }
 
 // go-redis logs pool failures to stderr itself; library code never prints
 // (the outages it sees are reported through the reporter), so its logger
@@ -301,7 +289,7 @@ func (s *redisStore) join(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := joinScript.Run(ctx, s.rdb, []string{s.key("epoch"), s.key("settle")}, id, (s.t.lease / 2).Milliseconds()).Err(); err != nil {
+		if err := joinScript.Run(ctx, s.rdb, []string{s.key("epoch"), s.key("settle")}, id, (s.t.lease / 3).Milliseconds()).Err(); err != nil {
 			return err
 		}
 		if err := s.publish(ctx); err != nil {
@@ -335,9 +323,7 @@ func (s *redisStore) rejoinIfRestarted(ctx context.Context) error {
 // publish writes the local truth into the job (idempotent: sets and
 // HSETNX, so publishing twice counts nothing twice).
 func (s *redisStore) publish(ctx context.Context) error {
-	host, _ := os.Hostname()
-	m, _ := json.Marshal(map[string]any{"workspace": s.ws, "host": host, "seen": time.Now().Unix()})
-	if err := s.rdb.HSet(ctx, s.key("members"), s.id, m).Err(); err != nil {
+	if err := s.seen(ctx); err != nil {
 		return err
 	}
 	for _, slug := range s.slugs {
@@ -388,6 +374,16 @@ type StoreError struct{ err error }
 
 func (e *StoreError) Error() string { return e.err.Error() }
 func (e *StoreError) Unwrap() error { return e.err }
+
+// seen records this worker in the job's members (for --status and
+// --reset-job).
+func (s *redisStore) seen(ctx context.Context) error { return s.member(ctx, false) }
+
+func (s *redisStore) member(ctx context.Context, left bool) error {
+	host, _ := os.Hostname()
+	m, _ := json.Marshal(map[string]any{"workspace": s.ws, "host": host, "seen": time.Now().Unix(), "left": left})
+	return s.rdb.HSet(ctx, s.key("members"), s.id, m).Err()
+}
 
 // archiveError is the local archive failing: not an outage.
 type archiveError struct{ err error }
@@ -447,6 +443,7 @@ func (s *redisStore) heartbeat() {
 		ctx, cancel := context.WithTimeout(context.Background(), s.t.lease)
 		if err := s.rejoinIfRestarted(ctx); err == nil {
 			_ = s.renew(ctx)
+			_ = s.seen(ctx)
 		}
 		cancel()
 	}
@@ -504,10 +501,12 @@ func (s *redisStore) put(ctx context.Context, e Entry, overwrite bool, keys ...s
 		}
 		if e.Status == StatusDownloaded && e.SHA256 != "" && e.Class != "" {
 			// The count and the end of the reservation, in one transaction.
-			pipe.SAdd(ctx, s.key("have", e.Class), e.SHA256)
-			if t != nil && t.resv != "" && t.f.slug == e.Class {
-				pipe.HDel(ctx, s.key("resv", e.Class), t.resv)
+			field := ""
+			if t != nil && t.f.slug == e.Class {
+				field = t.resv
 			}
+			commitScript.Eval(ctx, pipe, []string{s.key("have", e.Class), s.key("resv", e.Class), s.key("wake", e.Class)},
+				e.SHA256, field, s.target)
 		}
 		_, err := pipe.Exec(ctx)
 		return err
@@ -528,6 +527,19 @@ func (s *redisStore) markSHA(ctx context.Context, sha, status string) error {
 		return err
 	})
 }
+
+// commitScript counts a file of a class and ends its reservation; the
+// file that completes the class wakes the workers waiting for a slot, so
+// that they stop at once.
+var commitScript = redis.NewScript(`
+redis.call('SADD', KEYS[1], ARGV[1])
+if ARGV[2] ~= '' then redis.call('HDEL', KEYS[2], ARGV[2]) end
+if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  for i = 1, 32 do redis.call('RPUSH', KEYS[3], 'done') end
+  redis.call('LTRIM', KEYS[3], -64, -1)
+  redis.call('PEXPIRE', KEYS[3], 60000)
+end
+return 1`)
 
 // claimScript takes or renews a claim: free, or already ours.
 var claimScript = redis.NewScript(`
@@ -651,6 +663,7 @@ func (s *redisStore) close() error {
 		for k := range claims {
 			_ = releaseScript.Run(ctx, s.rdb, []string{s.key("claim", k)}, s.id).Err()
 		}
+		_ = s.member(ctx, true)
 		cancel()
 	}
 	return s.rdb.Close()
@@ -755,6 +768,7 @@ func (f *redisFrontier) unreserve(ctx context.Context, field string) {
 			pipe := s.rdb.Pipeline()
 			pipe.RPush(ctx, s.key("wake", f.slug), 1)
 			pipe.LTrim(ctx, s.key("wake", f.slug), -64, -1)
+			pipe.PExpire(ctx, s.key("wake", f.slug), time.Minute)
 			_, err = pipe.Exec(ctx)
 		}
 		return err

@@ -2,8 +2,9 @@ package scrape
 
 import (
 	"fmt"
-	"regexp"
 	"time"
+
+	"github.com/chara-dev/chara/internal/config"
 )
 
 // redisTimes are the shared crawl's clocks.
@@ -12,7 +13,8 @@ type redisTimes struct {
 	// reservations of a class's budget and the lister's lease expire unless
 	// renewed (every lease/3). Its candidates are reclaimed after 2*lease
 	// without renewal; a join or a restart of Redis holds downloads back for
-	// one lease, so that every live worker can publish what it has first.
+	// lease/3 (one heartbeat), so that every live worker can publish what
+	// it has first.
 	lease time.Duration
 	// block is the longest blocking read (XREADGROUP BLOCK, BLPOP) before a
 	// worker looks again.
@@ -22,14 +24,12 @@ type redisTimes struct {
 }
 
 func defaultRedisTimes() redisTimes {
-	return redisTimes{lease: 15 * time.Second, block: 2 * time.Second, outage: 30 * time.Minute}
+	return redisTimes{lease: 10 * time.Second, block: 2 * time.Second, outage: 30 * time.Minute}
 }
-
-var jobNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // CheckJobName refuses a job name that could not be a Redis key part.
 func CheckJobName(name string) error {
-	if !jobNameRE.MatchString(name) {
+	if !config.ValidJobName(name) {
 		return fmt.Errorf("%w: job name %q: 1-64 letters, digits, '.', '_' or '-'", ErrConfig, name)
 	}
 	return nil

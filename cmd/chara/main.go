@@ -116,6 +116,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			newInitCommand(),
 			newConfigCommand(),
 			newScrapeCommand(),
+			newCollectCommand(),
 			newImportCommand(),
 			newCurateCommand(),
 			newReviewCommand(),

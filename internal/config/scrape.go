@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -99,7 +100,8 @@ type Scrape struct {
 	UserAgent    string   `yaml:"user_agent"`
 	MaxFileSize  int64    `yaml:"max_file_size"`
 	Types        []string `yaml:"types,omitempty"` // jpg, png, gif, webp (default all four)
-	Redis        string   `yaml:"redis,omitempty"`
+	Redis        string   `yaml:"redis,omitempty"` // redis://[:password@]host:port/db: one crawl shared by several machines
+	Job          string   `yaml:"job,omitempty"`   // the shared crawl's name (default: derived from sources and classes)
 	IgnoreRobots bool     `yaml:"ignore_robots,omitempty"`
 	// SingleCharacter skips posts whose character tags name another
 	// character or several (default true).
@@ -155,8 +157,11 @@ func (s Scrape) validate() *fieldError {
 	if s.Redis != "" {
 		u, err := url.Parse(s.Redis)
 		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-			return ferr("redis", "not a redis:// URL: %q", s.Redis)
+			return ferr("redis", "not a redis:// URL: %q", RedactURL(s.Redis))
 		}
+	}
+	if s.Job != "" && !ValidJobName(s.Job) {
+		return ferr("job", "%q: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", s.Job)
 	}
 	return nil
 }
@@ -202,4 +207,25 @@ func redacted(v string) string {
 		return `""`
 	}
 	return "REDACTED"
+}
+
+var jobNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// ValidJobName reports whether name can name a shared crawl (scrape.job).
+func ValidJobName(name string) bool { return jobNameRE.MatchString(name) }
+
+// RedactURL hides the password of a URL (scrape.redis) for messages.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if i := strings.LastIndex(raw, "@"); i >= 0 {
+			scheme, _, _ := strings.Cut(raw, "://")
+			return scheme + "://REDACTED@" + raw[i+1:]
+		}
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "REDACTED")
+	}
+	return u.String()
 }

@@ -12,6 +12,7 @@ func TestScrapeValidationNamesTheKey(t *testing.T) {
 		{"scrape: {types: [jpg, bmp]}", "scrape.types[1]"},
 		{"scrape: {min_height: -1}", "scrape.min_height"},
 		{"scrape: {redis: http://x}", "scrape.redis"},
+		{"scrape: {redis: 'redis://x:6379', job: 'a b'}", "scrape.job"},
 		{"sources: {d: {kind: danbooru, url: http://x, file_delay: -1s}}", "sources.d.file_delay"},
 		{"sources: {d: {kind: danbooru, url: http://x, random_delay: -1s}}", "sources.d.random_delay"},
 	} {
@@ -34,5 +35,17 @@ func TestSourceCredentialsFromEnvAreNeverPrinted(t *testing.T) {
 		if strings.Contains(out, "env-key") || strings.Contains(out, "file-login") {
 			t.Errorf("credentials shown: %s", out)
 		}
+	}
+}
+
+func TestRedisPasswordNeverInErrors(t *testing.T) {
+	for _, y := range []string{"scrape: {redis: 'http://u:s3cret@x:1'}", "scrape: {redis: 'redis://u:s3cret@[x'}"} {
+		_, err := Parse("chara.yaml", []byte(y))
+		if err == nil || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: %v", y, err)
+		}
+	}
+	if got := RedactURL("redis://:pw@h:6379/0"); got != "redis://:REDACTED@h:6379/0" {
+		t.Errorf("RedactURL: %s", got)
 	}
 }

@@ -40,10 +40,11 @@ import (
 //	<ns>resv:<slug>     hash: reservation -> expiry (unix ms): files of the
 //	                    class being fetched now
 //	<ns>wake:<slug>     list: a returned reservation wakes one waiter
-//	<ns>list:<slug>:<source>:<query hash>:{stream,cursor,end,lease,fence}
+//	<ns>list:<slug>:<source>:<query hash>:{stream,cursor,seen,end,lease,fence}
 //	                    one listing: the candidates (a stream read through
 //	                    the consumer group "workers"), the next page's
-//	                    cursor, the end mark, the lister's lease and fence
+//	                    cursor, the cursors listed, the end mark, the
+//	                    lister's lease and fence
 //	<ns>pause:<host>, <ns>pace:<host>, <ns>slots:<host>
 //	                    the fleet's site budget (redis_fleet.go)
 //
@@ -965,13 +966,16 @@ return 0`)
 
 // appendScript writes a listed page only while the writer holds the lease
 // with the latest fence: a lister that stalled past its lease can never
-// move the cursor or add candidates twice.
+// move the cursor or add candidates twice. A next cursor the listing has
+// already been at ends it (a gallery whose "next" links go round): the
+// listed cursors are kept in Redis, since any worker may list any page.
 var appendScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] or redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
 if redis.call('GET', KEYS[3]) ~= ARGV[3] and not (ARGV[3] == '' and redis.call('EXISTS', KEYS[3]) == 0) then return 0 end
 for i = 6, #ARGV do redis.call('XADD', KEYS[5], '*', 'post', ARGV[i]) end
 redis.call('SET', KEYS[3], ARGV[4])
-if ARGV[5] == '1' then redis.call('SET', KEYS[4], '1') end
+redis.call('SADD', KEYS[6], ARGV[3])
+if ARGV[5] == '1' or redis.call('SISMEMBER', KEYS[6], ARGV[4]) == 1 then redis.call('SET', KEYS[4], '1') end
 return 1`)
 
 func (f *redisFrontier) lease(ctx context.Context) (string, error) {
@@ -1026,6 +1030,12 @@ func (f *redisFrontier) list(ctx context.Context, fence string) error {
 			}
 		}
 	}()
+	if g, ok := f.ad.(*guardedAdapter); ok {
+		// The guard's own cycle check knows only the pages this process
+		// listed, and a listing starts over after Redis lost it: the
+		// shared check is appendScript's.
+		g.seen = map[string]bool{}
+	}
 	pg, err := f.ad.Page(ctx, f.query, cursor)
 	close(stop)
 	wg.Wait()
@@ -1043,7 +1053,7 @@ func (f *redisFrontier) list(ctx context.Context, fence string) error {
 	}
 	var ok int
 	err = s.do(ctx, func(ctx context.Context) (err error) {
-		ok, err = appendScript.Run(ctx, s.rdb, []string{f.key + ":lease", f.key + ":fence", f.key + ":cursor", f.key + ":end", f.key + ":stream"}, args...).Int()
+		ok, err = appendScript.Run(ctx, s.rdb, []string{f.key + ":lease", f.key + ":fence", f.key + ":cursor", f.key + ":end", f.key + ":stream", f.key + ":seen"}, args...).Int()
 		return err
 	})
 	if err != nil {

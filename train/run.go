@@ -23,6 +23,7 @@ import (
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
 
+	"github.com/chara-dev/chara/internal/atomicfile"
 	"github.com/chara-dev/chara/internal/progress"
 	"github.com/chara-dev/chara/internal/recipe"
 	"github.com/chara-dev/chara/manifests"
@@ -111,6 +112,10 @@ func Run(ctx context.Context, workspace string, opts ...Option) (*manifests.RunC
 	ds, err := manifests.ReadDataset(manifests.DatasetDir(workspace, o.Dataset))
 	if err != nil {
 		return nil, fmt.Errorf("dataset %s: %w", o.Dataset, err)
+	}
+	// Temp files of tensor caches whose writing a kill interrupted.
+	if _, err := atomicfile.CleanTemp(filepath.Join(ds.Dir, "cache")); err != nil {
+		return nil, err
 	}
 	for _, sp := range manifests.Splits {
 		if len(ds.Rows[sp]) == 0 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chara-dev/chara/internal/atomicfile"
 	"github.com/chara-dev/chara/internal/imageio"
+	"github.com/chara-dev/chara/internal/plural"
 	"github.com/chara-dev/chara/manifests"
 )
 
@@ -113,7 +114,7 @@ func Import(ctx context.Context, workspace, class, dir string, opts ...Option) (
 		return nil
 	})
 	if skipped > 0 {
-		s.reporter.Logf("import %s: %d files skipped (already imported or not images)", class, skipped)
+		s.reporter.Logf("import %s: %s skipped (already imported or not images)", class, plural.Of(skipped, "file", "files"))
 	}
 	return n, err
 }

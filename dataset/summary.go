@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"text/tabwriter"
+
+	"github.com/chara-dev/chara/internal/plural"
 )
 
 // WriteSummary writes a table of the build, one line per class: kept
@@ -30,10 +32,10 @@ func (r *Result) WriteSummary(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "dataset %s, version %s: %d per class, %d images resized, %d reused, %d moved to another split\n",
-		r.Dir, r.Version, r.PerClass, r.Processed, r.Reused, r.Moved)
+	fmt.Fprintf(w, "dataset %s, version %s: %d per class, %s resized, %d reused, %d moved to another split\n",
+		r.Dir, r.Version, r.PerClass, plural.Of(r.Processed, "image", "images"), r.Reused, r.Moved)
 	if r.Pruned > 0 {
-		fmt.Fprintf(w, "%d processed images made with other settings deleted\n", r.Pruned)
+		fmt.Fprintf(w, "%s made with other settings deleted\n", plural.Of(r.Pruned, "processed image", "processed images"))
 	}
 	for _, n := range r.Notes {
 		if _, err := fmt.Fprintf(w, "note: %s\n", n); err != nil {

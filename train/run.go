@@ -79,7 +79,7 @@ type runner struct {
 // Run trains a model on a dataset of the workspace and writes the run
 // folder runs/<name>. It returns the run card (also on most errors, with
 // StopReason set, when a run folder was made).
-func Run(ctx context.Context, workspace string, opts ...Option) (*manifests.RunCard, error) {
+func Run(ctx context.Context, workspace string, opts ...Option) (_ *manifests.RunCard, err error) {
 	o := defaultOptions()
 	for _, f := range opts {
 		f(&o)
@@ -138,8 +138,16 @@ func Run(ctx context.Context, workspace string, opts ...Option) (*manifests.RunC
 	} else if _, err := os.Stat(filepath.Join(r.dir, lastKind+".json")); err == nil {
 		return nil, fmt.Errorf("%s: %w (resume it, or pick another name)", r.dir, ErrRunExists)
 	}
+	_, statErr := os.Stat(r.dir)
 	if err := os.MkdirAll(r.dir, 0o755); err != nil {
 		return nil, err
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		defer func() {
+			if err != nil && !errors.Is(err, errInjectedCrash) {
+				_ = os.Remove(r.dir) // removes only an empty folder: a run that failed to start leaves none
+			}
+		}()
 	}
 	r.th = torchrt.NewThread(o.Threads)
 	defer r.th.Close()

@@ -7,6 +7,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/chara-dev/chara/internal/config"
+	pluralpkg "github.com/chara-dev/chara/internal/plural"
 )
 
 func newConfigCommand() *cli.Command {
@@ -82,9 +83,4 @@ func runConfigCheck(g *globalOptions, path string) error {
 }
 
 // plural writes "1 file", "2 files".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
-}
+func plural(n int, one, many string) string { return pluralpkg.Of(n, one, many) }

@@ -175,6 +175,6 @@ func runDatasetExport(ctx context.Context, g *globalOptions, o datasetExportOpti
 	if o.Link {
 		how = "linked"
 	}
-	fmt.Fprintf(g.Stdout, "%d images %s into %s (%s layout)\n", n, how, o.Out, o.Layout)
+	fmt.Fprintf(g.Stdout, "%s %s into %s (%s layout)\n", plural(n, "image", "images"), how, o.Out, o.Layout)
 	return nil
 }

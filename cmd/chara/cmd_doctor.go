@@ -67,7 +67,7 @@ func runDoctor(g *globalOptions, asJSON bool) error {
 		fmt.Fprintf(w, "libtorch   %s (built against headers %s)\n", orUnknown(r.Libtorch), r.LibtorchHeader)
 		fmt.Fprintf(w, "threads    %d CPUs, libtorch uses %d\n", r.CPUThreads, r.TorchThreads)
 		if r.CUDA {
-			fmt.Fprintf(w, "cuda       available, %d device(s)\n", len(r.Devices))
+			fmt.Fprintf(w, "cuda       available, %s\n", plural(len(r.Devices), "device", "devices"))
 			for _, d := range r.Devices {
 				fmt.Fprintf(w, "           %s\n", d)
 			}

@@ -120,7 +120,7 @@ func runPredict(ctx context.Context, g *globalOptions, opts predictOptions) erro
 		return err
 	}
 	if failed > 0 {
-		return &exitCodeError{code: exitFailure, err: fmt.Errorf("predict: %d of %d images could not be read", failed, len(results))}
+		return &exitCodeError{code: exitFailure, err: fmt.Errorf("predict: %d of %s could not be read", failed, plural(len(results), "image", "images"))}
 	}
 	return nil
 }

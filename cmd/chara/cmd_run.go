@@ -111,7 +111,7 @@ func runRun(ctx context.Context, g *globalOptions, o runOptions) error {
 		return err
 	}
 	if len(cfg.Classes) < 2 {
-		return fmt.Errorf("%s lists %d class(es); a classifier needs at least 2 (chara classes add NAME --query SOURCE=TAGS)", g.ConfigPath, len(cfg.Classes))
+		return fmt.Errorf("%s lists %s; a classifier needs at least 2 (chara classes add NAME --query SOURCE=TAGS)", g.ConfigPath, plural(len(cfg.Classes), "class", "classes"))
 	}
 	st, err := stages.Load(g.Workspace)
 	if err != nil {

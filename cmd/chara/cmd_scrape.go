@@ -106,7 +106,7 @@ func runScrape(ctx context.Context, g *globalOptions, opts scrapeOptions) error 
 		return err
 	}
 	if errs := sum.Errors(); len(errs) > 0 {
-		return &exitCodeError{code: exitFailure, err: fmt.Errorf("scrape: %d source(s) stopped early (see the table)", len(errs))}
+		return &exitCodeError{code: exitFailure, err: fmt.Errorf("scrape: %s stopped early (see the table)", plural(len(errs), "source", "sources"))}
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 
@@ -162,11 +164,34 @@ func runTrain(ctx context.Context, g *globalOptions, o trainOptions) error {
 			err = werr
 		}
 	} else if card != nil {
-		fmt.Fprintf(g.Stdout, "run %s: test accuracy %.4f (loss %.4f), best epoch %d of %d, val accuracy %.4f\n",
-			card.Name, card.TestAcc, card.TestLoss, card.BestEpoch, card.Epochs, card.BestValAcc)
+		// Within 80 columns: the run's name alone, then the scores.
+		fmt.Fprintf(g.Stdout, "run %s\n", card.Name)
+		fmt.Fprint(g.Stdout, wrap(fmt.Sprintf("val accuracy %.4f (best epoch %d of %d), test accuracy %.4f (loss %.4f)",
+			card.BestValAcc, card.BestEpoch, card.Epochs, card.TestAcc, card.TestLoss), 80, "  "))
 		if card.StopReason != "" {
-			fmt.Fprintf(g.Stdout, "  %s\n", card.StopReason)
+			fmt.Fprint(g.Stdout, wrap(card.StopReason, 80, "  "))
 		}
 	}
 	return err
+}
+
+// wrap breaks text into lines of at most width columns (words longer than
+// a line stay whole), each starting with indent and ending with a newline.
+func wrap(text string, width int, indent string) string {
+	var b strings.Builder
+	line := indent
+	for _, w := range strings.Fields(text) {
+		if line != indent && utf8.RuneCountInString(line)+1+utf8.RuneCountInString(w) > width {
+			b.WriteString(line + "\n")
+			line = indent
+		}
+		if line != indent {
+			line += " "
+		}
+		line += w
+	}
+	if line != indent {
+		b.WriteString(line + "\n")
+	}
+	return b.String()
 }

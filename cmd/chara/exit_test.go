@@ -190,6 +190,9 @@ func TestExitCodes(t *testing.T) {
 	if code, _, errs := charaIn(context.Background(), site, "train", "--model", "cnn", "--freeze"); code != 2 {
 		t.Errorf("train --model cnn --freeze: exit %d, want 2; stderr:\n%s", code, errs)
 	}
+	if runs, _ := os.ReadDir(filepath.Join(site, "runs")); len(runs) > 0 {
+		t.Errorf("a train that failed to start left %s in runs/", runs[0].Name())
+	}
 
 	// Ctrl-C: the context is cancelled before the command gets far.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -261,5 +264,18 @@ func TestInitForceKeepsBackup(t *testing.T) {
 	}
 	if code, _, errs := charaIn(context.Background(), ws, "init"); code != 1 || !strings.Contains(errs, "--force") {
 		t.Errorf("init over a file: exit %d, %q; want 1 and a hint at --force", code, errs)
+	}
+}
+
+func TestWrapFits80Columns(t *testing.T) {
+	text := "early stop after epoch 12: no better validation accuracy for 7 epochs (best 0.9300 at epoch 5), restored"
+	got := wrap(text, 80, "  ")
+	for _, l := range strings.Split(strings.TrimSuffix(got, "\n"), "\n") {
+		if len(l) > 80 || !strings.HasPrefix(l, "  ") {
+			t.Errorf("line %q", l)
+		}
+	}
+	if strings.Join(strings.Fields(got), " ") != text {
+		t.Errorf("wrap lost words: %q", got)
 	}
 }

@@ -45,9 +45,11 @@ func runImport(ctx context.Context, g *globalOptions, opts importOptions) error 
 	if err != nil {
 		return err
 	}
-	if _, ok := cfg.ClassByName(opts.Class); !ok {
+	cl, ok := cfg.ClassByName(opts.Class)
+	if !ok {
 		return usagef("import: class %q is not in %s; add it under classes: first", opts.Class, g.ConfigPath)
 	}
+	opts.Class = cl.Name // as chara.yaml spells it (NFC)
 	n, err := curate.Import(ctx, g.Workspace, opts.Class, opts.Dir, curate.FromConfig(cfg.Curate), curate.WithReporter(g.reporter()))
 	if err != nil {
 		return err

@@ -64,9 +64,11 @@ func runScrape(ctx context.Context, g *globalOptions, opts scrapeOptions) error 
 		return err
 	}
 	if opts.Class != "" {
-		if _, ok := cfg.ClassByName(opts.Class); !ok {
+		cl, ok := cfg.ClassByName(opts.Class)
+		if !ok {
 			return usagef("scrape: --class: no class named %q in %s", opts.Class, g.ConfigPath)
 		}
+		opts.Class = cl.Name // as chara.yaml spells it (NFC)
 	}
 	sopts := []scrape.Option{
 		scrape.WithUserAgent(fmt.Sprintf("chara/%s (+https://github.com/chara-dev/chara)", version)),

@@ -45,7 +45,7 @@ import (
 //	                    the consumer group "workers"), the next page's
 //	                    cursor, the cursors listed, the end mark, the
 //	                    lister's lease and fence
-//	<ns>pause:<host>, <ns>pace:<host>, <ns>slots:<host>
+//	<ns>pause:<host>, <ns>slots:<source>, rate:<ns>{pages,site}:<source>
 //	                    the fleet's site budget (redis_fleet.go)
 //
 // A candidate is acknowledged only once it is handled: its file, index line
@@ -67,6 +67,7 @@ type redisStore struct {
 	target  int
 	dry     bool
 	counter uint64
+	fleet   *fleetTransport // the site budget, when attached
 
 	mu     sync.Mutex
 	epoch  string
@@ -405,15 +406,15 @@ func (s *redisStore) renew(ctx context.Context) error {
 		tasks = append(tasks, t)
 	}
 	s.mu.Unlock()
-	if len(claims)+len(tasks) == 0 {
-		return nil
-	}
 	ms := s.t.lease.Milliseconds()
 	now, err := s.rdb.Time(ctx).Result()
 	if err != nil {
 		return err
 	}
 	pipe := s.rdb.Pipeline()
+	if s.fleet != nil {
+		s.fleet.renew(ctx, pipe, now, s.t.lease)
+	}
 	for _, k := range claims {
 		claimScript.Eval(ctx, pipe, []string{s.key("claim", k)}, s.id, ms)
 	}
@@ -1036,7 +1037,7 @@ func (f *redisFrontier) list(ctx context.Context, fence string) error {
 		// shared check is appendScript's.
 		g.seen = map[string]bool{}
 	}
-	pg, err := f.ad.Page(ctx, f.query, cursor)
+	pg, err := f.ad.Page(withSource(ctx, f.source), f.query, cursor)
 	close(stop)
 	wg.Wait()
 	if err != nil {

@@ -233,20 +233,23 @@ func ResetJob(ctx context.Context, force bool, opts ...Option) (int, error) {
 		}
 	}
 	n := 0
-	var cursor uint64
-	for {
-		keys, next, err := rdb.Scan(ctx, cursor, globEscape(o.redisNS)+"*", 500).Result()
-		if err != nil {
-			return n, fmt.Errorf("redis %s: %w", addr, err)
-		}
-		if len(keys) > 0 {
-			if err := rdb.Unlink(ctx, keys...).Err(); err != nil {
+	// The pace keys of go-redis/redis_rate carry its "rate:" prefix.
+	for _, match := range []string{globEscape(o.redisNS) + "*", "rate:" + globEscape(o.redisNS) + "*"} {
+		var cursor uint64
+		for {
+			keys, next, err := rdb.Scan(ctx, cursor, match, 500).Result()
+			if err != nil {
 				return n, fmt.Errorf("redis %s: %w", addr, err)
 			}
-			n += len(keys)
-		}
-		if cursor = next; cursor == 0 {
-			break
+			if len(keys) > 0 {
+				if err := rdb.Unlink(ctx, keys...).Err(); err != nil {
+					return n, fmt.Errorf("redis %s: %w", addr, err)
+				}
+				n += len(keys)
+			}
+			if cursor = next; cursor == 0 {
+				break
+			}
 		}
 	}
 	return n, nil

@@ -588,3 +588,40 @@ func TestRedisSharedCrawlFetchesEachFileOnce(t *testing.T) {
 		t.Errorf("rerun downloaded %d (requests +%d)", s.Downloaded, b.Requests()-before)
 	}
 }
+
+// The fleet goes as fast as one worker: three workers of parallelism 3 keep
+// at most the source's 3 file downloads in flight between them, and a 429
+// with Retry-After seen by one of them holds every worker's requests.
+func TestRedisFleetSharesTheSiteBudget(t *testing.T) {
+	rs := newRedisServer(t)
+	b := booru.New(makePosts(1, 40, "nakano_miku"), booru.WithFaults(
+		booru.Fault{Kind: booru.RateLimit, On: booru.Files, PostIDs: []int{30}, Times: 1, RetryAfter: "1"},
+		booru.Fault{Kind: booru.Slow, On: booru.Files, Delay: 20 * time.Millisecond}))
+	ts := start(t, b)
+	dir := t.TempDir()
+	base := workerSpec{Site: ts.URL, Redis: rs.url, Job: "budget", Candidates: 40, Parallelism: 3,
+		Lease: 600 * time.Millisecond, Block: 100 * time.Millisecond, Classes: map[string]string{"Nakano Miku": "nakano_miku"}}
+	var ws []workerSpec
+	for i := 0; i < 3; i++ {
+		w := base
+		w.WS = filepath.Join(dir, fmt.Sprint("ws", i))
+		ws = append(ws, w)
+	}
+	runWorkers(t, ws...)
+	checkExact(t, fleetFiles(t, []string{ws[0].WS, ws[1].WS, ws[2].WS}, "nakano_miku"), 40)
+	// 3 file slots for the fleet, and at most one page being listed.
+	if n := b.MaxConcurrent(); n > 4 {
+		t.Errorf("%d requests at once, want at most the source's 3 files and a page", n)
+	}
+	times := b.RequestTimes()
+	var gap time.Duration
+	for i := 1; i < len(times); i++ {
+		gap = max(gap, times[i].Sub(times[i-1]))
+	}
+	if gap < 900*time.Millisecond {
+		t.Errorf("longest pause between requests %s: the fleet did not wait out the Retry-After of 1s", gap)
+	}
+	if n := b.FileRequests()[30]; n != 2 {
+		t.Errorf("post 30 requested %d times, want 2 (429, then the file)", n)
+	}
+}

@@ -80,6 +80,10 @@ func (s *Scraper) Run(ctx context.Context) (*Summary, error) {
 	if transport == nil {
 		transport = defaultTransport()
 	}
+	fleet := newFleetTransport(transport) // the shared crawl's site budget, once attached
+	if o.redisURL != "" {
+		transport = fleet
+	}
 	for _, src := range o.sources {
 		src, err := src.withDefaults()
 		if err != nil {
@@ -143,6 +147,7 @@ func (s *Scraper) Run(ctx context.Context) (*Summary, error) {
 		}
 		defer rs.close()
 		r.st = rs
+		fleet.attach(rs, r.sources, o.retry)
 	}
 	if !o.dryRun && !o.skipCurated {
 		n, err := markCurated(ctx, s.workspace, r.st)

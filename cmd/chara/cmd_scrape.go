@@ -32,7 +32,8 @@ func newScrapeCommand() *cli.Command {
 		Usage: "collect candidate images per class from the configured sources",
 		Description: "Searches every source with each class's query and downloads candidates into raw/<class>/\n" +
 			"until the class has scrape.candidates files. Files already handled (archive.db, curated/) are\n" +
-			"never fetched again. Credentials: CHARA_<SOURCE>_LOGIN and CHARA_<SOURCE>_API_KEY.\n\n" +
+			"never fetched again. Credentials: CHARA_<SOURCE>_LOGIN and CHARA_<SOURCE>_API_KEY. Each site's keys, limits\n" +
+			"and errors: docs/sources.md.\n\n" +
 			"With scrape.redis set, every machine running chara scrape with the same chara.yaml works on one\n" +
 			"shared crawl (a job, named by scrape.job or derived from the sources and classes): each file is\n" +
 			"fetched once, each class stops at exactly scrape.candidates in all, and the site sees the load of\n" +

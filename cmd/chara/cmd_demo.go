@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strconv"
+	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -156,10 +157,18 @@ func writeDemoCheck(g *globalOptions, corpus *synth.Corpus) error {
 			off.planted++
 		}
 	}
+	// A table within 80 columns; the notes under it.
 	fmt.Fprintf(g.Stdout, "\nPlanted problems (the demo site's ground truth):\n")
-	fmt.Fprintf(g.Stdout, "  near-duplicates  %3d planted, %3d downloaded, %3d removed by curation as duplicates, %d more with a group that reached another class (ambiguous), %d kept\n",
-		dup.planted, dup.fetched, dup.removed, dup.ambiguous, dup.fetched-dup.removed-dup.ambiguous)
-	fmt.Fprintf(g.Stdout, "  broken files     %3d planted, %3d downloaded (scrape refuses HTML and empty files), %3d removed by curation as invalid\n", broken.planted, broken.fetched, broken.removed)
-	fmt.Fprintf(g.Stdout, "  off-topic        %3d planted, %3d downloaded, %3d removed (curation leaves off-topic pictures to chara review)\n", off.planted, off.fetched, off.removed)
+	tw := tabwriter.NewWriter(g.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\tplanted\tdownloaded\tremoved\tambiguous\tkept\t")
+	fmt.Fprintf(tw, "near-duplicates\t%d\t%d\t%d\t%d\t%d\t\n", dup.planted, dup.fetched, dup.removed, dup.ambiguous, dup.fetched-dup.removed-dup.ambiguous)
+	fmt.Fprintf(tw, "broken files\t%d\t%d\t%d\t-\t%d\t\n", broken.planted, broken.fetched, broken.removed, broken.fetched-broken.removed)
+	fmt.Fprintf(tw, "off-topic\t%d\t%d\t%d\t-\t%d\t\n", off.planted, off.fetched, off.removed, off.fetched-off.removed)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprint(g.Stdout, wrap("Removed: near-duplicates by curation as duplicates (ambiguous: in a group that reached another class); "+
+		"broken files by curation as invalid (scrape already refuses HTML and empty files). Curation leaves off-topic "+
+		"pictures to chara review.", 80, ""))
 	return nil
 }

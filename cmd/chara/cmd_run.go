@@ -411,7 +411,7 @@ func writeRunReport(w io.Writer, ws string, cfg *config.Config, dataset string) 
 				fmt.Fprintf(tw, "%s\t%.1f%%\t%.1f%%\t%d\t%d\tcurrent\t%s\n", r.Model, 100*r.BestValAcc, 100*r.TestAcc, r.BestEpoch, r.Epochs, manifests.RunDir(ws, r.Name))
 			}
 			tw.Flush()
-			fmt.Fprintf(&b, "```\n\nPlots: runs/<run>/curves.png, confusion.png, predictions.png; details in runs/<run>/report.md.\n")
+			fmt.Fprintf(&b, "```\n\nPlots: runs/<run>/curves.png, confusion.png, top_losses.png, predictions.png;\ndetails in runs/<run>/report.md.\n")
 		}
 		if len(stale) > 0 {
 			fmt.Fprintf(&b, "\nStale runs, trained on older versions of the dataset (their numbers are not comparable with the above):\n\n```\n")

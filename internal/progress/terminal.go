@@ -16,7 +16,7 @@ import (
 // by a bar. Close (Ctrl-C, or the end of the command) drops every bar and
 // leaves the cursor on a clean line.
 func Terminal(w io.Writer) Reporter {
-	return &term{p: mpb.New(mpb.WithOutput(w), mpb.WithAutoRefresh(), mpb.WithWidth(80)), w: w}
+	return &term{w: w}
 }
 
 // Bar geometry: name (nameWidth) count bar rate ETA status fit in 80 columns.
@@ -26,9 +26,12 @@ const (
 	statusWidth = 12
 )
 
+// The mpb container lives while bars do: when the last one ends it is shut
+// down (its final frame erases the bars), so that what the command prints
+// next starts on a clean screen; the next task starts a new one.
 type term struct {
 	mu     sync.Mutex
-	p      *mpb.Progress
+	p      *mpb.Progress // nil while no bar is live
 	w      io.Writer
 	live   map[*termTask]bool
 	closed bool
@@ -37,7 +40,7 @@ type term struct {
 func (t *term) Logf(format string, args ...any) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.closed {
+	if t.closed || t.p == nil {
 		fmt.Fprintf(t.w, format+"\n", args...)
 		return
 	}
@@ -53,6 +56,10 @@ func (t *term) Start(name string, total int64) Task {
 	if t.closed {
 		return nopTask{}
 	}
+	if t.p == nil {
+		t.p = mpb.New(mpb.WithOutput(t.w), mpb.WithAutoRefresh(), mpb.WithWidth(80))
+	}
+	tt.p = t.p
 	bar := t.p.New(total, mpb.BarStyle().Lbound("[").Rbound("]"),
 		mpb.BarWidth(barWidth),
 		mpb.PrependDecorators(
@@ -87,8 +94,12 @@ func (t *term) Close() error {
 		tt.bar.Abort(true)
 	}
 	t.live = nil
+	p := t.p
+	t.p = nil
 	t.mu.Unlock()
-	t.p.Wait()
+	if p != nil {
+		p.Wait()
+	}
 	return nil
 }
 
@@ -102,6 +113,7 @@ func clip(s string, n int) string {
 
 type termTask struct {
 	t    *term
+	p    *mpb.Progress
 	bar  *mpb.Bar
 	mu   sync.Mutex
 	stat string
@@ -112,8 +124,19 @@ func (t *termTask) Add(n int64)          { t.bar.IncrInt64(n) }
 func (t *termTask) SetTotal(total int64) { t.bar.SetTotal(total, false) }
 func (t *termTask) SetStatus(s string)   { t.mu.Lock(); t.stat = s; t.mu.Unlock() }
 func (t *termTask) Done() {
-	t.t.mu.Lock()
-	delete(t.t.live, t)
-	t.t.mu.Unlock()
 	t.bar.SetTotal(-1, true)
+	t.t.mu.Lock()
+	if !t.t.live[t] {
+		t.t.mu.Unlock()
+		return
+	}
+	delete(t.t.live, t)
+	last := len(t.t.live) == 0 && t.t.p == t.p
+	if last {
+		t.t.p = nil
+	}
+	t.t.mu.Unlock()
+	if last {
+		t.p.Wait() // the bars are gone from the screen before the caller prints anything else
+	}
 }

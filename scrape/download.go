@@ -119,6 +119,16 @@ func (d *downloader) fetch(ctx context.Context, fr fileRequest) (*fetched, error
 		}
 		f, err := d.try(ctx, fr)
 		out = f
+		var re *retryError
+		if errors.As(err, &re) && re.throttled {
+			// The host said "slow down": every download from it waits,
+			// not only this one.
+			wait := re.after
+			if wait <= 0 {
+				wait = d.policy.ThrottleWait
+			}
+			d.limits.pause(pu.Host, min(wait, d.policy.MaxRetryAfter))
+		}
 		return err
 	})
 	return out, err
@@ -244,7 +254,26 @@ type hostLimiter struct {
 	hosts map[string]*hostSlot
 }
 
-type hostSlot struct{ sem chan struct{} }
+type hostSlot struct {
+	sem   chan struct{}
+	mu    sync.Mutex
+	until time.Time // paused until then (the host throttled us)
+}
+
+// pause makes every download from host wait d from now.
+func (l *hostLimiter) pause(host string, d time.Duration) {
+	l.mu.Lock()
+	s, ok := l.hosts[host]
+	l.mu.Unlock()
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	if t := time.Now().Add(d); t.After(s.until) {
+		s.until = t
+	}
+	s.mu.Unlock()
+}
 
 func (l *hostLimiter) acquire(ctx context.Context, host string, parallelism int, delay time.Duration) (func(), error) {
 	l.mu.Lock()
@@ -258,6 +287,13 @@ func (l *hostLimiter) acquire(ctx context.Context, host string, parallelism int,
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+	s.mu.Lock()
+	until := s.until
+	s.mu.Unlock()
+	if err := sleepCtx(ctx, time.Until(until)); err != nil {
+		<-s.sem
+		return nil, err
 	}
 	return func() {
 		if delay > 0 {

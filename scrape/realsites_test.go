@@ -595,3 +595,25 @@ func TestGelbooruCloneImagesElsewhere(t *testing.T) {
 		t.Errorf("downloaded %d; file requests: image host %d, site %d; want 3, 3, 0", s.Downloaded, totalFileRequests(img), totalFileRequests(site))
 	}
 }
+
+func TestThrottledHostPausesAllItsDownloads(t *testing.T) {
+	// One file answered 429: the downloads from that host that start after
+	// it wait too, instead of each running into the limit.
+	p := fastRetry()
+	p.ThrottleWait, p.ThrottleMax = 200*time.Millisecond, 200*time.Millisecond
+	b := booru.New(makePosts(1, 8, "nakano_miku"), booru.WithFaults(
+		booru.Fault{Kind: booru.RateLimit, On: booru.Files, Times: 1, PostIDs: []int{8}},
+		booru.Fault{Kind: booru.Slow, On: booru.Files, PostIDs: []int{7, 6}, Delay: 50 * time.Millisecond}))
+	s, _ := danbooruRun(t, b, 10, WithRetry(p), func(o *options) { o.sources[0].Parallelism = 3 })
+	if s.Downloaded != 8 || b.FileRequests()[8] != 2 {
+		t.Fatalf("downloaded %d (%v), post 8 asked %d times; want 8 and 2", s.Downloaded, s.Failures, b.FileRequests()[8])
+	}
+	// Posts 8, 7, 6 start together; 8 is throttled at once, 7 and 6 are
+	// slow; 5 and later start after 7 or 6 ends, inside the pause.
+	t429 := b.FileTimes(8)[0]
+	for id := 1; id <= 5; id++ {
+		if at := b.FileTimes(id); len(at) == 0 || at[0].Sub(t429) < 180*time.Millisecond {
+			t.Errorf("post %d asked %v after the 429, want after the 200ms pause", id, at[0].Sub(t429))
+		}
+	}
+}

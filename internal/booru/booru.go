@@ -256,6 +256,7 @@ type Server struct {
 	clearValue            string
 	clearUA               string
 	times                 []time.Time
+	fileTimes             map[int][]time.Time
 	rendered              map[string][]byte
 	gbKey, gbUser         string
 	gbAttributes          bool
@@ -283,6 +284,7 @@ func New(posts []Post, opts ...Option) *Server {
 
 		gbMaxOffset: 20000,
 		gbFlakySeen: map[string]int{},
+		fileTimes:   map[int][]time.Time{},
 	}
 	for i := range posts {
 		p := posts[i]
@@ -329,6 +331,13 @@ func (s *Server) RequestTimes() []time.Time {
 	return append([]time.Time(nil), s.times...)
 }
 
+// FileTimes returns when each request for a post's file arrived.
+func (s *Server) FileTimes(id int) []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.fileTimes[id]...)
+}
+
 // Requests is the number of requests served so far.
 func (s *Server) Requests() int { s.mu.Lock(); defer s.mu.Unlock(); return s.total }
 
@@ -358,6 +367,7 @@ func (s *Server) Reset() {
 	defer s.mu.Unlock()
 	s.total, s.api, s.maxIn = 0, 0, 0
 	s.times = nil
+	s.fileTimes = map[int][]time.Time{}
 	s.files = map[int]int{}
 	s.urls = map[string]int{}
 }
@@ -380,6 +390,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case Files:
 		if post != nil {
 			s.files[post.ID]++
+			s.fileTimes[post.ID] = append(s.fileTimes[post.ID], time.Now())
 		}
 	}
 	s.mu.Unlock()

@@ -264,8 +264,8 @@ func TestZerochanTagsAreEncodedAndJoinedByCommas(t *testing.T) {
 	}
 	// Written as on other boorus, it is one unknown tag: 404, reported.
 	s, _ = zerochanRun(t, b, "Fate/Grand Order Mash Kyrielight", Source{})
-	if !strings.Contains(s.Error, "404") {
-		t.Errorf("space-separated tags: error %q, want the site's 404", s.Error)
+	if !strings.Contains(s.Error, "404") || !strings.Contains(s.Error, "commas") {
+		t.Errorf("space-separated tags: error %q, want the site's 404 and how Zerochan's tags are written", s.Error)
 	}
 }
 

@@ -3,6 +3,7 @@ package scrape
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -75,6 +76,10 @@ func (z *zerochan) Page(ctx context.Context, query, cursor string) (*Page, error
 	}
 	body, err := z.p.visit(ctx, u, z.header(), nil)
 	if err != nil {
+		var se *StatusError
+		if errors.As(err, &se) && se.Code == http.StatusNotFound {
+			return nil, fmt.Errorf("source %q: %w (Zerochan has no such tag: its tags are names such as \"Nakano Miku\", several joined by commas)", z.src.Name, err)
+		}
 		return nil, fmt.Errorf("source %q: %w", z.src.Name, err)
 	}
 	pg := &Page{URL: u, Skipped: map[string]int{}}

@@ -56,7 +56,7 @@ func checkClasses(path string, cs []Class) error {
 		if err != nil {
 			return &RecordError{File: path, Line: i + 1, Field: "name", Err: err}
 		}
-		if c.Slug != want {
+		if c.Slug != want && c.Slug != LegacySlug(c.Name) { // a dataset made before Slug kept every script
 			return &RecordError{File: path, Line: i + 1, Field: "slug", Err: fmt.Errorf("slug %q, want %q", c.Slug, want)}
 		}
 		if names[c.Name] || slugs[c.Slug] {

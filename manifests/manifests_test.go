@@ -405,3 +405,45 @@ func TestRecipeCheck(t *testing.T) {
 		t.Error("a dataset recipe with a model input accepted")
 	}
 }
+
+func TestMigrateLegacySlugs(t *testing.T) {
+	ws := t.TempDir()
+	name := "中野三玖"
+	old := LegacySlug(name)
+	if old != "u4e2du91ceu4e09u7396" {
+		t.Fatalf("LegacySlug(%q) = %q", name, old)
+	}
+	if err := os.MkdirAll(RawDir(ws, old), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(RawDir(ws, old), "index.jsonl"), []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(DecisionsPath(ws, old)), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(DecisionsPath(ws, old), []byte("y\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done, err := MigrateLegacySlugs(ws, []string{name, "Nakano Nino"})
+	if err != nil || len(done) != 2 {
+		t.Fatalf("migrate: %v, %v", done, err)
+	}
+	if b, err := os.ReadFile(filepath.Join(RawDir(ws, name), "index.jsonl")); err != nil || string(b) != "x\n" {
+		t.Errorf("raw index after the move: %q, %v", b, err)
+	}
+	if b, err := os.ReadFile(DecisionsPath(ws, name)); err != nil || string(b) != "y\n" {
+		t.Errorf("decisions after the move: %q, %v", b, err)
+	}
+	// Both exist: nothing is overwritten.
+	if err := os.MkdirAll(RawDir(ws, old), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := MigrateLegacySlugs(ws, []string{name}); err != nil || len(done) != 0 {
+		t.Errorf("second migrate: %v, %v", done, err)
+	}
+	// A classes.json written with the legacy slug still reads.
+	if err := checkClasses("classes.json", []Class{{Label: 0, Name: name, Slug: old}, {Label: 1, Name: "B", Slug: "b"}}); err != nil {
+		t.Errorf("legacy classes.json: %v", err)
+	}
+}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/chara-dev/chara/internal/config"
 	"github.com/chara-dev/chara/internal/wslock"
 	"github.com/chara-dev/chara/manifests"
 )
@@ -34,7 +36,25 @@ func lockWriters(cmds []*cli.Command, parent string) {
 				return err
 			}
 			defer l.Release()
+			migrateLegacySlugs(globals(cc))
 			return action(cc)
 		}
+	}
+}
+
+// migrateLegacySlugs moves the folders of classes named in a workspace made
+// before folder names kept every script (u4e2d... -> 中...). It runs under
+// the workspace lock; a config that does not load is left to the command.
+func migrateLegacySlugs(g *globalOptions) {
+	cfg, err := config.Load(g.ConfigPath)
+	if err != nil {
+		return
+	}
+	done, err := manifests.MigrateLegacySlugs(g.Workspace, classNames(cfg))
+	for _, d := range done {
+		fmt.Fprintf(g.Stderr, "chara: renamed %s (class folders now keep their letters)\n", d)
+	}
+	if err != nil {
+		fmt.Fprintf(g.Stderr, "chara: warning: %v\n", err)
 	}
 }

@@ -67,6 +67,7 @@ type redisStore struct {
 	target  int
 	dry     bool
 	counter uint64
+	started time.Time       // listings that ended before are listed again from the newest posts
 	fleet   *fleetTransport // the site budget, when attached
 
 	mu     sync.Mutex
@@ -151,7 +152,7 @@ func newRedisStore(ctx context.Context, o *options, local *localStore, ws string
 	s := &redisStore{local: local, rdb: rdb, ns: o.redisNS, where: addr, t: o.redisT, rep: o.reporter,
 		ws: ws, slugs: slugs, target: o.candidates, dry: o.dryRun,
 		id:     fmt.Sprintf("%s-%d-%s", strings.ReplaceAll(host, ":", "_"), os.Getpid(), hex.EncodeToString(b)),
-		claims: map[string]bool{}, tasks: map[*redisTask]bool{}, stop: make(chan struct{})}
+		claims: map[string]bool{}, tasks: map[*redisTask]bool{}, stop: make(chan struct{}), started: time.Now()}
 	if s.t.lease <= 0 {
 		s.t.lease = defaultRedisTimes().lease
 	}
@@ -908,6 +909,17 @@ func (f *redisFrontier) take(ctx context.Context) (redis.XMessage, error) {
 		}
 		if ended {
 			if pending == 0 {
+				var restarted int
+				err := s.do(ctx, func(ctx context.Context) (err error) {
+					restarted, err = restartScript.Run(ctx, s.rdb, []string{f.key + ":end", f.key + ":cursor", f.key + ":seen"}, s.started.UnixMilli()).Int()
+					return err
+				})
+				if err != nil {
+					return redis.XMessage{}, err
+				}
+				if restarted == 1 {
+					continue
+				}
 				return redis.XMessage{}, errExhausted
 			}
 			// Others hold the last candidates: wait for them to be
@@ -976,8 +988,22 @@ if redis.call('GET', KEYS[3]) ~= ARGV[3] and not (ARGV[3] == '' and redis.call('
 for i = 6, #ARGV do redis.call('XADD', KEYS[5], '*', 'post', ARGV[i]) end
 redis.call('SET', KEYS[3], ARGV[4])
 redis.call('SADD', KEYS[6], ARGV[3])
-if ARGV[5] == '1' or redis.call('SISMEMBER', KEYS[6], ARGV[4]) == 1 then redis.call('SET', KEYS[4], '1') end
+if ARGV[5] == '1' or redis.call('SISMEMBER', KEYS[6], ARGV[4]) == 1 then
+  local t = redis.call('TIME')
+  redis.call('SET', KEYS[4], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+end
 return 1`)
+
+// restartScript starts a listing afresh (at the newest posts) when it
+// ended before this worker's run began, as a local run's listing does: the
+// end mark holds when (unix ms) the listing ended.
+var restartScript = redis.NewScript(`
+local e = redis.call('GET', KEYS[1])
+if e and tonumber(e) < tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+  return 1
+end
+return 0`)
 
 func (f *redisFrontier) lease(ctx context.Context) (string, error) {
 	var fence int64

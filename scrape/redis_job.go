@@ -259,3 +259,23 @@ func globEscape(s string) string {
 	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`, `]`, `\]`)
 	return r.Replace(s)
 }
+
+// PingRedis checks that the server of rawURL answers and returns its
+// version; the error never shows the password.
+func PingRedis(ctx context.Context, rawURL string) (string, error) {
+	rdb, addr, err := redisClient(ctx, rawURL, 0, 0)
+	if err != nil {
+		return "", err
+	}
+	defer rdb.Close()
+	info, err := rdb.Info(ctx, "server").Result()
+	if err != nil {
+		return "", fmt.Errorf("redis %s: %w", addr, err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
+			return v, nil
+		}
+	}
+	return "unknown", nil
+}

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/chara-dev/chara/internal/config"
+	"github.com/chara-dev/chara/scrape"
 	"github.com/chara-dev/chara/train/torchrt"
 )
 
@@ -20,12 +24,15 @@ type doctorReport struct {
 	CUDA           bool     `json:"cuda"`
 	Devices        []string `json:"cuda_devices"`
 	CuDNN          int      `json:"cudnn,omitempty"`
+	// The shared crawl (scrape.redis in the workspace's chara.yaml).
+	Redis      string `json:"redis,omitempty"`       // the URL, password redacted
+	RedisState string `json:"redis_state,omitempty"` // "Redis 7.0.15 reachable", or what failed
 }
 
 func newDoctorCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "doctor",
-		Usage: "check chara's environment: libtorch, threads, CUDA",
+		Usage: "check chara's environment: libtorch, threads, CUDA, the shared crawl's Redis",
 		Flags: []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print the report as JSON"}},
 		Action: func(c *cli.Context) error {
 			return runDoctor(globals(c), c.Bool("json"))
@@ -54,6 +61,16 @@ func runDoctor(g *globalOptions, asJSON bool) error {
 		}
 		r.CuDNN = torchrt.CuDNNVersion()
 	}
+	if cfg, err := config.Load(g.ConfigPath); err == nil && cfg.Scrape.Redis != "" {
+		r.Redis = scrape.RedactURL(cfg.Scrape.Redis)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if v, err := scrape.PingRedis(ctx, cfg.Scrape.Redis); err != nil {
+			r.RedisState = "unreachable: " + err.Error()
+		} else {
+			r.RedisState = "Redis " + v + " reachable"
+		}
+		cancel()
+	}
 	if asJSON {
 		enc := json.NewEncoder(g.Stdout)
 		enc.SetIndent("", "  ")
@@ -78,6 +95,11 @@ func runDoctor(g *globalOptions, asJSON bool) error {
 			}
 		} else {
 			fmt.Fprintf(w, "cuda       not available (training and prediction run on the CPU)\n")
+		}
+		if r.Redis != "" {
+			fmt.Fprintf(w, "redis      %s: %s (scrape.redis: a crawl shared by several machines)\n", r.Redis, r.RedisState)
+		} else {
+			fmt.Fprintf(w, "redis      not configured (scrape.redis shares one crawl between machines: README, \"Several machines, one crawl\")\n")
 		}
 	}
 	if r.Libtorch == "" {

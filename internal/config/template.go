@@ -55,6 +55,12 @@ sources:
 scrape:
   candidates: 1200 # images to download per class before curation
   ratings: [g, s] # general and sensitive; q and e are never wanted here
+  # Several machines sharing one crawl (README, "Several machines, one
+  # crawl"): the same chara.yaml on each, one Redis server for all. The
+  # fleet keeps one machine's pace on each site; chara collect gathers the
+  # files afterwards.
+  # redis: redis://:PASSWORD@redis-host:6379/0
+  # job: nakano-sisters # default: derived from the sources and classes
   single_character: true # skip posts tagged with another character, or several
   exclude_tags: [comic, 4koma, cosplay, photo_(medium), sketch, monochrome, greyscale]
   # min_side: 300 # fetch a site's sample instead of the original when both sides reach it (default: from images:)

@@ -103,7 +103,6 @@ type danbooruPost struct {
 	} `json:"media_asset"`
 }
 
-
 func (d *danbooru) header() map[string][]string {
 	h := authHeader(d.src.Login, d.src.APIKey)
 	if d.src.UserID != "" {

@@ -50,8 +50,8 @@ func (b *builder) cacheKey(sha string) string { return sha + b.settingsKey() }
 // settingsKey is the part of a cache key that names the preprocessing.
 func (b *builder) settingsKey() string {
 	r := b.o.recipe
-	return fmt.Sprintf("|%dx%d|%s|%s|%d|%s|%s|%s|%t%t", r.Height, r.Width, r.Fit, r.Format, r.Quality,
-		r.Pad, r.Resample, r.Version, r.Decode.Orient, r.Decode.JPEGEighth)
+	return fmt.Sprintf("|%dx%d|%s|%s|%d|%s|%s|%s|%t%t|%s", r.Height, r.Width, r.Fit, r.Format, r.Quality,
+		r.Pad, r.Resample, r.Version, r.Decode.Orient, r.Decode.JPEGEighth, r.Encoder)
 }
 
 // prune deletes processed images that neither the manifests nor the cache

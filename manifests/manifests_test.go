@@ -389,6 +389,7 @@ func TestRecipeCheck(t *testing.T) {
 		"recipe.resample":     func(r *Recipe) { r.Resample = "nearest" },
 		"recipe.format":       func(r *Recipe) { r.Format = "gif" },
 		"recipe.quality":      func(r *Recipe) { r.Quality = 0 },
+		"recipe.encoder":      func(r *Recipe) { r.Encoder = "mozjpeg" },
 		"recipe.input":        func(r *Recipe) { r.Input = nil },
 		"recipe.input.adapt":  func(r *Recipe) { r.Input.Adapt = AdaptNone },
 		"recipe.input.std":    func(r *Recipe) { r.Input.Std[1] = 0 },

@@ -32,6 +32,9 @@ type Recipe struct {
 	// Format and Quality are how dataset images are stored (jpeg | png).
 	Format  string `json:"format"`
 	Quality int    `json:"quality,omitempty"`
+	// Encoder writes the JPEGs: "libjpeg-turbo", or "" for Go's
+	// image/jpeg (datasets made before the choice was recorded).
+	Encoder string `json:"encoder,omitempty"`
 	// Input is how a dataset image becomes the model input; set in run.json
 	// only.
 	Input *Input `json:"input,omitempty"`
@@ -79,6 +82,9 @@ const (
 	FormatPNG  = "png"
 )
 
+// EncoderTurbo is libjpeg-turbo's JPEG encoder.
+const EncoderTurbo = "libjpeg-turbo"
+
 // ResampleLanczos is the one resize filter.
 const ResampleLanczos = "lanczos"
 
@@ -105,6 +111,8 @@ func (r *Recipe) Check(input bool) error {
 		return bad("format", "%q (want jpeg or png)", r.Format)
 	case r.Format == FormatJPEG && (r.Quality < 1 || r.Quality > 100):
 		return bad("quality", "%d (want 1..100)", r.Quality)
+	case r.Encoder != "" && r.Encoder != EncoderTurbo:
+		return bad("encoder", "%q (want %s, or empty for Go's image/jpeg)", r.Encoder, EncoderTurbo)
 	}
 	if !input {
 		if r.Input != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/disintegration/imaging"
 
 	"github.com/chara-dev/chara/internal/imageio"
+	"github.com/chara-dev/chara/internal/imageio/turbojpeg"
 	"github.com/chara-dev/chara/manifests"
 )
 
@@ -41,10 +42,11 @@ const (
 )
 
 // DefaultAdapt is how a dataset image is brought to a model input of
-// another shape. Measured (BENCHMARKS.md, "Model-input adaptation"): on the
-// synthetic characters, cnn at 100x75 from 300x150 dataset images reaches a
-// better validation accuracy when the images are padded than when they are
-// stretched (the figures' proportions are kept).
+// another shape. Measured (BENCHMARKS.md, "Model-input adaptation",
+// train's BenchmarkInputAdapt): on the synthetic characters, cnn at 100x75
+// from 300x150 dataset images reaches the same validation accuracy padded
+// or stretched (within one validation image); pad keeps the figures'
+// proportions.
 const DefaultAdapt = manifests.AdaptPad
 
 // ErrVersion is returned for a recipe of a preprocessing version this
@@ -56,7 +58,7 @@ func Default() manifests.Recipe {
 	return manifests.Recipe{
 		Version: Version, Height: DefaultHeight, Width: DefaultWidth, Fit: DefaultFit, Pad: DefaultPad,
 		Resample: manifests.ResampleLanczos, Decode: manifests.Decode{Orient: true, JPEGEighth: true},
-		Format: DefaultFormat, Quality: DefaultQuality,
+		Format: DefaultFormat, Quality: DefaultQuality, Encoder: manifests.EncoderTurbo,
 	}
 }
 
@@ -205,11 +207,24 @@ func fit(img image.Image, h, w int, mode string, pad color.NRGBA) *image.NRGBA {
 	default: // pad
 		s := math.Min(float64(w)/float64(sw), float64(h)/float64(sh))
 		rw, rh := min(w, max(1, int(math.Round(float64(sw)*s)))), min(h, max(1, int(math.Round(float64(sh)*s))))
-		rs := resize(img, rw, rh)
+		var rs *image.NRGBA
+		if n, ok := img.(*image.NRGBA); ok && sw == rw && sh == rh {
+			rs = n // already the fitted size (a 1/8-scale decode): only read
+		} else {
+			rs = resize(img, rw, rh)
+		}
 		out = image.NewNRGBA(image.Rect(0, 0, w, h))
-		draw.Draw(out, out.Bounds(), image.NewUniform(pad), image.Point{}, draw.Src)
+		fill(out, pad)
 		x0, y0 := (w-rw)/2, (h-rh)/2
-		draw.Draw(out, image.Rect(x0, y0, x0+rw, y0+rh), rs, image.Point{}, draw.Over)
+		if rs.Opaque() {
+			// Over an opaque source is a copy: row by row.
+			for y := 0; y < rh; y++ {
+				src := rs.Pix[rs.PixOffset(rs.Rect.Min.X, rs.Rect.Min.Y+y):][:4*rw]
+				copy(out.Pix[out.PixOffset(x0, y0+y):], src)
+			}
+		} else {
+			draw.Draw(out, image.Rect(x0, y0, x0+rw, y0+rh), rs, rs.Rect.Min, draw.Over)
+		}
 		return out
 	}
 	flatten(out, pad)
@@ -231,6 +246,17 @@ func resize(img image.Image, w, h int) *image.NRGBA {
 	return imaging.Resize(img, w, h, imaging.Lanczos)
 }
 
+// fill paints img with c.
+func fill(img *image.NRGBA, c color.NRGBA) {
+	row := img.Pix[:4*img.Rect.Dx()]
+	for i := 0; i < len(row); i += 4 {
+		row[i], row[i+1], row[i+2], row[i+3] = c.R, c.G, c.B, c.A
+	}
+	for y := 1; y < img.Rect.Dy(); y++ {
+		copy(img.Pix[y*img.Stride:], row)
+	}
+}
+
 // flatten composites any transparency over pad, so that every processed
 // image is opaque.
 func flatten(img *image.NRGBA, pad color.NRGBA) {
@@ -248,14 +274,23 @@ func flatten(img *image.NRGBA, pad color.NRGBA) {
 	}
 }
 
-// Encode stores a fitted image in the recipe's format. The encoders are
-// deterministic: the same pixels give the same bytes.
+// Encode stores a fitted image in the recipe's format (JPEG by the
+// recipe's encoder). The encoders are deterministic: the same pixels give
+// the same bytes.
 func (r *Recipe) Encode(img image.Image) ([]byte, error) {
 	var buf bytes.Buffer
 	var err error
-	if r.m.Format == manifests.FormatPNG {
+	switch {
+	case r.m.Format == manifests.FormatPNG:
 		err = (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img)
-	} else {
+	case r.m.Encoder == manifests.EncoderTurbo:
+		n, ok := img.(*image.NRGBA)
+		if !ok || !n.Opaque() {
+			n = imaging.Clone(img)
+			flatten(n, r.pad)
+		}
+		return turbojpeg.EncodeNRGBA(n, r.m.Quality)
+	default:
 		err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: r.m.Quality})
 	}
 	return buf.Bytes(), err

@@ -59,13 +59,15 @@ int chara_jpeg_decode_scaled(const unsigned char *data, unsigned long size, int 
     snprintf(errbuf, errlen, "CMYK JPEG");
     return CHARA_JPEG_UNSUPPORTED;
   }
-  cinfo.out_color_space = JCS_RGB;
+  // RGBA straight from libjpeg-turbo (its colour converter writes the
+  // opaque alpha byte): the caller's NRGBA needs no conversion pass.
+  cinfo.out_color_space = JCS_EXT_RGBA;
   cinfo.scale_num = 1;
   cinfo.scale_denom = denom;
   cinfo.dct_method = JDCT_ISLOW;
   jpeg_start_decompress(&cinfo);
   int w = cinfo.output_width, h = cinfo.output_height;
-  size_t stride = (size_t)w * 3;
+  size_t stride = (size_t)w * 4;
   pix = malloc(stride * (size_t)h);
   if (pix == NULL) {
     jpeg_destroy_decompress(&cinfo);
@@ -81,5 +83,42 @@ int chara_jpeg_decode_scaled(const unsigned char *data, unsigned long size, int 
   *out = pix;
   *width = w;
   *height = h;
+  return CHARA_JPEG_OK;
+}
+
+int chara_jpeg_encode_rgba(const unsigned char *pix, int width, int height, int stride, int quality,
+                           unsigned char **out, unsigned long *outsize, char *errbuf, int errlen) {
+  struct jpeg_compress_struct cinfo;
+  struct chara_err jerr;
+  unsigned char *volatile buf = NULL;
+  unsigned long size = 0;
+  memset(&cinfo, 0, sizeof(cinfo));
+  cinfo.err = jpeg_std_error(&jerr.mgr);
+  jerr.mgr.error_exit = chara_error_exit;
+  jerr.msg[0] = 0;
+  if (setjmp(jerr.jump) != 0) {
+    jpeg_destroy_compress(&cinfo);
+    free(buf);
+    snprintf(errbuf, errlen, "%s", jerr.msg);
+    return CHARA_JPEG_ERROR;
+  }
+  jpeg_create_compress(&cinfo);
+  jpeg_mem_dest(&cinfo, (unsigned char **)&buf, &size);
+  cinfo.image_width = width;
+  cinfo.image_height = height;
+  cinfo.input_components = 4;
+  cinfo.in_color_space = JCS_EXT_RGBA;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, quality, TRUE);
+  cinfo.dct_method = JDCT_ISLOW;
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = (JSAMPROW)(pix + (size_t)stride * cinfo.next_scanline);
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  *out = buf;
+  *outsize = size;
   return CHARA_JPEG_OK;
 }

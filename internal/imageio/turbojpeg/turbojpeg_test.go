@@ -126,3 +126,53 @@ func blockMeans(img image.Image, n int) *image.RGBA {
 	}
 	return out
 }
+
+// EncodeNRGBA writes a JPEG that decodes (by the standard library) to
+// nearly the pixels given, the same bytes every time, and refuses bad
+// arguments.
+func TestEncodeRoundTrip(t *testing.T) {
+	img := image.NewNRGBA(image.Rect(0, 0, 150, 300))
+	for y := 0; y < 300; y++ {
+		for x := 0; x < 150; x++ {
+			img.SetNRGBA(x, y, color.NRGBA{uint8(x), uint8(y), uint8(x + y), 255})
+		}
+	}
+	a, err := EncodeNRGBA(img, 95)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := EncodeNRGBA(img, 95)
+	if !bytes.Equal(a, b) {
+		t.Error("two encodings of the same pixels differ")
+	}
+	back, err := jpeg.Decode(bytes.NewReader(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Bounds().Dx() != 150 || back.Bounds().Dy() != 300 {
+		t.Fatalf("decoded size %v", back.Bounds())
+	}
+	var sum, n float64
+	for y := 0; y < 300; y++ {
+		for x := 0; x < 150; x++ {
+			r1, g1, b1, _ := back.At(x, y).RGBA()
+			c := img.NRGBAAt(x, y)
+			for _, d := range []float64{float64(r1>>8) - float64(c.R), float64(g1>>8) - float64(c.G), float64(b1>>8) - float64(c.B)} {
+				if d < 0 {
+					d = -d
+				}
+				sum += d
+				n++
+			}
+		}
+	}
+	if mean := sum / n; mean > 2 {
+		t.Errorf("mean abs error %.2f at quality 95, want <= 2", mean)
+	}
+	if _, err := EncodeNRGBA(img, 0); err == nil {
+		t.Error("quality 0 accepted")
+	}
+	if _, err := EncodeNRGBA(image.NewNRGBA(image.Rect(0, 0, 0, 0)), 90); err == nil {
+		t.Error("empty image accepted")
+	}
+}

@@ -82,7 +82,10 @@ func normalizeLevel(app *cli.App, cmd *cli.Command, path string, args []string, 
 				own = append(own, a)
 				continue
 			}
-			msg := fmt.Sprintf("%s: unknown flag %s", where, a)
+			msg := fmt.Sprintf("unknown flag %s", a)
+			if !root {
+				msg = where + ": " + msg
+			}
 			if s := suggestFlag(append(append([]cli.Flag{}, flags...), app.Flags...), name); s != "" {
 				msg += fmt.Sprintf("; did you mean %s?", s)
 			}
@@ -90,6 +93,13 @@ func normalizeLevel(app *cli.App, cmd *cli.Command, path string, args []string, 
 		}
 		if len(positional) == 0 && len(subs) > 0 {
 			if a == "help" || a == "h" { // urfave's help command: the rest names a command
+				if i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") && findCommand(subs, args[i+1]) == nil {
+					msg := fmt.Sprintf("no help for %q: not a command", args[i+1])
+					if s := suggestCommand(subs, args[i+1]); s != "" {
+						msg += fmt.Sprintf("; did you mean %q?", s)
+					}
+					return nil, usagef("%s (see %s --help)", msg, strings.TrimSpace("chara "+path))
+				}
 				return append(append(own, a), args[i+1:]...), nil
 			}
 			if sub := findCommand(subs, a); sub != nil {

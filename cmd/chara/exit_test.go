@@ -50,9 +50,11 @@ func TestNormalizeArgs(t *testing.T) {
 		{"dataset biuld", `dataset: unknown command "biuld"; did you mean "build"?`},
 		{"train --epocs 3", "train: unknown flag --epocs; did you mean --epochs?"},
 		{"predict x.png --jsn", "predict: unknown flag --jsn; did you mean --json?"},
-		{"--verbos train", "chara: unknown flag --verbos; did you mean --verbose?"},
+		{"--verbos train", "unknown flag --verbos; did you mean --verbose?"},
 		{"classes add X --query", "classes add: flag --query needs a value"},
 		{"xyzzy", `unknown command "xyzzy" (see chara --help)`},
+		{"help trian", `no help for "trian": not a command; did you mean "train"?`},
+		{"--jsn version", "unknown flag --jsn (see chara --help)"},
 	} {
 		_, err := normalizeArgs(app, append([]string{"chara"}, strings.Fields(c.in)...))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -92,6 +94,8 @@ func TestExitCodes(t *testing.T) {
 		{ws, "version -v", 0},
 		{ws, "--version", 0},
 		{ws, "help train", 0},
+		{ws, "help trian", 2},
+		{ws, "dataset help build", 0},
 		{ws, "doctor", 0},
 
 		{ws, "init", 1}, // exists, no --force

@@ -25,7 +25,7 @@ func ConfigOptions(cfg *config.Config, getenv func(string) string) []Option {
 			Limit: s.Limit, ImageSelector: s.ImageSelector, NextSelector: s.NextSelector, IgnoreRobots: s.IgnoreRobots,
 			Pace: s.Pace, TagLimit: s.TagLimit, PasswordHash: s.PasswordHash, Strict: s.Strict,
 			NoVerify: s.VerifyMD5 != nil && !*s.VerifyMD5, UserAgent: s.UserAgent, Cookies: s.Cookies,
-			DetailSelector: s.DetailSelector, ImagesURL: s.ImagesURL,
+			DetailSelector: s.DetailSelector, ImagesURL: s.ImagesURL, Render: s.Render,
 		})
 	}
 	classes := make([]Class, 0, len(cfg.Classes))

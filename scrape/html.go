@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/gocolly/colly/v2"
 )
 
@@ -24,9 +25,14 @@ import (
 // data-lazy-src, data-src or srcset. robots.txt is honoured. There are no
 // ratings or tags.
 type htmlGallery struct {
-	src Source
-	p   *pager
+	src    Source
+	p      *pager
+	render *renderer // render: true
+	pace   *pacer    // rendered pages: the source's delay
 }
+
+// renderScrolls bounds the scrolls of an infinite-scroll page.
+const renderScrolls = 30
 
 var htmlDefaults = kindDefault{delay: time.Second, parallelism: 4, robots: true}
 
@@ -101,37 +107,82 @@ func (h *htmlGallery) Page(ctx context.Context, query, cursor string) (*Page, er
 	}
 	pg := &Page{URL: u, Skipped: map[string]int{}}
 	seen := map[string]bool{}
+	image := func(e *colly.HTMLElement) {
+		link := linkOf(e)
+		if link == "" {
+			return
+		}
+		abs := e.Request.AbsoluteURL(link)
+		if abs == "" || seen[abs] {
+			return
+		}
+		seen[abs] = true
+		if h.src.DetailSelector != "" {
+			pg.Posts = append(pg.Posts, Post{ID: abs, PageURL: abs})
+			return
+		}
+		pg.Posts = append(pg.Posts, Post{ID: abs, FileURL: abs, Ext: trustedExt(abs), PageURL: e.Request.URL.String()})
+	}
+	next := func(e *colly.HTMLElement) {
+		if pg.Next == "" {
+			if n := e.Request.AbsoluteURL(e.Attr("href")); n != "" && n != u {
+				pg.Next = n
+			}
+		}
+	}
+	if h.render != nil {
+		if err := h.rendered(ctx, u, image, next); err != nil {
+			return nil, fmt.Errorf("source %q: %w", h.src.Name, err)
+		}
+		return pg, nil
+	}
 	_, err := h.p.visit(ctx, u, nil, func(c *colly.Collector) {
-		c.OnHTML(h.src.ImageSelector, func(e *colly.HTMLElement) {
-			link := linkOf(e)
-			if link == "" {
-				return
-			}
-			abs := e.Request.AbsoluteURL(link)
-			if abs == "" || seen[abs] {
-				return
-			}
-			seen[abs] = true
-			if h.src.DetailSelector != "" {
-				pg.Posts = append(pg.Posts, Post{ID: abs, PageURL: abs})
-				return
-			}
-			pg.Posts = append(pg.Posts, Post{ID: abs, FileURL: abs, Ext: trustedExt(abs), PageURL: e.Request.URL.String()})
-		})
+		c.OnHTML(h.src.ImageSelector, image)
 		if h.src.NextSelector != "" {
-			c.OnHTML(h.src.NextSelector, func(e *colly.HTMLElement) {
-				if pg.Next == "" {
-					if n := e.Request.AbsoluteURL(e.Attr("href")); n != "" && n != u {
-						pg.Next = n
-					}
-				}
-			})
+			c.OnHTML(h.src.NextSelector, next)
 		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %w", h.src.Name, err)
 	}
 	return pg, nil
+}
+
+// rendered applies the selectors to the page as the browser built it.
+func (h *htmlGallery) rendered(ctx context.Context, u string, image, next func(*colly.HTMLElement)) error {
+	if h.p.robots != nil {
+		if err := h.p.robots.allowed(ctx, u, h.p.ua); err != nil {
+			return err
+		}
+	}
+	if err := h.pace.wait(ctx); err != nil {
+		return err
+	}
+	doc, err := h.render.html(ctx, u, renderScrolls, h.p.policy.PageTimeout)
+	if err != nil {
+		return err
+	}
+	gq, err := goquery.NewDocumentFromReader(strings.NewReader(doc))
+	if err != nil {
+		return fmt.Errorf("GET %s (rendered): %w: %v", redact(u), ErrBadResponse, err)
+	}
+	pu, err := url.Parse(u)
+	if err != nil {
+		return err
+	}
+	resp := &colly.Response{Request: &colly.Request{URL: pu}, Body: []byte(doc)}
+	apply := func(sel string, f func(*colly.HTMLElement)) {
+		gq.Find(sel).Each(func(i int, s *goquery.Selection) {
+			for _, n := range s.Nodes {
+				f(colly.NewHTMLElementFromSelectionNode(resp, s, n, i))
+			}
+		})
+	}
+	apply(h.src.ImageSelector, image)
+	if h.src.NextSelector != "" {
+		apply(h.src.NextSelector, next)
+	}
+	return nil
 }
 
 // Resolve visits a post's detail page for its file link.

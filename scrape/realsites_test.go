@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -616,4 +617,22 @@ func TestThrottledHostPausesAllItsDownloads(t *testing.T) {
 			t.Errorf("post %d asked %v after the 429, want after the 200ms pause", id, at[0].Sub(t429))
 		}
 	}
+}
+
+func TestHTMLRenderedInfiniteScroll(t *testing.T) {
+	if _, err := exec.LookPath("chromium"); err != nil {
+		t.Skip("needs chromium (apt-get install chromium)")
+	}
+	posts := makePosts(1, 12, "nakano_miku")
+	b := booru.New(posts, booru.WithGallery(booru.GalleryStyle{JS: true}))
+	// As served, the page has no thumbnails: nothing found.
+	s, _, _ := htmlRun(t, b, Source{}, 50)
+	if s.Found != 0 {
+		t.Errorf("without render: found %d, want 0 (the links are drawn by a script)", s.Found)
+	}
+	s, ws, _ := htmlRun(t, b, Source{Render: true}, 50)
+	if s.Downloaded != 12 || s.Error != "" {
+		t.Errorf("render: downloaded %d error %q, want all 12 (5 drawn, then 5 more per scroll)", s.Downloaded, s.Error)
+	}
+	checkRaw(t, ws, "nakano_miku")
 }

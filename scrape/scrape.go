@@ -120,6 +120,10 @@ func (s *Scraper) Run(ctx context.Context) (*Summary, error) {
 		if err != nil {
 			return sum, err
 		}
+		if hg, ok := ad.(*htmlGallery); ok && src.Render {
+			hg.render, hg.pace = &renderer{ua: rs.ua}, newPacer(src.Delay)
+			defer hg.render.close()
+		}
 		rs.ad = ad
 		r.sources[src.Name] = rs
 		r.order = append(r.order, src.Name)

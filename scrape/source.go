@@ -105,8 +105,10 @@ type Source struct {
 	// ImagesURL: gelbooru clones, the host of /images/<directory>/<image>
 	// when the listing has no file_url (default: URL).
 	ImagesURL string
-	// html only.
+	// html only. Render draws pages in headless Chromium first (galleries
+	// that JavaScript builds, infinite scroll).
 	ImageSelector, NextSelector, DetailSelector string
+	Render                                      bool
 	IgnoreRobots                                bool
 
 	honourRobots bool // html only, unless IgnoreRobots

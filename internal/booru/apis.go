@@ -420,6 +420,41 @@ func (s *Server) gallery(w http.ResponseWriter, r *http.Request, q url.Values) {
 	_, _ = w.Write([]byte(b.String()))
 }
 
+// jsGallery answers a gallery whose thumbnails a script draws, a batch at
+// a time as the page is scrolled to its end (a common modern pattern,
+// REAL-SITES.md §5 "JS-rendered / infinite scroll").
+func (s *Server) jsGallery(w http.ResponseWriter, r *http.Request, q url.Values) {
+	var links []string
+	for _, p := range s.matching(q.Get("tags")) {
+		links = append(links, s.galleryLink(p))
+	}
+	data, _ := json.Marshal(links)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprintf(w, `<!DOCTYPE html>
+<html><head><title>gallery</title><style>.post{height:400px}</style></head><body>
+<div id="posts"></div>
+<script>
+const links = %s;
+let shown = 0;
+function more() {
+  const box = document.getElementById("posts");
+  for (const l of links.slice(shown, shown + 5)) {
+    const d = document.createElement("div");
+    d.className = "post";
+    d.innerHTML = '<a class="image" href="' + l + '">picture</a>';
+    box.appendChild(d);
+  }
+  shown += 5;
+}
+more();
+window.addEventListener("scroll", () => {
+  if (window.innerHeight + window.scrollY >= document.body.scrollHeight - 10) more();
+});
+</script>
+</body></html>
+`, data)
+}
+
 // galleryLink is where the gallery's file link for p points.
 func (s *Server) galleryLink(p *Post) string {
 	switch {

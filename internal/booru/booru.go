@@ -215,12 +215,16 @@ func WithMoebooruAuth(user, apiKey, passwordHash string) Option {
 
 // GalleryStyle shapes the HTML gallery (see Server.gallery).
 type GalleryStyle struct {
-	SameName bool   // files at /img/<id>/original.<ext>: one base name for all
-	Script   bool   // files at /download.php?id=<id>: no extension
-	Detail   bool   // thumbnails link to /post/<id>, which links the file
-	Lazy     bool   // <img data-original=...> instead of <a href=...>
-	Cycle    bool   // the last page's next link goes back to page 1
-	WWWHost  string // requests to another host are redirected to this one (301)
+	SameName bool // files at /img/<id>/original.<ext>: one base name for all
+	Script   bool // files at /download.php?id=<id>: no extension
+	Detail   bool // thumbnails link to /post/<id>, which links the file
+	Lazy     bool // <img data-original=...> instead of <a href=...>
+	Cycle    bool // the last page's next link goes back to page 1
+	// Script draws the thumbnails with JavaScript, 5 at first and 5 more
+	// each time the page is scrolled to the bottom (infinite scroll); the
+	// HTML as served has none.
+	JS      bool
+	WWWHost string // requests to another host are redirected to this one (301)
 }
 
 // WithGallery sets the gallery's style.
@@ -444,6 +448,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, q url.Values) 
 		s.moebooru(w, r, q)
 	case strings.HasPrefix(r.URL.Path, "/post/"):
 		return s.detailPage(w, r)
+	case r.URL.Path == "/gallery" && s.gallery_.JS:
+		s.jsGallery(w, r, q)
 	case r.URL.Path == "/gallery":
 		s.gallery(w, r, q)
 	case q.Has("json"):

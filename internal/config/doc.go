@@ -36,6 +36,7 @@ var keyDocs = map[string]string{
 	"sources.*.user_agent":      "Replaces scrape.user_agent for this source.",
 	"sources.*.cookies":         "A Netscape cookies.txt sent with this source's requests (a browser's, to pass a Cloudflare check, with that browser's User-Agent).",
 	"sources.*.images_url":      "gelbooru clones whose files live on another host (and whose listing lacks file_url): the base URL of /images/<directory>/<image>. Empty: the source's url.",
+	"sources.*.render":          "html only: draw each page in headless Chromium (scrolling to the bottom) before the selectors apply, for galleries that JavaScript builds. Needs chromium installed.",
 	"sources.*.detail_selector": "html only: on the page an image link leads to, CSS selector of the file link.",
 	"sources.*.image_selector":  "html only: CSS selector of the image links. Required for kind html.",
 	"sources.*.next_selector":   "html only: CSS selector of the next-page link.",

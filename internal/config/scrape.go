@@ -43,6 +43,7 @@ type Source struct {
 	ImageSelector  string `yaml:"image_selector,omitempty"`
 	NextSelector   string `yaml:"next_selector,omitempty"`
 	DetailSelector string `yaml:"detail_selector,omitempty"` // on the page an image link leads to: the file link
+	Render         bool   `yaml:"render,omitempty"`          // draw pages in headless Chromium first
 	IgnoreRobots   bool   `yaml:"ignore_robots,omitempty"`
 }
 

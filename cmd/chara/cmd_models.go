@@ -3,15 +3,20 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/sugarme/gotch"
 	"github.com/urfave/cli/v2"
 
+	"github.com/chara-dev/chara/internal/config"
+	"github.com/chara-dev/chara/internal/recipe"
+	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/models"
 	"github.com/chara-dev/chara/train/torchrt"
 )
 
 type modelsOptions struct {
+	Dataset string // the workspace's dataset whose images the models would take
 	Classes int
 	Models  []string // empty: all
 	Height  int      // effnet-b0 input size; 0: its default
@@ -25,11 +30,12 @@ func newModelsCommand() *cli.Command {
 		ArgsUsage: "[MODEL...]",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "classes", Aliases: []string{"n"}, Value: 15, Usage: "number of classes `N` the head is sized for"},
+			&cli.StringFlag{Name: "dataset", Aliases: []string{"d"}, Value: "default", Usage: "show how the images of dataset `NAME` of the workspace reach each model's input"},
 			&cli.IntFlag{Name: "height", Usage: "effnet-b0 input height (default 300)"},
 			&cli.IntFlag{Name: "width", Usage: "effnet-b0 input width (default 150)"},
 		},
 		Action: func(c *cli.Context) error {
-			opts := modelsOptions{Models: c.Args().Slice(), Classes: c.Int("classes"), Height: c.Int("height"), Width: c.Int("width")}
+			opts := modelsOptions{Models: c.Args().Slice(), Dataset: c.String("dataset"), Classes: c.Int("classes"), Height: c.Int("height"), Width: c.Int("width")}
 			if opts.Classes < 2 {
 				return usagef("models: --classes: need at least 2, got %d", opts.Classes)
 			}
@@ -60,12 +66,26 @@ func runModels(ctx context.Context, g *globalOptions, opts modelsOptions) error 
 	if len(names) == 0 {
 		names = models.Names
 	}
+	// The workspace's dataset, when there is one: effnet-b0 then takes its
+	// size, and every model says how its images reach the input.
+	var ds *manifests.Card
+	adapt := ""
+	if opts.Dataset != "" {
+		if c, err := manifests.ReadCard(filepath.Join(manifests.DatasetDir(g.Workspace, opts.Dataset), "dataset.json")); err == nil {
+			ds = c
+			if cfg, err := config.Load(g.ConfigPath); err == nil {
+				adapt = cfg.Train.InputAdapt
+			}
+		}
+	}
 	th := torchrt.NewThread(0)
 	defer th.Close()
 	for i, name := range names {
 		var build []models.Option
 		if name == "effnet-b0" && opts.Height > 0 {
 			build = append(build, models.WithInputSize(opts.Height, opts.Width))
+		} else if name == "effnet-b0" && ds != nil {
+			build = append(build, models.WithInputSize(ds.Recipe.Height, ds.Recipe.Width))
 		}
 		var (
 			spec   models.Spec
@@ -87,6 +107,13 @@ func runModels(ctx context.Context, g *globalOptions, opts modelsOptions) error 
 		}
 		if err := models.WriteSummary(g.Stdout, name, spec, layers); err != nil {
 			return err
+		}
+		if ds != nil {
+			rm, err := recipe.ForModel(ds.Recipe, int(spec.Height), int(spec.Width), adapt, spec.Mean, spec.Std)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.Stdout, "Input from dataset %s: %s\n", opts.Dataset, rm.Input.Describe(ds.Recipe.Height, ds.Recipe.Width))
 		}
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/urfave/cli/v2"
-	"gopkg.in/yaml.v3"
 
 	"github.com/chara-dev/chara/internal/config"
 	pluralpkg "github.com/chara-dev/chara/internal/plural"
@@ -64,13 +63,12 @@ func runConfigShow(g *globalOptions) error {
 		}
 		shown.Sources[name] = s
 	}
-	fmt.Fprintf(g.Stdout, "# effective configuration: %s over the defaults (docs/config.md)\n", g.ConfigPath)
-	enc := yaml.NewEncoder(g.Stdout)
-	enc.SetIndent(2)
-	if err := enc.Encode(&shown); err != nil {
+	b, err := config.EffectiveYAML(&shown)
+	if err != nil {
 		return err
 	}
-	return enc.Close()
+	fmt.Fprintf(g.Stdout, "# effective configuration: %s over the defaults (every key: docs/config.md)\n%s", g.ConfigPath, b)
+	return nil
 }
 
 func runConfigCheck(g *globalOptions, path string) error {

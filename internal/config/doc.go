@@ -220,3 +220,85 @@ func undocumented() (missing, stale []string) {
 	sort.Strings(stale)
 	return missing, stale
 }
+
+// EffectiveYAML writes c with every key, including those at their zero
+// value that chara.yaml may leave out (omitempty): what chara config show
+// prints. Unset optional switches (nil) are left out.
+func EffectiveYAML(c *Config) ([]byte, error) {
+	n, err := fullNode(reflect.ValueOf(*c))
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(n); err != nil {
+		return nil, err
+	}
+	if err := enc.Close(); err != nil {
+		return nil, err
+	}
+	return []byte(b.String()), nil
+}
+
+func fullNode(v reflect.Value) (*yaml.Node, error) {
+	if v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return nil, nil
+		}
+		v = v.Elem()
+	}
+	switch {
+	case v.Kind() == reflect.Struct && v.Type() != durationType:
+		m := &yaml.Node{Kind: yaml.MappingNode}
+		for i := 0; i < v.NumField(); i++ {
+			k, ok := yamlKey(v.Type().Field(i))
+			if !ok {
+				continue
+			}
+			child, err := fullNode(v.Field(i))
+			if err != nil {
+				return nil, err
+			}
+			if child == nil {
+				continue
+			}
+			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, child)
+		}
+		return m, nil
+	case v.Kind() == reflect.Map && v.Type().Elem().Kind() == reflect.Struct:
+		m := &yaml.Node{Kind: yaml.MappingNode}
+		keys := v.MapKeys()
+		sort.Slice(keys, func(a, b int) bool { return keys[a].String() < keys[b].String() })
+		for _, k := range keys {
+			child, err := fullNode(v.MapIndex(k))
+			if err != nil {
+				return nil, err
+			}
+			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k.String()}, child)
+		}
+		return m, nil
+	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
+		s := &yaml.Node{Kind: yaml.SequenceNode}
+		for i := 0; i < v.Len(); i++ {
+			child, err := fullNode(v.Index(i))
+			if err != nil {
+				return nil, err
+			}
+			s.Content = append(s.Content, child)
+		}
+		return s, nil
+	}
+	var n yaml.Node
+	val := v.Interface()
+	if d, ok := val.(time.Duration); ok {
+		val = d.String()
+	}
+	if err := n.Encode(val); err != nil {
+		return nil, err
+	}
+	if n.Kind == yaml.SequenceNode {
+		n.Style = yaml.FlowStyle
+	}
+	return &n, nil
+}

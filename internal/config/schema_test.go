@@ -106,3 +106,26 @@ func TestConfigDocIsCurrent(t *testing.T) {
 		t.Errorf("docs/config.md is stale: run go generate ./internal/config")
 	}
 }
+
+func TestEffectiveYAMLShowsEveryKeyAndParses(t *testing.T) {
+	c, err := Parse("chara.yaml", []byte(oneClass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := EffectiveYAML(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"  redis: \"\"", "  ignore_robots: false", "    delay: 0s", "  ratings: [g, s]", "  epochs: 50", "seed: 42"} {
+		if !strings.Contains(string(b), want+"\n") {
+			t.Errorf("effective config lacks %q:\n%s", want, b)
+		}
+	}
+	back, err := Parse("effective", b)
+	if err != nil {
+		t.Fatalf("the effective config does not parse: %v\n%s", err, b)
+	}
+	if back.Train.Epochs != 50 || back.Images.Fit != "pad" || back.Classes[0].Name != "Nakano Miku" {
+		t.Errorf("round trip: %+v", back)
+	}
+}

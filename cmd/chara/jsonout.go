@@ -151,6 +151,7 @@ var jsonOutputs = []jsonOutput{
 	{"chara dataset verify --json", "", datasetVerifyJSON{}},
 	{"chara train --json", "The run card (`runs/NAME/run.json`).", manifests.RunCard{}},
 	{"chara evaluate RUN --json", "The run's scores on a split or a folder (the report files are in `dir`).", train.EvalResult{}},
+	{"chara suspects --json", "The ranking (`curated/_suspects.json`), most suspect first.", manifests.Suspects{}},
 	{"chara predict IMAGE... --json", "A list, one entry per image; an image that could not be read has `error` instead of `predictions`.", []predict.Result{}},
 	{"chara compare --json", "A list of runs, best test accuracy first.", []compareJSON{}},
 	{"chara classes list --json", "A list of classes with their image counts per stage.", []classJSON{}},

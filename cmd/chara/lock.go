@@ -17,7 +17,7 @@ import (
 var writers = map[string]bool{
 	"init": true, "scrape": true, "import": true, "curate": true, "review": true,
 	"dataset build": true, "classes add": true, "classes remove": true,
-	"train": true, "run": true, "evaluate": true, "collect": true,
+	"train": true, "run": true, "evaluate": true, "collect": true, "suspects": true,
 }
 
 // lockWriters wraps the action of every writing command (and subcommand)

@@ -124,6 +124,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			newClassesCommand(),
 			newTrainCommand(),
 			newEvaluateCommand(),
+			newSuspectsCommand(),
 			newWeightsCommand(),
 			newModelsCommand(),
 			newCompareCommand(),

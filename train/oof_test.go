@@ -1,0 +1,55 @@
+package train
+
+import (
+	"context"
+	"image"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/chara-dev/chara/train/suspects"
+)
+
+// A picture of one class filed under another ranks at the top of the
+// suspects from out-of-fold cnn probabilities.
+func TestOutOfFoldFindsSwappedLabels(t *testing.T) {
+	ws := t.TempDir()
+	rng := rand.New(rand.NewPCG(11, 1))
+	// Planted: the first training image of class 0 shows class 1, the
+	// second of class 2 shows class 0.
+	swap := map[[2]int]int{{0, 0}: 1, {2, 1}: 0}
+	makeImageSet(t, ws, "toy", toyNames[:3], 100, 75, [3]int{6, 1, 1}, func(c, si, k int) image.Image {
+		if v, ok := swap[[2]int{c, k}]; ok && si == 0 {
+			return toyImage(v, 100, 75, false, rng)
+		}
+		return toyImage(c, 100, 75, false, rng)
+	})
+	oof, err := OutOfFoldProbs(context.Background(), ws, 3, quick("cnn", "toy", "", 3, WithLR(3e-3), WithBatchSize(6))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(oof.Rows) != 24 || len(oof.Probs) != 24 || len(oof.Features) != 24 {
+		t.Fatalf("%d rows, %d probs, %d features; want 24", len(oof.Rows), len(oof.Probs), len(oof.Features))
+	}
+	items, err := suspects.Rank(suspects.Input{Labels: oof.Labels, Probs: oof.Probs, Features: oof.Features}, suspects.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rows are train first, class by class: class 0's first image is row
+	// 0, class 2's second is row 13.
+	want := map[int]int{0: 1, 13: 0}
+	for _, it := range items[:4] {
+		if s, ok := want[it.Index]; ok {
+			if it.Other != s {
+				t.Errorf("row %d: most likely other class %d, want %d", it.Index, it.Other, s)
+			}
+			delete(want, it.Index)
+		}
+	}
+	if len(want) > 0 {
+		var top []int
+		for _, it := range items[:6] {
+			top = append(top, it.Index)
+		}
+		t.Errorf("planted rows %v not in the top 4 (top 6: %v)", want, top)
+	}
+}

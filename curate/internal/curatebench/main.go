@@ -4,6 +4,7 @@
 //	go run ./curate/internal/curatebench -mode speed     # validate+hash images/s vs Python imagehash
 //	go run ./curate/internal/curatebench -mode scale     # 1,000,000 hashes, all pairs within 8
 //	go run ./curate/internal/curatebench -mode real      # real images (scripts/realbench.sh): chara vs reference pHash
+//	go run ./curate/internal/curatebench -mode realspeed # only the speed part of real
 package main
 
 import (
@@ -47,6 +48,11 @@ func main() {
 		err = speed(*py)
 	case "scale":
 		err = scale(*n)
+	case "realspeed":
+		var b *realbench.Bench
+		if b, err = realbench.Load(*dir); err == nil {
+			err = realSpeed(*py, b)
+		}
 	case "real":
 		var ts []int
 		for _, f := range strings.FieldsFunc(*sweep, func(r rune) bool { return r == ',' }) {

@@ -265,18 +265,22 @@ func (s *redisStore) runID(ctx context.Context) (string, error) {
 	return "", errors.New("INFO server has no run_id")
 }
 
-// joinScript records the server's run_id as the job's epoch; a changed
-// epoch (a new job, or Redis restarted) holds reservations back until
-// every worker has had a lease to publish what it has.
+// joinScript records the server's run_id as the job's epoch and holds
+// reservations back until every live worker has published what it has:
+// lease/3 for a join (the others' next heartbeat), 2*lease/3 when the epoch
+// changed (a new job, or Redis restarted: every worker's heartbeat, which
+// runs every lease/3, must notice first).
 var joinScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local changed = 0
+local settle = tonumber(ARGV[2])
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[1])
   changed = 1
+  settle = tonumber(ARGV[3])
 end
-local untilms = now + tonumber(ARGV[2])
+local untilms = now + settle
 if tonumber(redis.call('GET', KEYS[2]) or '0') < untilms then
   redis.call('SET', KEYS[2], untilms)
 end
@@ -292,7 +296,7 @@ func (s *redisStore) join(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := joinScript.Run(ctx, s.rdb, []string{s.key("epoch"), s.key("settle")}, id, (s.t.lease / 3).Milliseconds()).Err(); err != nil {
+		if err := joinScript.Run(ctx, s.rdb, []string{s.key("epoch"), s.key("settle")}, id, (s.t.lease / 3).Milliseconds(), (2 * s.t.lease / 3).Milliseconds()).Err(); err != nil {
 			return err
 		}
 		if err := s.publish(ctx); err != nil {
@@ -402,9 +406,10 @@ func (s *redisStore) renew(ctx context.Context) error {
 	for k := range s.claims {
 		claims = append(claims, k)
 	}
-	tasks := make([]*redisTask, 0, len(s.tasks))
+	type inflight struct{ slug, resv, stream, msgID string }
+	tasks := make([]inflight, 0, len(s.tasks))
 	for t := range s.tasks {
-		tasks = append(tasks, t)
+		tasks = append(tasks, inflight{t.f.slug, t.resv, t.f.key + ":stream", t.msgID})
 	}
 	s.mu.Unlock()
 	ms := s.t.lease.Milliseconds()
@@ -420,10 +425,10 @@ func (s *redisStore) renew(ctx context.Context) error {
 		claimScript.Eval(ctx, pipe, []string{s.key("claim", k)}, s.id, ms)
 	}
 	for _, t := range tasks {
-		pipe.HSet(ctx, s.key("resv", t.f.slug), t.resv, now.UnixMilli()+ms)
+		pipe.HSet(ctx, s.key("resv", t.slug), t.resv, now.UnixMilli()+ms)
 		if t.msgID != "" {
 			// Resets the entry's idle time, so that XAUTOCLAIM leaves it to us.
-			pipe.XClaimJustID(ctx, &redis.XClaimArgs{Stream: t.f.key + ":stream", Group: group, Consumer: s.id, Messages: []string{t.msgID}})
+			pipe.XClaimJustID(ctx, &redis.XClaimArgs{Stream: t.stream, Group: group, Consumer: s.id, Messages: []string{t.msgID}})
 		}
 	}
 	_, err = pipe.Exec(ctx)
@@ -674,11 +679,14 @@ func (s *redisStore) close() error {
 
 // reserveScript takes one file of a class's budget: 2 reserved, 1 full for
 // now (others are fetching the rest), 0 the class is done, -1 wait (the
-// job is settling), -2 the epoch changed (join again).
+// job is settling), -2 join again: the job's epoch is not the one this
+// worker joined, or the server is not the one it joined (a restart from a
+// snapshot brings the old epoch back, and stale counts with it).
 var reserveScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -2 end
+if string.match(redis.call('INFO', 'server'), 'run_id:(%w+)') ~= ARGV[1] then return -2 end
 if now < tonumber(redis.call('GET', KEYS[2]) or '0') then return -1 end
 local have = redis.call('SCARD', KEYS[3])
 local target = tonumber(ARGV[2])
@@ -793,7 +801,9 @@ func (f *redisFrontier) next(ctx context.Context) (context.Context, Post, error)
 		f.unreserve(ctx, field)
 		return ctx, Post{}, err
 	}
-	t.msgID = msg.ID
+	f.s.mu.Lock()
+	t.msgID = msg.ID // read by the heartbeat
+	f.s.mu.Unlock()
 	var p Post
 	raw, _ := msg.Values["post"].(string)
 	if err := json.Unmarshal([]byte(raw), &p); err != nil {

@@ -72,7 +72,7 @@ func newFleetTransport(next http.RoundTripper) *fleetTransport {
 // attach starts applying the job's budget (a dry run reads only: it never
 // takes a slot, so it is left out).
 func (t *fleetTransport) attach(s *redisStore, sources map[string]*runSource, policy RetryPolicy) {
-	if s == nil || s.dry {
+	if s == nil || s.dry || s.t.ownSite {
 		return
 	}
 	t.sources = map[string]fleetSource{}

@@ -21,6 +21,10 @@ type redisTimes struct {
 	block time.Duration
 	// outage is the longest Redis outage waited out before the run fails.
 	outage time.Duration
+	// ownSite leaves out the fleet's site budget (each worker keeps only
+	// its own limits): for the benchmark that measures what the budget
+	// does, never for a real site.
+	ownSite bool
 }
 
 func defaultRedisTimes() redisTimes {

@@ -32,7 +32,7 @@ type redisServer struct {
 	cmd      *exec.Cmd
 }
 
-func newRedisServer(t *testing.T) *redisServer {
+func newRedisServer(t testing.TB) *redisServer {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -50,7 +50,7 @@ func newRedisServer(t *testing.T) *redisServer {
 	return r
 }
 
-func (r *redisServer) start(t *testing.T) {
+func (r *redisServer) start(t testing.TB) {
 	t.Helper()
 	r.cmd = exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "no", "--dir", r.dir, "--enable-debug-command", "local")
@@ -103,6 +103,7 @@ type workerSpec struct {
 	Candidates, Parallelism         int
 	Lease, Block                    time.Duration
 	DryRun, NoRedis                 bool
+	OwnSite                         bool // no fleet site budget (benchmark only)
 }
 
 func (w workerSpec) options() []Option {
@@ -121,7 +122,8 @@ func (w workerSpec) options() []Option {
 		WithFilters(testFilters()), WithDryRun(w.DryRun),
 	}
 	if !w.NoRedis {
-		opts = append(opts, WithRedis(w.Redis), WithRedisJob(w.Job), WithRedisLease(w.Lease), WithRedisBlock(w.Block))
+		opts = append(opts, WithRedis(w.Redis), WithRedisJob(w.Job), WithRedisLease(w.Lease), WithRedisBlock(w.Block),
+			func(o *options) { o.redisT.ownSite = w.OwnSite })
 	}
 	return opts
 }
@@ -366,7 +368,7 @@ func checkCollectedArchive(t *testing.T, ws string, slugs ...string) {
 	}
 }
 
-func runWorkers(t *testing.T, ws ...workerSpec) []*Summary {
+func runWorkers(t testing.TB, ws ...workerSpec) []*Summary {
 	t.Helper()
 	sums := make([]*Summary, len(ws))
 	errs := make([]error, len(ws))
@@ -624,5 +626,49 @@ func TestRedisFleetSharesTheSiteBudget(t *testing.T) {
 	}
 	if n := b.FileRequests()[30]; n != 2 {
 		t.Errorf("post 30 requested %d times, want 2 (429, then the file)", n)
+	}
+}
+
+// Redis restarted from an old snapshot (persistence, but behind): the
+// workers publish what they have, and nothing is fetched twice.
+func TestRedisRestartFromStaleSnapshot(t *testing.T) {
+	rs := newRedisServer(t)
+	b := booru.New(makePosts(1, 40, "nakano_miku"), booru.WithFaults(booru.Fault{Kind: booru.Slow, On: booru.Files, Delay: 30 * time.Millisecond}))
+	ts := start(t, b)
+	dir := t.TempDir()
+	gate := filepath.Join(dir, "go")
+	base := workerSpec{Site: ts.URL, Redis: rs.url, Job: "snapshot", Gate: gate, Candidates: 30, Parallelism: 2,
+		Lease: 600 * time.Millisecond, Block: 100 * time.Millisecond, Classes: map[string]string{"Nakano Miku": "nakano_miku"}}
+	var wss []string
+	var cmds []*exec.Cmd
+	for i := 0; i < 2; i++ {
+		w := base
+		w.WS, w.Out = filepath.Join(dir, fmt.Sprint("ws", i)), filepath.Join(dir, fmt.Sprint("sum", i))
+		wss = append(wss, w.WS)
+		cmds = append(cmds, startWorker(t, w))
+	}
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "6 files", 30*time.Second, func() bool { return indexTotal(wss, "nakano_miku") >= 6 })
+	rdb := rs.client()
+	if err := rdb.Save(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rdb.Close()
+	waitFor(t, "14 files", 30*time.Second, func() bool { return indexTotal(wss, "nakano_miku") >= 14 })
+	rs.stop() // SIGKILL: the snapshot of 6 files is what comes back
+	time.Sleep(200 * time.Millisecond)
+	rs.start(t)
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("worker %d: %v", i, err)
+		}
+	}
+	checkExact(t, fleetFiles(t, wss, "nakano_miku"), 30)
+	for id, n := range b.FileRequests() {
+		if n != 1 {
+			t.Errorf("post %d fetched %d times", id, n)
+		}
 	}
 }

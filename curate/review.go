@@ -79,6 +79,8 @@ func NewReviewServer(workspace string, classes []string, opts ...Option) (http.H
 	mux.HandleFunc("GET /img/{slug}/{file}", rv.image)
 	mux.HandleFunc("GET /thumb/{slug}/{file}", rv.thumb)
 	mux.HandleFunc("POST /api/review", rv.act)
+	mux.HandleFunc("GET /suspects", rv.suspectsPage) // review_suspects.go
+	mux.HandleFunc("POST /api/move", rv.move)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServer(http.FS(static))))
 	rv.mux = mux
 	return rv, nil

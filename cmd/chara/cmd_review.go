@@ -25,7 +25,8 @@ func newReviewCommand() *cli.Command {
 		Usage: "serve a page to reject or restore curated images by hand",
 		Description: "Serves http://127.0.0.1:PORT/ with a page per class: kept images as a contact sheet " +
 			"(click to reject or restore), duplicate groups and ambiguous images. Every click is saved " +
-			"at once to curated/_review.jsonl and the decisions file. Stop with Ctrl-C.",
+			"at once to curated/_review.jsonl and the decisions file. /suspects lists chara suspects' ranking, most suspect first: " +
+			"x rejects an image, m moves it to its suggested class. Stop with Ctrl-C.",
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "port", Value: 8765, Usage: "`PORT` on 127.0.0.1 (0: any free port)"},
 		},

@@ -48,6 +48,38 @@ async function toggle(card) {
   }
 }
 
+// moveTo (suspects view) imports the image into its suggested class and
+// rejects it from its own.
+async function moveTo(card) {
+  const to = card.dataset.suggest;
+  if (!to) { status().textContent = "no suggested class for this image"; return; }
+  if (card.classList.contains("pending") || card.dataset.decision === "rejected") return;
+  card.classList.add("pending");
+  try {
+    const resp = await fetch("/api/move", {
+      method: "POST",
+      headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({sha256: card.dataset.sha, class: card.dataset.class, to: to}),
+    });
+    if (!resp.ok) throw new Error(await resp.text());
+    const body = await resp.json();
+    for (const d of body.changed || []) {
+      for (const el of document.querySelectorAll("figure.card")) {
+        if (el.dataset.sha !== d.sha256 || el.dataset.class !== d.class) continue;
+        el.classList.remove(el.dataset.decision);
+        el.dataset.decision = d.decision;
+        el.classList.add(d.decision);
+        el.querySelector(".verdict").textContent = d.decision === "rejected" ? "moved to " + body.moved_to : d.decision;
+      }
+    }
+    status().textContent = "moved " + card.dataset.sha.slice(0, 10) + " to " + body.moved_to + " (kept there from the next curate or chara run)";
+  } catch (e) {
+    status().textContent = "not saved: " + e.message;
+  } finally {
+    card.classList.remove("pending");
+  }
+}
+
 document.addEventListener("click", (ev) => {
   if (ev.target.closest("a")) return;
   const card = ev.target.closest("figure.card");
@@ -88,6 +120,7 @@ document.addEventListener("keydown", (ev) => {
     case "ArrowDown": case "j": move(0, 1); break;
     case "ArrowUp": case "k": move(0, -1); break;
     case "x": case "Delete": case "Enter": if (cur) toggle(cur); else return; break;
+    case "m": if (cur && cur.dataset.suggest !== undefined) moveTo(cur); else return; break;
     case "o": if (cur) window.open(cur.querySelector("a").href, "_blank", "noopener"); else return; break;
     case "]": if (document.body.dataset.next) location.href = document.body.dataset.next; else return; break;
     case "[": if (document.body.dataset.prev) location.href = document.body.dataset.prev; else return; break;

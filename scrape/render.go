@@ -78,14 +78,18 @@ func (r *renderer) html(ctx context.Context, u string, scrolls int, timeout time
 		}
 		return "", fmt.Errorf("GET %s (rendered): %w", redact(u), err)
 	}
-	last := -1
+	last, still := -1, 0
 	for i := 0; i < scrolls; i++ {
 		h, err := chromedp.Run(tctx, chromedp.Evaluate[int](`window.scrollTo(0, document.body.scrollHeight); document.body.scrollHeight`))
 		if err != nil {
 			return "", fmt.Errorf("GET %s (rendered): scroll: %w", redact(u), err)
 		}
 		if h == last {
-			break
+			if still++; still >= 3 { // the page stopped growing (3 looks, so a slow script is waited for)
+				break
+			}
+		} else {
+			still = 0
 		}
 		last = h
 		if err := chromedp.Do(tctx, chromedp.Sleep(300*time.Millisecond)); err != nil {

@@ -118,5 +118,10 @@ func (s *slots) full() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.done >=
 // setDone replaces the count (Redis mode: the shared count).
 func (s *slots) setDone(n int) { s.mu.Lock(); s.done = n; s.mu.Unlock(); s.cond.Broadcast() }
 
-// wake makes waiters look at ctx again.
-func (s *slots) wake() { s.cond.Broadcast() }
+// wake makes waiters look at ctx again. Taking the lock first means no
+// waiter is between its look at ctx and its Wait, so none misses it.
+func (s *slots) wake() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cond.Broadcast()
+}

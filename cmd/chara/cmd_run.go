@@ -2,29 +2,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/chara-dev/chara/internal/atomicfile"
 	"github.com/chara-dev/chara/internal/config"
-	"github.com/chara-dev/chara/internal/stages"
+	"github.com/chara-dev/chara/internal/pipeline"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train"
 )
-
-// The pipeline's stages, in order. Training is one stage per model
-// ("train:effnet-b0"), selected as "train".
-var pipelineStages = []string{"scrape", "curate", "dataset", "train"}
 
 type runOptions struct {
 	Force   []string // stages to rerun even if unchanged
@@ -59,49 +48,10 @@ func newRunCommand() *cli.Command {
 	}
 }
 
-func stageIndex(name string) int {
-	for i, s := range pipelineStages {
-		if s == name {
-			return i
-		}
-	}
-	return -1
-}
-
-// selectStages turns --from/--only into the set of stages to consider.
-func selectStages(o runOptions) (map[string]bool, error) {
-	if o.From != "" && o.Only != "" {
-		return nil, usagef("run: --from and --only exclude each other")
-	}
-	sel := map[string]bool{}
-	start, end := 0, len(pipelineStages)
-	if o.From != "" {
-		if start = stageIndex(o.From); start < 0 {
-			return nil, usagef("run: --from: unknown stage %q (want %s)", o.From, strings.Join(pipelineStages, ", "))
-		}
-	}
-	if o.Only != "" {
-		i := stageIndex(o.Only)
-		if i < 0 {
-			return nil, usagef("run: --only: unknown stage %q (want %s)", o.Only, strings.Join(pipelineStages, ", "))
-		}
-		start, end = i, i+1
-	}
-	for _, s := range pipelineStages[start:end] {
-		sel[s] = true
-	}
-	for _, f := range o.Force {
-		if stageIndex(f) < 0 {
-			return nil, usagef("run: --force: unknown stage %q (want %s)", f, strings.Join(pipelineStages, ", "))
-		}
-	}
-	return sel, nil
-}
-
 func runRun(ctx context.Context, g *globalOptions, o runOptions) error {
-	sel, err := selectStages(o)
+	sel, err := pipeline.Select(o.From, o.Only, o.Force)
 	if err != nil {
-		return err
+		return usagef("run: %v", err)
 	}
 	if err := manifests.CheckPlainName(o.Dataset); err != nil {
 		return usagef("run: --dataset: %v", err)
@@ -113,58 +63,33 @@ func runRun(ctx context.Context, g *globalOptions, o runOptions) error {
 	if len(cfg.Classes) < 2 {
 		return fmt.Errorf("%s lists %s; a classifier needs at least 2 (chara classes add NAME --query SOURCE=TAGS)", g.ConfigPath, plural(len(cfg.Classes), "class", "classes"))
 	}
-	st, err := stages.Load(g.Workspace)
+	p, err := pipeline.NewRunner(g.Workspace, o.Force, g.reporter())
 	if err != nil {
 		return err
 	}
-	force := map[string]bool{}
-	for _, f := range o.Force {
-		force[f] = true
-	}
-	rep := g.reporter()
-	step := func(name, inputs string, run func() error) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if st.Fresh(name, inputs) && !force[strings.SplitN(name, ":", 2)[0]] {
-			rep.Logf("== %s: unchanged since its last run, skipped (--force %s reruns it)", name, strings.SplitN(name, ":", 2)[0])
-			return nil
-		}
-		rep.Logf("== %s", name)
-		start := time.Now()
-		if err := run(); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		rep.Logf("== %s done in %s", name, time.Since(start).Round(time.Second))
-		return st.Done(name, inputs, time.Now())
-	}
-
-	if sel["scrape"] {
-		in, err := scrapeFingerprint(cfg)
+	step := func(name string, inputs func() (string, error), run func(fingerprint string) error) error {
+		in, err := inputs()
 		if err != nil {
 			return err
 		}
-		if err := step("scrape", in, func() error { return runScrape(ctx, g, scrapeOptions{}) }); err != nil {
+		_, err = p.Step(ctx, name, in, func() error { return run(in) })
+		return err
+	}
+	if sel["scrape"] {
+		if err := step("scrape", func() (string, error) { return pipeline.ScrapeInputs(cfg) },
+			func(string) error { return runScrape(ctx, g, scrapeOptions{}) }); err != nil {
 			return err
 		}
 	}
 	if sel["curate"] {
-		in, err := curateFingerprint(g.Workspace, cfg)
-		if err != nil {
-			return err
-		}
-		if err := step("curate", in, func() error { return runCurate(ctx, g, curateOptions{}) }); err != nil {
+		if err := step("curate", func() (string, error) { return pipeline.CurateInputs(g.Workspace, cfg) },
+			func(string) error { return runCurate(ctx, g, curateOptions{}) }); err != nil {
 			return err
 		}
 	}
 	if sel["dataset"] {
-		in, err := datasetFingerprint(g.Workspace, cfg, o.Dataset)
-		if err != nil {
-			return err
-		}
-		if err := step("dataset", in, func() error {
-			return runDatasetBuild(ctx, g, datasetBuildOptions{Name: o.Dataset})
-		}); err != nil {
+		if err := step("dataset", func() (string, error) { return pipeline.DatasetInputs(g.Workspace, cfg, o.Dataset) },
+			func(string) error { return runDatasetBuild(ctx, g, datasetBuildOptions{Name: o.Dataset}) }); err != nil {
 			return err
 		}
 	}
@@ -174,13 +99,8 @@ func runRun(ctx context.Context, g *globalOptions, o runOptions) error {
 			return fmt.Errorf("train: no dataset %q yet (run the dataset stage): %w", o.Dataset, err)
 		}
 		for _, model := range cfg.Train.Models {
-			in, err := trainFingerprint(cfg, model, card.Version)
-			if err != nil {
-				return err
-			}
-			if err := step("train:"+model, in, func() error {
-				return trainForRun(ctx, g, cfg, model, o.Dataset, in)
-			}); err != nil {
+			if err := step("train:"+model, func() (string, error) { return pipeline.TrainInputs(cfg, model, card.Version) },
+				func(in string) error { return trainForRun(ctx, g, cfg, model, o.Dataset, in) }); err != nil {
 				return err
 			}
 		}
@@ -189,74 +109,14 @@ func runRun(ctx context.Context, g *globalOptions, o runOptions) error {
 	if w == nil {
 		w = g.Stdout
 	}
-	return writeRunReport(w, g.Workspace, cfg, o.Dataset)
-}
-
-func scrapeFingerprint(cfg *config.Config) (string, error) {
-	h := stages.NewHasher()
-	for _, v := range []struct {
-		label string
-		v     any
-	}{{"sources", cfg.Sources}, {"scrape", cfg.Scrape}, {"classes", cfg.Classes}} {
-		if err := h.Value(v.label, v.v); err != nil {
-			return "", err
-		}
-	}
-	return h.Sum(), nil
-}
-
-func curateFingerprint(ws string, cfg *config.Config) (string, error) {
-	h := stages.NewHasher()
-	if err := h.Value("curate", cfg.Curate); err != nil {
-		return "", err
-	}
-	if err := h.Value("classes", classNames(cfg)); err != nil {
-		return "", err
-	}
-	if err := h.Files(filepath.Join(ws, "raw", "*", "index.jsonl"), manifests.ReviewPath(ws)); err != nil {
-		return "", err
-	}
-	return h.Sum(), nil
-}
-
-func datasetFingerprint(ws string, cfg *config.Config, name string) (string, error) {
-	h := stages.NewHasher()
-	for _, v := range []struct {
-		label string
-		v     any
-	}{{"images", cfg.Images}, {"split", cfg.Split}, {"seed", cfg.Seed}, {"classes", classNames(cfg)}, {"name", name}} {
-		if err := h.Value(v.label, v.v); err != nil {
-			return "", err
-		}
-	}
-	files, err := manifests.DecisionFiles(ws)
-	if err != nil {
-		return "", err
-	}
-	if err := h.Files(files...); err != nil {
-		return "", err
-	}
-	return h.Sum(), nil
-}
-
-func trainFingerprint(cfg *config.Config, model, datasetVersion string) (string, error) {
-	h := stages.NewHasher()
-	for _, v := range []struct {
-		label string
-		v     any
-	}{{"train", cfg.Train}, {"seed", cfg.Seed}, {"model", model}, {"dataset", datasetVersion}} {
-		if err := h.Value(v.label, v.v); err != nil {
-			return "", err
-		}
-	}
-	return h.Sum(), nil
+	return pipeline.WriteReport(w, g.Workspace, cfg, o.Dataset)
 }
 
 // trainForRun trains one model for chara run. The run's name is derived
 // from its fingerprint, so an interrupted training resumes from its last
 // checkpoint on the next chara run.
 func trainForRun(ctx context.Context, g *globalOptions, cfg *config.Config, model, dataset, fingerprint string) error {
-	name := fmt.Sprintf("%s-%s-%s", model, dataset, fingerprint[:8])
+	name := pipeline.RunName(model, dataset, fingerprint)
 	dir := manifests.RunDir(g.Workspace, name)
 	resume := false
 	if _, err := os.Stat(filepath.Join(dir, "last.json")); err == nil {
@@ -296,136 +156,4 @@ func trainConfigOptions(cfg *config.Config, g *globalOptions) []train.Option {
 		opts = append(opts, train.WithWeights(cfg.Train.Weights))
 	}
 	return opts
-}
-
-// classCounts are one class's numbers through the pipeline.
-type classCounts struct {
-	Raw      int
-	Verdicts map[manifests.Verdict]int
-	Dataset  manifests.SplitCounts
-}
-
-func gatherCounts(ws string, cfg *config.Config, dataset string) (map[string]*classCounts, *manifests.Card, error) {
-	out := map[string]*classCounts{}
-	for _, c := range cfg.Classes {
-		slug, err := manifests.Slug(c.Name)
-		if err != nil {
-			return nil, nil, err
-		}
-		cc := &classCounts{Verdicts: map[manifests.Verdict]int{}}
-		raw, err := manifests.ReadRawIndex(manifests.RawIndexPath(ws, slug))
-		if err != nil {
-			return nil, nil, err
-		}
-		cc.Raw = len(raw)
-		ds, err := manifests.ReadDecisions(manifests.DecisionsPath(ws, slug))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, err
-		}
-		for _, d := range ds {
-			cc.Verdicts[d.Decision]++
-		}
-		out[c.Name] = cc
-	}
-	card, err := manifests.ReadCard(filepath.Join(manifests.DatasetDir(ws, dataset), "dataset.json"))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, err
-	}
-	if card != nil {
-		for name, n := range card.Counts {
-			if cc, ok := out[name]; ok {
-				cc.Dataset = n
-			}
-		}
-	}
-	return out, card, nil
-}
-
-// latestRuns finds, per model, the newest finished run on this dataset
-// version (best validation accuracy first), and the finished runs of the
-// dataset's older versions (stale, newest first).
-func latestRuns(ws, dataset, version string) (current, stale []*manifests.RunCard, err error) {
-	paths, err := filepath.Glob(filepath.Join(ws, "runs", "*", "run.json"))
-	if err != nil {
-		return nil, nil, err
-	}
-	best := map[string]*manifests.RunCard{}
-	for _, p := range paths {
-		c, err := manifests.ReadRunCard(p)
-		if err != nil {
-			continue // a run being written, or a foreign file: not part of the report
-		}
-		if c.Dataset != dataset || !c.Finished {
-			continue
-		}
-		if c.DatasetVersion != version {
-			stale = append(stale, c)
-			continue
-		}
-		if prev, ok := best[c.Model]; !ok || c.CreatedAt.After(prev.CreatedAt) {
-			best[c.Model] = c
-		}
-	}
-	for _, c := range best {
-		current = append(current, c)
-	}
-	sort.Slice(current, func(i, j int) bool { return current[i].BestValAcc > current[j].BestValAcc })
-	sort.Slice(stale, func(i, j int) bool { return stale[i].CreatedAt.After(stale[j].CreatedAt) })
-	return current, stale, nil
-}
-
-// writeRunReport prints the final report and keeps a copy in report.md.
-func writeRunReport(w io.Writer, ws string, cfg *config.Config, dataset string) error {
-	counts, card, err := gatherCounts(ws, cfg, dataset)
-	if err != nil {
-		return err
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "# chara report\n\nPer class, what each stage kept:\n\n```\n")
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "class\traw\tinvalid\tduplicate\tambiguous\tfiltered\trejected\tkept\ttrain\tval\ttest")
-	for _, c := range cfg.Classes {
-		cc := counts[c.Name]
-		v := cc.Verdicts
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", c.Name, cc.Raw,
-			v[manifests.Invalid], v[manifests.Duplicate], v[manifests.Ambiguous], v[manifests.Filtered], v[manifests.Rejected], v[manifests.Keep],
-			cc.Dataset.Train, cc.Dataset.Val, cc.Dataset.Test)
-	}
-	tw.Flush()
-	fmt.Fprintf(&b, "```\n\n")
-	if card == nil {
-		fmt.Fprintf(&b, "No dataset %q yet.\n", dataset)
-	} else {
-		fmt.Fprintf(&b, "Dataset %s (version %s), %s.\n\n", dataset, card.Version, card.Recipe.Describe())
-		runs, stale, err := latestRuns(ws, dataset, card.Version)
-		if err != nil {
-			return err
-		}
-		if len(runs) == 0 {
-			fmt.Fprintf(&b, "No finished training run on this dataset version yet.\n")
-		} else {
-			fmt.Fprintf(&b, "Models trained on the current version, best validation accuracy first (the test split is scored once per run, on its best weights):\n\n```\n")
-			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "model\tval acc\ttest acc\tbest epoch\tepochs\tdataset\trun")
-			for _, r := range runs {
-				fmt.Fprintf(tw, "%s\t%.1f%%\t%.1f%%\t%d\t%d\tcurrent\t%s\n", r.Model, 100*r.BestValAcc, 100*r.TestAcc, r.BestEpoch, r.Epochs, manifests.RunDir(ws, r.Name))
-			}
-			tw.Flush()
-			fmt.Fprintf(&b, "```\n\nPlots: runs/<run>/curves.png, confusion.png, top_losses.png, predictions.png;\ndetails in runs/<run>/report.md.\n")
-		}
-		if len(stale) > 0 {
-			fmt.Fprintf(&b, "\nStale runs, trained on older versions of the dataset (their numbers are not comparable with the above):\n\n```\n")
-			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "model\tval acc\ttest acc\tdataset\trun")
-			for _, r := range stale {
-				fmt.Fprintf(tw, "%s\t%.1f%%\t%.1f%%\tstale (version %s)\t%s\n", r.Model, 100*r.BestValAcc, 100*r.TestAcc, r.DatasetVersion, manifests.RunDir(ws, r.Name))
-			}
-			tw.Flush()
-			fmt.Fprintf(&b, "```\n")
-		}
-	}
-	if _, err := io.WriteString(w, b.String()); err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(filepath.Join(ws, "report.md"), []byte(b.String()), 0o644)
 }

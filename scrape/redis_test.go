@@ -672,3 +672,27 @@ func TestRedisRestartFromStaleSnapshot(t *testing.T) {
 		}
 	}
 }
+
+func TestRedisSummaryShowsTheJobCount(t *testing.T) {
+	rs := newRedisServer(t)
+	b := booru.New(makePosts(1, 40, "nakano_miku"))
+	ts := start(t, b)
+	dir := t.TempDir()
+	w := workerSpec{Site: ts.URL, Redis: rs.url, Job: "table", Candidates: 20, Parallelism: 2,
+		Lease: 600 * time.Millisecond, Block: 100 * time.Millisecond, Classes: map[string]string{"Nakano Miku": "nakano_miku"}}
+	a, c := w, w
+	a.WS, c.WS = filepath.Join(dir, "a"), filepath.Join(dir, "c")
+	sums := runWorkers(t, a, c)
+	for _, s := range sums {
+		if s.Classes[0].Shared != 20 {
+			t.Errorf("summary: %+v, want the job's 20 files in shared", s.Classes[0])
+		}
+		var out strings.Builder
+		if err := s.WriteTable(&out); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "20/20 in the job") {
+			t.Errorf("table:\n%s", out.String())
+		}
+	}
+}

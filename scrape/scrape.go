@@ -288,6 +288,14 @@ func (r *run) class(ctx context.Context, cl Class) (ClassSummary, error) {
 	for _, s := range cs.Sources {
 		cs.After += s.Downloaded + len(s.Planned)
 	}
+	if rs, ok := r.st.(*redisStore); ok && ctx.Err() == nil {
+		if n, err := rs.fetchedCount(ctx, slug, cs.After); err == nil {
+			cs.Shared = n // a dry run: the job's and this workspace's, with what it would fetch
+			if rs.dry {
+				cs.Shared = min(n+cs.After-cs.Before, cs.Target)
+			}
+		}
+	}
 	if fatal == nil {
 		fatal = ctx.Err()
 	}

@@ -24,6 +24,7 @@ type ClassSummary struct {
 	Target  int             `json:"target"`
 	Before  int             `json:"before"` // files the class had
 	After   int             `json:"after"`  // files it has now (would have, in a dry run)
+	Shared  int             `json:"shared,omitempty"` // with scrape.redis: files in every workspace of the job
 	Sources []SourceSummary `json:"sources"`
 }
 
@@ -91,6 +92,9 @@ func (s *Summary) WriteTable(w io.Writer) error {
 	fmt.Fprint(tw, head)
 	for _, c := range s.Classes {
 		files := fmt.Sprintf("%d/%d", c.After, c.Target)
+		if c.Shared > 0 {
+			files = fmt.Sprintf("%d here, %d/%d in the job", c.After, c.Shared, c.Target)
+		}
 		if len(c.Sources) == 0 {
 			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\t-\t%s\n", c.Class, files)
 			continue

@@ -201,7 +201,7 @@ func TestExitCodes(t *testing.T) {
 	// Ctrl-C: the context is cancelled before the command gets far.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	for _, args := range []string{"scrape", "run"} {
+	for _, args := range []string{"scrape", "run", "curate", "dataset build", "train --model cnn"} {
 		if code, _, errs := charaIn(ctx, site, strings.Fields(args)...); code != 130 {
 			t.Errorf("chara %s interrupted: exit %d, want 130; stderr:\n%s", args, code, errs)
 		}

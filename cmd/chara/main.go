@@ -43,12 +43,14 @@ func run(parent context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func exitCode(ctx context.Context, err error, stderr io.Writer) int {
-	if err == nil {
-		return exitOK
-	}
+	// Interrupted is interrupted, even when the command stopped cleanly and
+	// returned no error (a script must not take a half-done stage for done).
 	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stderr, "chara: interrupted")
 		return exitInterrupted
+	}
+	if err == nil {
+		return exitOK
 	}
 	var ue *usageError
 	if errors.As(err, &ue) || isRequiredFlagError(err) {

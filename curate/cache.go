@@ -18,7 +18,7 @@ import (
 
 // cacheVersion changes whenever Analyze would compute different values, so
 // that old caches are recomputed rather than trusted.
-const cacheVersion = 2
+const cacheVersion = 3
 
 // CachePath is curated/_hashes.jsonl: one Fingerprint per sha256.
 func CachePath(workspace string) string { return filepath.Join(workspace, "curated", "_hashes.jsonl") }

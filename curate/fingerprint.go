@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"image"
 	"math"
+	"slices"
 
 	"github.com/corona10/goimagehash"
 
@@ -121,8 +122,7 @@ func Analyze(b []byte, maxPixels int64) Fingerprint {
 	}
 	fp.PHash = phash(gray)
 	fp.PHashFlip = phash(mirror)
-	fp.DHash = dhash(gray)
-	fp.DHashFlip = dhash(mirror)
+	fp.DHash, fp.DHashFlip = dhashes(gray)
 	return fp
 }
 
@@ -143,31 +143,37 @@ func entropy(hist []int, n float64) float64 {
 // entropy.
 func subject(small *image.NRGBA, gray *image.Gray) (share, bits float64) {
 	px := func(x, y int) []uint8 { return small.Pix[y*small.Stride+4*x:] }
-	counts := map[[3]uint8]int{}
-	sums := map[[3]uint8][3]int{}
-	border := func(x, y int) {
-		p := px(x, y)
-		k := [3]uint8{p[0] >> 3, p[1] >> 3, p[2] >> 3}
-		counts[k]++
-		s := sums[k]
-		sums[k] = [3]int{s[0] + int(p[0]), s[1] + int(p[1]), s[2] + int(p[2])}
-	}
+	key := func(p []uint8) uint16 { return uint16(p[0]>>3)<<10 | uint16(p[1]>>3)<<5 | uint16(p[2]>>3) }
+	var ring [][]uint8 // the border pixels
 	for i := 0; i < hashSide; i++ {
-		border(i, 0)
-		border(i, hashSide-1)
+		ring = append(ring, px(i, 0), px(i, hashSide-1))
 		if i > 0 && i < hashSide-1 {
-			border(0, i)
-			border(hashSide-1, i)
+			ring = append(ring, px(0, i), px(hashSide-1, i))
 		}
 	}
-	var bg [3]uint8
-	best := -1
-	for k, c := range counts {
-		if c > best || (c == best && string(k[:]) < string(bg[:])) {
-			best, bg = c, k
+	keys := make([]uint16, len(ring))
+	for i, p := range ring {
+		keys[i] = key(p)
+	}
+	slices.Sort(keys)
+	// The most common key; the smallest of those as common.
+	bg, best := keys[0], 0
+	for i := 0; i < len(keys); {
+		j := i
+		for j < len(keys) && keys[j] == keys[i] {
+			j++
+		}
+		if j-i > best {
+			bg, best = keys[i], j-i
+		}
+		i = j
+	}
+	var s [3]int
+	for _, p := range ring {
+		if key(p) == bg {
+			s[0], s[1], s[2] = s[0]+int(p[0]), s[1]+int(p[1]), s[2]+int(p[2])
 		}
 	}
-	s := sums[bg]
 	mean := [3]int{s[0] / best, s[1] / best, s[2] / best}
 	var hist [256]int
 	m := 0
@@ -197,14 +203,25 @@ func abs(v int) int {
 	return v
 }
 
-// dhash is goimagehash's difference hash of the square, resized (with
-// antialiasing) to the 9x8 it compares.
-func dhash(g *image.Gray) uint64 {
-	h, err := goimagehash.DifferenceHash(imageio.Resample(g, 9, 8))
-	if err != nil {
-		return 0
+// dhashes is goimagehash's difference hash of the square and of its mirror
+// image, resized (with antialiasing) to the 9x8 it compares.
+func dhashes(g *image.Gray) (direct, mirrored uint64) {
+	d9 := imageio.Resample(g, 9, 8)
+	// The box filter is symmetric: the mirrored square's 9x8 is this one
+	// mirrored.
+	m9 := image.NewNRGBA(d9.Rect)
+	for y := 0; y < 8; y++ {
+		for x := 0; x < 9; x++ {
+			copy(m9.Pix[y*m9.Stride+4*(8-x):][:4], d9.Pix[y*d9.Stride+4*x:][:4])
+		}
 	}
-	return h.GetHash()
+	if h, err := goimagehash.DifferenceHash(d9); err == nil {
+		direct = h.GetHash()
+	}
+	if h, err := goimagehash.DifferenceHash(m9); err == nil {
+		mirrored = h.GetHash()
+	}
+	return direct, mirrored
 }
 
 // phash is goimagehash's pHash of an image that is already the 64x64 square

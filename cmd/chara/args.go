@@ -23,8 +23,8 @@ import (
 // "did you mean" suggestion. The help and bash-completion flags are known
 // everywhere.
 func normalizeArgs(app *cli.App, args []string) ([]string, error) {
-	if len(args) == 0 {
-		return args, nil
+	if len(args) == 0 || args[len(args)-1] == "--generate-bash-completion" {
+		return args, nil // shell completion: urfave reads the line as typed
 	}
 	var globalsOut []string
 	rest, err := normalizeLevel(app, nil, "", args[1:], &globalsOut)

@@ -33,6 +33,7 @@ func TestNormalizeArgs(t *testing.T) {
 		{"help train", "help train"},
 		{"train --help", "train --help"},
 		{"", ""},
+		{"predict img.png --generate-bash-completion", "predict img.png --generate-bash-completion"},
 	} {
 		in := append([]string{"chara"}, strings.Fields(c.in)...)
 		got, err := normalizeArgs(app, in)

@@ -4,16 +4,180 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/chara-dev/chara/internal/config"
 	"github.com/chara-dev/chara/manifests"
 )
 
 var updateDocs = flag.Bool("update", false, "rewrite docs/json.md")
+
+// jsonDocs is docs/json.md.
+func jsonDocs() string {
+	var b strings.Builder
+	b.WriteString("# JSON output\n\n")
+	b.WriteString("Generated from the Go types by `go test ./cmd/chara -run TestJSONDocsAreCurrent -update`; a test checks that it is current.\n")
+	b.WriteString("Every command that reports results prints JSON on stdout with `--json` (one document, indented);\n")
+	b.WriteString("progress goes to stderr, as JSON lines with `--log-format json`. Durations ending in `_ns` are nanoseconds.\n")
+	for _, o := range jsonOutputs {
+		fmt.Fprintf(&b, "\n## `%s`\n\n", o.Command)
+		if o.Doc != "" {
+			b.WriteString(o.Doc + "\n\n")
+		}
+		b.WriteString("| field | type | meaning |\n| --- | --- | --- |\n")
+		t := reflect.TypeOf(o.Value)
+		if t.Kind() == reflect.Slice {
+			b.WriteString("| (list) | list of objects: | |\n")
+			t = t.Elem()
+		}
+		writeFields(&b, t, "")
+	}
+	return b.String()
+}
+
+var timeType = reflect.TypeOf(time.Time{})
+
+func writeFields(b *strings.Builder, t reflect.Type, prefix string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			writeFields(b, f.Type, prefix)
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		meaning := f.Tag.Get("doc")
+		if meaning == "" {
+			meaning = fieldComment(t, f.Name)
+		}
+		fmt.Fprintf(b, "| `%s%s` | %s | %s |\n", prefix, name, jsonKind(ft), strings.ReplaceAll(meaning, "|", "\\|"))
+		switch {
+		case ft.Kind() == reflect.Struct && ft != timeType:
+			writeFields(b, ft, prefix+name+".")
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+			writeFields(b, ft.Elem(), prefix+name+"[].")
+		case ft.Kind() == reflect.Map && ft.Elem().Kind() == reflect.Struct:
+			writeFields(b, ft.Elem(), prefix+name+".*.")
+		}
+	}
+}
+
+func jsonKind(t reflect.Type) string {
+	switch {
+	case t == timeType:
+		return "string (RFC 3339 time)"
+	case t.Kind() == reflect.Bool:
+		return "boolean"
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
+		return "integer"
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		return "number"
+	case t.Kind() == reflect.String:
+		return "string"
+	case t.Kind() == reflect.Array, t.Kind() == reflect.Slice:
+		return "list of " + jsonKind(t.Elem()) + "s"
+	case t.Kind() == reflect.Map:
+		return "object of " + jsonKind(t.Elem()) + "s"
+	case t.Kind() == reflect.Interface:
+		return "any"
+	}
+	return "object"
+}
+
+// fieldComment is the source comment of field name of struct type t (its
+// doc comment or line comment), read from the package's Go files.
+func fieldComment(t reflect.Type, name string) string {
+	fields := commentsOf(t.PkgPath())
+	return fields[t.Name()+"."+name]
+}
+
+var (
+	commentsMu    sync.Mutex
+	commentsCache = map[string]map[string]string{}
+)
+
+// commentsOf parses a package of this module and maps "Type.Field" to the
+// field's comment, on one line.
+func commentsOf(pkgPath string) map[string]string {
+	commentsMu.Lock()
+	defer commentsMu.Unlock()
+	if m, ok := commentsCache[pkgPath]; ok {
+		return m
+	}
+	m := map[string]string{}
+	commentsCache[pkgPath] = m
+	const module = "github.com/chara-dev/chara"
+	var dir string
+	switch {
+	case pkgPath == "main":
+		dir = "."
+	case strings.HasPrefix(pkgPath, module+"/"):
+		dir = filepath.Join("..", "..", strings.TrimPrefix(pkgPath, module+"/"))
+	default:
+		return m
+	}
+	fset := token.NewFileSet()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return m
+	}
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, e.Name()), nil, parser.ParseComments)
+		if err != nil {
+			continue
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			ts, ok := n.(*ast.TypeSpec)
+			if !ok {
+				return true
+			}
+			st, ok := ts.Type.(*ast.StructType)
+			if !ok {
+				return true
+			}
+			for _, fl := range st.Fields.List {
+				text := ""
+				if fl.Doc != nil {
+					text = fl.Doc.Text()
+				}
+				if fl.Comment != nil {
+					text = strings.TrimSpace(text + " " + fl.Comment.Text())
+				}
+				text = strings.Join(strings.Fields(text), " ")
+				for _, id := range fl.Names {
+					m[ts.Name.Name+"."+id.Name] = text
+				}
+			}
+			return true
+		})
+	}
+	return m
+}
 
 func TestJSONDocsAreCurrent(t *testing.T) {
 	path := filepath.Join("..", "..", "docs", "json.md")

@@ -2,11 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
-	"reflect"
-	"strings"
-	"time"
 
 	"github.com/chara-dev/chara/curate"
 	"github.com/chara-dev/chara/dataset"
@@ -158,84 +154,4 @@ var jsonOutputs = []jsonOutput{
 	{"chara doctor --json", "", doctorReport{}},
 	{"--log-format json (stderr)", "Progress and log lines, one JSON object each.", progressEvent{}},
 	{"--log-format json, \"event\": \"epoch\"", "After each training epoch (also `time`).", train.EpochEvent{}},
-}
-
-// jsonDocs is docs/json.md.
-func jsonDocs() string {
-	var b strings.Builder
-	b.WriteString("# JSON output\n\n")
-	b.WriteString("Generated from the Go types by `go test ./cmd/chara -run TestJSONDocsAreCurrent -update`; a test checks that it is current.\n")
-	b.WriteString("Every command that reports results prints JSON on stdout with `--json` (one document, indented);\n")
-	b.WriteString("progress goes to stderr, as JSON lines with `--log-format json`. Durations ending in `_ns` are nanoseconds.\n")
-	for _, o := range jsonOutputs {
-		fmt.Fprintf(&b, "\n## `%s`\n\n", o.Command)
-		if o.Doc != "" {
-			b.WriteString(o.Doc + "\n\n")
-		}
-		b.WriteString("| field | type | meaning |\n| --- | --- | --- |\n")
-		t := reflect.TypeOf(o.Value)
-		if t.Kind() == reflect.Slice {
-			b.WriteString("| (list) | list of objects: | |\n")
-			t = t.Elem()
-		}
-		writeFields(&b, t, "")
-	}
-	return b.String()
-}
-
-var timeType = reflect.TypeOf(time.Time{})
-
-func writeFields(b *strings.Builder, t reflect.Type, prefix string) {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if f.Anonymous && f.Type.Kind() == reflect.Struct {
-			writeFields(b, f.Type, prefix)
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" || !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		ft := f.Type
-		for ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
-		fmt.Fprintf(b, "| `%s%s` | %s | %s |\n", prefix, name, jsonKind(ft), f.Tag.Get("doc"))
-		switch {
-		case ft.Kind() == reflect.Struct && ft != timeType:
-			writeFields(b, ft, prefix+name+".")
-		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
-			writeFields(b, ft.Elem(), prefix+name+"[].")
-		case ft.Kind() == reflect.Map && ft.Elem().Kind() == reflect.Struct:
-			writeFields(b, ft.Elem(), prefix+name+".*.")
-		}
-	}
-}
-
-func jsonKind(t reflect.Type) string {
-	switch {
-	case t == timeType:
-		return "string (RFC 3339 time)"
-	case t.Kind() == reflect.Bool:
-		return "boolean"
-	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
-		return "integer"
-	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
-		return "number"
-	case t.Kind() == reflect.String:
-		return "string"
-	case t.Kind() == reflect.Array, t.Kind() == reflect.Slice:
-		return "list of " + jsonKind(t.Elem()) + "s"
-	case t.Kind() == reflect.Map:
-		return "object of " + jsonKind(t.Elem()) + "s"
-	case t.Kind() == reflect.Interface:
-		return "any"
-	}
-	return "object"
 }

@@ -1,6 +1,7 @@
 package scrape
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/url"
@@ -15,7 +16,9 @@ import (
 // password_hash (the SHA1 of the salted password); a failed one silently
 // falls back to anonymous (application_controller.rb:39-50; REAL-SITES.md
 // §3). Posts list sample_url and jpeg_url renditions beside file_url
-// (post/api_methods.rb).
+// (post/api_methods.rb). The listing asks for API v2 with include_tags=1
+// ({"posts": [...], "tags": {name: type}}, post_controller.rb index), which
+// says which tags are characters; a bare list (v1, clones) is read too.
 var moebooruDefaults = kindDefault{delay: time.Second, limit: 100, maxLimit: 100, parallelism: 4}
 
 type moebooru struct {
@@ -63,7 +66,8 @@ func (m *moebooru) Page(ctx context.Context, query, cursor string) (*Page, error
 		// HTTP 500 that would be retried in vain.
 		return nil, fmt.Errorf("source %q: query %q has %d tags: %w (Moebooru allows %d)", m.src.Name, query, k, ErrTagLimit, moebooruTagLimit)
 	}
-	v := url.Values{"tags": {query}, "limit": {strconv.Itoa(m.src.Limit)}, "page": {strconv.Itoa(n)}}
+	v := url.Values{"tags": {query}, "limit": {strconv.Itoa(m.src.Limit)}, "page": {strconv.Itoa(n)},
+		"api_version": {"2"}, "include_tags": {"1"}}
 	switch {
 	case m.src.Login != "" && m.src.PasswordHash != "":
 		v.Set("login", m.src.Login)
@@ -78,7 +82,17 @@ func (m *moebooru) Page(ctx context.Context, query, cursor string) (*Page, error
 		return nil, fmt.Errorf("source %q: %w", m.src.Name, err)
 	}
 	var raw []moebooruPost
-	if err := decodeJSON(redact(u), body, &raw); err != nil {
+	var types map[string]string
+	if b := bytes.TrimSpace(body); len(b) > 0 && b[0] == '{' {
+		var v2 struct {
+			Posts []moebooruPost    `json:"posts"`
+			Tags  map[string]string `json:"tags"`
+		}
+		if err := decodeJSON(redact(u), b, &v2); err != nil {
+			return nil, err
+		}
+		raw, types = v2.Posts, v2.Tags
+	} else if err := decodeJSON(redact(u), body, &raw); err != nil {
 		return nil, err
 	}
 	pg := &Page{URL: redact(u), Skipped: map[string]int{}}
@@ -96,6 +110,14 @@ func (m *moebooru) Page(ctx context.Context, query, cursor string) (*Page, error
 			ID: id, FileURL: r.FileURL, MD5: strings.ToLower(r.MD5), Width: r.Width, Height: r.Height,
 			Rating: moebooruRating[r.Rating], Tags: strings.Fields(r.Tags), Ext: normExt(r.FileExt),
 			FileSize: r.FileSize, PageURL: m.base + "/post/show/" + id,
+		}
+		if types != nil {
+			p.HasCharacters = true
+			for _, t := range p.Tags {
+				if types[t] == "character" {
+					p.Characters = append(p.Characters, t)
+				}
+			}
 		}
 		for _, v := range []Variant{{r.SampleURL, r.SampleWidth, r.SampleHeight, ""}, {r.JPEGURL, r.JPEGWidth, r.JPEGHeight, ""}} {
 			if v.URL != "" && v.URL != r.FileURL && v.Width > 0 {

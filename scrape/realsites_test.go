@@ -631,3 +631,21 @@ func TestHTMLRenderedInfiniteScroll(t *testing.T) {
 	}
 	checkRaw(t, ws, "nakano_miku")
 }
+
+func TestMoebooruCharacterTagsFromAPIv2(t *testing.T) {
+	// /post.json?api_version=2&include_tags=1 gives each tag's type
+	// (moebooru post_controller.rb index, post/api_methods.rb
+	// batch_api_data): single_character works on yande.re too.
+	posts := makePosts(1, 3, "nakano_miku")
+	posts[0].Characters = []string{"nakano_miku"}
+	posts[1].Characters = []string{"nakano_miku", "nakano_nino"}
+	posts[1].Tags = append(posts[1].Tags, "nakano_nino")
+	b := booru.New(posts)
+	ts := start(t, b)
+	f := testFilters()
+	f.SingleCharacter = true
+	s := src0(t, runScrape(t, t.TempDir(), append(baseOpts(Source{Kind: "moebooru", URL: ts.URL}, "nakano_miku", 10), WithFilters(f))...))
+	if s.Downloaded != 2 || s.Filtered[ReasonMultipleCharacters] != 1 {
+		t.Errorf("downloaded %d filtered %v, want 2 and multiple_characters 1", s.Downloaded, s.Filtered)
+	}
+}

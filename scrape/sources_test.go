@@ -82,7 +82,7 @@ func TestMoebooru(t *testing.T) {
 	if s.Found != 12 || s.Downloaded != 11 || s.Pages != 3 {
 		t.Errorf("found %d downloaded %d pages %d; want 12, 11, 3", s.Found, s.Downloaded, s.Pages)
 	}
-	if n := b.URLRequests("/post.json?limit=5&page=3&tags=nakano_miku"); n != 1 {
+	if n := b.URLRequests("/post.json?api_version=2&include_tags=1&limit=5&page=3&tags=nakano_miku"); n != 1 {
 		t.Errorf("page 3 requested %d times", n)
 	}
 	checkRaw(t, ws, "nakano_miku")

@@ -271,7 +271,26 @@ func (s *Server) moebooru(w http.ResponseWriter, r *http.Request, q url.Values) 
 		}
 		out = append(out, m)
 	}
-	writeJSON(w, http.StatusOK, out)
+	if q.Get("api_version") != "2" {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	// API v2 (post_controller.rb index, post/api_methods.rb batch_api_data):
+	// {"posts": [...]} and, with include_tags=1, "tags": name -> type name.
+	body := map[string]any{"posts": out}
+	if q.Get("include_tags") == "1" {
+		types := map[string]string{}
+		for _, p := range res {
+			for _, t := range p.Tags {
+				types[t] = "general"
+			}
+			for _, c := range p.Characters {
+				types[c] = "character"
+			}
+		}
+		body["tags"] = types
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 // zerochanName turns nakano_miku into "Nakano Miku".

@@ -56,6 +56,12 @@ func Import(ctx context.Context, workspace, class, dir string, opts ...Option) (
 	}
 	rawDir := manifests.RawDir(workspace, slug)
 	absRaw, _ := filepath.Abs(rawDir)
+	// Temp files of an import or scrape a kill interrupted. (A file a kill
+	// left without its index line is written again below: its sha256 is
+	// not in the index.)
+	if _, err := atomicfile.CleanTemp(rawDir); err != nil {
+		return 0, fmt.Errorf("import: %w", err)
+	}
 	task := s.reporter.Start("import "+class, 0)
 	defer task.Done()
 	skipped := 0

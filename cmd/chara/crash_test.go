@@ -1,7 +1,7 @@
 package main
 
-// The crash harness: every stage (scrape, curate, dataset build, train and
-// chara run) is killed with SIGKILL at write boundaries (the k-th commit
+// The crash harness: every stage (scrape, import, curate, dataset build,
+// train and chara run) is killed with SIGKILL at write boundaries (the k-th commit
 // step that internal/atomicfile.Boundary marks, counted in an
 // uninterrupted run) and at random moments, in a child process (this test
 // binary re-executed); then the same command is run again, and the
@@ -19,12 +19,15 @@ package main
 // writes the tally (RELIABILITY.md records a long run).
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -40,6 +43,7 @@ import (
 	"time"
 
 	"github.com/chara-dev/chara/internal/atomicfile"
+	"github.com/chara-dev/chara/internal/config"
 	"github.com/chara-dev/chara/manifests"
 )
 
@@ -108,10 +112,21 @@ func TestCrashHarness(t *testing.T) {
 	ref := filepath.Join(root, "ref")
 	startSite(t, ref)
 	copyTree(t, ref, snap("init"))
-	for _, s := range []struct{ name, args string }{
-		{"scrape", "scrape"}, {"curate", "curate"}, {"dataset", "dataset build"}, {"train", "train --model cnn --name r"},
+	cfg, err := config.Load(filepath.Join(ref, "chara.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	imports := filepath.Join(root, "imports") // chara import's folder
+	writeImportImages(t, imports, 6)
+	importArgs := []string{"import", imports, "--class", cfg.Classes[0].Name}
+	for _, s := range []struct {
+		name string
+		args []string
+	}{
+		{"scrape", []string{"scrape"}}, {"import", importArgs}, {"curate", []string{"curate"}},
+		{"dataset", []string{"dataset", "build"}}, {"train", []string{"train", "--model", "cnn", "--name", "r"}},
 	} {
-		if code, out := chara(t, ref, "", strings.Fields(s.args)...); code != 0 {
+		if code, out := chara(t, ref, "", s.args...); code != 0 {
 			t.Fatalf("reference %s: exit %d\n%s", s.name, code, out)
 		}
 		copyTree(t, ref, snap(s.name))
@@ -131,7 +146,8 @@ func TestCrashHarness(t *testing.T) {
 	fixed := func(a ...string) func(string) []string { return func(string) []string { return a } }
 	stages := []crashStage{
 		{"scrape", fixed("scrape"), snap("init"), snap("scrape")},
-		{"curate", fixed("curate"), snap("scrape"), snap("curate")},
+		{"import", fixed(importArgs...), snap("scrape"), snap("import")},
+		{"curate", fixed("curate"), snap("import"), snap("curate")},
 		{"dataset", fixed("dataset", "build"), snap("curate"), snap("dataset")},
 		{"train", trainArgs, snap("dataset"), snap("train")},
 		{"run", fixed("run"), snap("init"), refRun},
@@ -494,4 +510,26 @@ func fileSHA(path string) (string, error) {
 	}
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:]), nil
+}
+
+// writeImportImages writes n distinct small PNGs into dir.
+func writeImportImages(t *testing.T, dir string, n int) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(42, uint64(n)))
+	for i := 0; i < n; i++ {
+		img := image.NewNRGBA(image.Rect(0, 0, 48, 96))
+		for p := range img.Pix {
+			img.Pix[p] = uint8(rng.IntN(256))
+		}
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("photo%d.png", i)), buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -93,7 +93,8 @@ func WithRetry(p RetryPolicy) Option { return func(o *options) { o.retry = p } }
 // WithDelay replaces every source's page and file delay (tests, local mirrors).
 func WithDelay(d time.Duration) Option { return func(o *options) { o.delay = &d } }
 
-// WithIgnoreRobots stops honouring robots.txt for every source.
+// WithIgnoreRobots stops honouring robots.txt for the html sources (the API
+// kinds never read it).
 func WithIgnoreRobots(on bool) Option { return func(o *options) { o.ignoreRobots = on } }
 
 // WithMaxPageSize bounds the body of an API or gallery page (default 16 MiB).

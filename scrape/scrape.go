@@ -1,11 +1,15 @@
 // Package scrape collects candidate images per class from booru sites:
 // one adapter per site (danbooru, gelbooru, moebooru, zerochan, html)
-// behind the Adapter interface; API pages through a colly collector per
-// source (LimitRule, robots.txt, MaxBodySize, no cross-host redirects);
-// files streamed to raw/<slug>/<sha256>.<ext> while hashed, atomically;
-// a download archive (archive.db, SQLite) checked before every file request
-// and written only once the file is on disk; and, with Redis, one crawl
-// shared by several processes.
+// behind the Adapter interface, each site's facts in its own file; API
+// pages through a colly collector per source (LimitRule, MaxBodySize,
+// redirects within the site, robots.txt for html galleries only), throttling
+// waited out and listings resumed; files streamed to
+// raw/<slug>/<sha256>.<ext> while hashed, atomically, their slots handed
+// out in listing order so that the files kept do not depend on timing; a
+// download archive (archive.db, SQLite) checked before every file request
+// and written only once the file is on disk, which also keeps where each
+// listing stopped; and, with Redis, one crawl shared by several processes.
+// docs/sources.md describes each site.
 package scrape
 
 import (

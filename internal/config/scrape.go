@@ -88,6 +88,12 @@ func (s Source) validate() *fieldError {
 	if s.Kind == "html" && s.ImageSelector == "" {
 		return ferr("image_selector", "required for kind html")
 	}
+	if s.Kind != "html" && s.Render {
+		return ferr("render", "for kind html only")
+	}
+	if s.Kind != "html" && s.DetailSelector != "" {
+		return ferr("detail_selector", "for kind html only")
+	}
 	return nil
 }
 

@@ -15,6 +15,11 @@ func TestScrapeValidationNamesTheKey(t *testing.T) {
 		{"scrape: {redis: 'redis://x:6379', job: 'a b'}", "scrape.job"},
 		{"sources: {d: {kind: danbooru, url: http://x, file_delay: -1s}}", "sources.d.file_delay"},
 		{"sources: {d: {kind: danbooru, url: http://x, random_delay: -1s}}", "sources.d.random_delay"},
+		{"sources: {d: {kind: danbooru, url: http://x, render: true}}", "sources.d.render"},
+		{"sources: {d: {kind: danbooru, url: http://x, pace: -1s}}", "sources.d.pace"},
+		{"sources: {d: {kind: danbooru, url: http://x, tag_limit: -2}}", "sources.d.tag_limit"},
+		{"sources: {d: {kind: gelbooru, url: http://x, images_url: ftp://y}}", "sources.d.images_url"},
+		{"scrape: {min_side: -5}", "scrape.min_side"},
 	} {
 		_, err := Parse("chara.yaml", []byte(c.yaml))
 		var ke *KeyError

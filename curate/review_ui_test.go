@@ -2,7 +2,9 @@ package curate
 
 import (
 	"context"
+	"html"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/chara-dev/chara/curate/internal/synth"
 	"github.com/chara-dev/chara/manifests"
 )
 
@@ -151,5 +154,40 @@ func TestReviewPageKeyboardCountsStatusBarPaging(t *testing.T) {
 	// ? shows the keys.
 	if err := chromedp.Do(ctx, chromedp.KeyEvent("?"), chromedp.WaitVisible(chromedp.CSS("#keyhelp"))); err != nil {
 		t.Errorf("? did not show the keys: %v", err)
+	}
+}
+
+// TestReviewUnicodeClass serves a class whose folder keeps its CJK name:
+// the index links to it, its page and thumbnails load.
+func TestReviewUnicodeClass(t *testing.T) {
+	ws := t.TempDir()
+	a := addRaw(t, ws, "中野三玖", []wsFile{
+		{name: "one", data: synth.JPEG(synth.Picture(1, 1, 300, 400), 90), post: "1"},
+		{name: "two", data: synth.JPEG(synth.Picture(2, 1, 300, 400), 90), post: "2"},
+	})
+	addRaw(t, ws, "Nino", []wsFile{{name: "n", data: synth.JPEG(synth.Picture(3, 1, 300, 400), 90), post: "3"}})
+	h, err := NewReviewServer(ws, []string{"中野三玖", "Nino"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	code, index := get(t, srv.URL+"/")
+	link := "/class/" + url.PathEscape("中野三玖")
+	if code != 200 || !strings.Contains(strings.ToLower(index), strings.ToLower(`href="`+link+`"`)) {
+		t.Fatalf("index %d, no link %s:\n%s", code, link, index)
+	}
+	code, page := get(t, srv.URL+link)
+	if code != 200 || !strings.Contains(page, "<h1>中野三玖</h1>") || !strings.Contains(page, a["one"]) {
+		t.Fatalf("class page %d:\n%s", code, page)
+	}
+	i := strings.Index(page, `src="/thumb/`)
+	if i < 0 {
+		t.Fatal("no thumbnail on the page")
+	}
+	src := page[i+5:]
+	src = src[:strings.Index(src, `"`)]
+	if code, _ := get(t, srv.URL+html.UnescapeString(src)); code != 200 {
+		t.Errorf("thumbnail %s: %d", src, code)
 	}
 }

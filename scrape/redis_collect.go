@@ -18,12 +18,12 @@ import (
 
 // CollectSummary is what Collect did.
 type CollectSummary struct {
-	Workspaces int            `json:"workspaces"`
-	Added      int            `json:"added"`      // files copied in
-	Duplicates int            `json:"duplicates"` // files the workspace had already (same sha256)
-	Corrupt    []string       `json:"corrupt,omitempty"`
-	PerClass   map[string]int `json:"per_class"` // files added per class slug
-	Archive    int            `json:"archive"`   // archive entries merged
+	Workspaces int            `json:"workspaces" doc:"workspaces read (this one left out)"`
+	Added      int            `json:"added" doc:"files copied in"`
+	Duplicates int            `json:"duplicates" doc:"files this workspace had already (same sha256)"`
+	Corrupt    []string       `json:"corrupt,omitempty" doc:"files skipped: content not matching their sha256"`
+	PerClass   map[string]int `json:"per_class" doc:"files added per class slug"`
+	Archive    int            `json:"archive" doc:"other archive entries merged"`
 }
 
 // Collect merges the raw files of workspaces from (the workers of a shared

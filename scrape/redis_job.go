@@ -52,20 +52,20 @@ func DefaultJobName(cfg *config.Config) string {
 
 // JobStatus is a shared crawl's state in Redis.
 type JobStatus struct {
-	Redis     string           `json:"redis"` // password redacted
-	Namespace string           `json:"namespace"`
+	Redis     string           `json:"redis" doc:"the server, password redacted"`
+	Namespace string           `json:"namespace" doc:"prefix of the job's keys"`
 	Classes   []JobClass       `json:"classes"`
 	Listings  []JobListing     `json:"listings"`
 	Workers   []JobWorker      `json:"workers"`
-	Paused    map[string]int64 `json:"paused_ms,omitempty"` // host -> ms left of a Retry-After
+	Paused    map[string]int64 `json:"paused_ms,omitempty" doc:"host: milliseconds left of a Retry-After pause"`
 }
 
 // JobClass is one class's budget: files in any workspace of the job, and
 // files being fetched now.
 type JobClass struct {
 	Class    string `json:"class"`
-	Have     int64  `json:"have"`
-	Fetching int64  `json:"fetching"`
+	Have     int64  `json:"have" doc:"files in any workspace of the job"`
+	Fetching int64  `json:"fetching" doc:"files being fetched now"`
 	Target   int    `json:"target"`
 }
 
@@ -74,12 +74,12 @@ type JobClass struct {
 type JobListing struct {
 	Class   string `json:"class"`
 	Source  string `json:"source"`
-	Listed  int64  `json:"listed"`
-	Queued  int64  `json:"queued"`
-	Pending int64  `json:"pending"`
+	Listed  int64  `json:"listed" doc:"candidates listed"`
+	Queued  int64  `json:"queued" doc:"not yet handed out"`
+	Pending int64  `json:"pending" doc:"handed out, not yet acknowledged"`
 	Ended   bool   `json:"ended"`
-	Cursor  string `json:"cursor"`
-	Lister  string `json:"lister,omitempty"`
+	Cursor  string `json:"cursor" doc:"the next page's"`
+	Lister  string `json:"lister,omitempty" doc:"the worker holding the listing's lease"`
 }
 
 // JobWorker is a worker that joined the job.
@@ -88,7 +88,7 @@ type JobWorker struct {
 	Workspace string    `json:"workspace"`
 	Host      string    `json:"host"`
 	Seen      time.Time `json:"seen"`
-	Left      bool      `json:"left"` // ended its run (a killed worker never says so)
+	Left      bool      `json:"left" doc:"ended its run (a killed worker never says so)"`
 }
 
 // ReadJobStatus reads the job set by the options (WithRedis, WithRedisJob,

@@ -22,9 +22,9 @@ type ClassSummary struct {
 	Class   string          `json:"class"`
 	Slug    string          `json:"slug"`
 	Target  int             `json:"target"`
-	Before  int             `json:"before"`           // files the class had
-	After   int             `json:"after"`            // files it has now (would have, in a dry run)
-	Shared  int             `json:"shared,omitempty"` // with scrape.redis: files in every workspace of the job
+	Before  int             `json:"before"` // files the class had
+	After   int             `json:"after"`  // files it has now (would have, in a dry run)
+	Shared  int             `json:"shared,omitempty" doc:"with scrape.redis: the class's files in every workspace of the job"`
 	Sources []SourceSummary `json:"sources"`
 }
 

@@ -146,10 +146,7 @@ func scrapeJob(ctx context.Context, g *globalOptions, cfg *config.Config, opts s
 		if opts.JSON {
 			enc := json.NewEncoder(g.Stdout)
 			enc.SetIndent("", "  ")
-			return true, enc.Encode(struct {
-				Job string `json:"job"`
-				*scrape.JobStatus
-			}{job, st})
+			return true, enc.Encode(jobStatusJSON{Job: job, JobStatus: *st})
 		}
 		return true, writeJobStatus(g.Stdout, job, st)
 	case opts.ResetJob:
@@ -197,4 +194,10 @@ func writeJobStatus(w io.Writer, job string, st *scrape.JobStatus) error {
 		fmt.Fprintf(w, "paused: %s for %s more (Retry-After)\n", host, (time.Duration(ms) * time.Millisecond).Round(time.Second))
 	}
 	return nil
+}
+
+// jobStatusJSON is chara scrape --status --json.
+type jobStatusJSON struct {
+	Job string `json:"job" doc:"the job's name"`
+	scrape.JobStatus
 }

@@ -141,6 +141,8 @@ type jsonOutput struct {
 
 var jsonOutputs = []jsonOutput{
 	{"chara scrape --json", "The scrape summary: per class and source what was listed, filtered, known, downloaded and failed.", scrape.Summary{}},
+	{"chara scrape --status --json", "A crawl shared through scrape.redis: per class the job's files, its listings and its workers.", jobStatusJSON{}},
+	{"chara collect WORKSPACE... --json", "What was gathered from the workers' workspaces.", scrape.CollectSummary{}},
 	{"chara import DIR --class NAME --json", "", importJSON{}},
 	{"chara curate --json", "Per class what curation kept and why the rest went.", curate.Report{}},
 	{"chara dataset build --json", "", datasetBuildJSON{}},

@@ -250,7 +250,7 @@ func (b *builder) run(names []string) (*Result, error) {
 
 	// Labels: the previous order, new classes appended.
 	var prevClasses []manifests.Class
-	classesPath := filepath.Join(b.dir, "classes.json")
+	classesPath := manifests.ClassesPath(b.dir)
 	if pc, err := manifests.ReadClasses(classesPath); err == nil {
 		prevClasses = pc
 	} else if !errors.Is(err, fs.ErrNotExist) {

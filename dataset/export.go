@@ -100,11 +100,11 @@ func Export(ctx context.Context, dir, out string, opts ...ExportOption) (int, er
 			task.Add(1)
 		}
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "classes.json"))
+	b, err := os.ReadFile(manifests.ClassesPath(dir))
 	if err != nil {
 		return n, err
 	}
-	return n, atomicfile.WriteFile(filepath.Join(out, "classes.json"), b, 0o644)
+	return n, atomicfile.WriteFile(manifests.ClassesPath(out), b, 0o644)
 }
 
 func copyFile(src, dst string) error {

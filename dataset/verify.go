@@ -85,12 +85,12 @@ func Verify(dir string, opts ...VerifyOption) ([]Problem, error) {
 		add(dir, 0, "not a dataset folder")
 		return probs, nil
 	}
-	classesPath := filepath.Join(dir, "classes.json")
+	classesPath := manifests.ClassesPath(dir)
 	classes, err := manifests.ReadClasses(classesPath)
 	if err != nil {
 		addErr(classesPath, err)
 	}
-	cardPath := filepath.Join(dir, "dataset.json")
+	cardPath := manifests.CardPath(dir)
 	card, err := manifests.ReadCard(cardPath)
 	if err != nil {
 		addErr(cardPath, err)

@@ -342,12 +342,12 @@ func (b *builder) write(res *Result, rows [3][]manifests.SplitRow, groups map[st
 			return err
 		}
 	}
-	if err := manifests.WriteClasses(filepath.Join(b.dir, "classes.json"), res.Classes); err != nil {
+	if err := manifests.WriteClasses(manifests.ClassesPath(b.dir), res.Classes); err != nil {
 		return err
 	}
-	for i, name := range []string{"train.csv", "val.csv", "test.csv", "classes.json"} {
+	for i, p := range []string{manifests.SplitPath(b.dir, manifests.Train), manifests.SplitPath(b.dir, manifests.Val), manifests.SplitPath(b.dir, manifests.Test), manifests.ClassesPath(b.dir)} {
 		var err error
-		if raw[i], err = os.ReadFile(filepath.Join(b.dir, name)); err != nil {
+		if raw[i], err = os.ReadFile(p); err != nil {
 			return err
 		}
 	}
@@ -385,7 +385,7 @@ func (b *builder) write(res *Result, rows [3][]manifests.SplitRow, groups map[st
 	for _, st := range res.Stats {
 		card.Counts[st.Class] = st.Counts
 	}
-	cardPath := filepath.Join(b.dir, "dataset.json")
+	cardPath := manifests.CardPath(b.dir)
 	if old, err := manifests.ReadCard(cardPath); err == nil && old.Version == card.Version {
 		card.CreatedAt = old.CreatedAt
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -3,8 +3,6 @@ package train
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"text/tabwriter"
 
@@ -40,21 +38,21 @@ func Compare(workspace string, runs ...string) ([]RunSummary, error) {
 	}
 	out := make([]RunSummary, 0, len(runs))
 	for _, r := range runs {
-		dir := r
-		if _, err := os.Stat(filepath.Join(dir, "run.json")); err != nil {
-			dir = manifests.RunDir(workspace, r)
+		dir, err := manifests.ResolveRun(workspace, r)
+		if err != nil {
+			return nil, err
 		}
-		card, err := manifests.ReadRunCard(filepath.Join(dir, "run.json"))
+		card, err := manifests.ReadRunCard(manifests.RunCardPath(dir))
 		if err != nil {
 			return nil, fmt.Errorf("run %s: %w", r, err)
 		}
 		s := RunSummary{Name: card.Name, Dir: dir, Model: card.Model, Dataset: card.Dataset, TestAcc: card.TestAcc,
 			TestLoss: card.TestLoss, BestValAcc: card.BestValAcc, BestEpoch: card.BestEpoch, Epochs: card.Epochs,
 			Finished: card.Finished, StopReason: card.StopReason}
-		if dc, err := manifests.ReadCard(filepath.Join(manifests.DatasetDir(workspace, card.Dataset), "dataset.json")); err == nil {
+		if dc, err := manifests.ReadCard(manifests.CardPath(manifests.DatasetDir(workspace, card.Dataset))); err == nil {
 			s.Current = dc.Version == card.DatasetVersion
 		}
-		if hist, err := readMetrics(filepath.Join(dir, "metrics.csv")); err == nil {
+		if hist, err := readMetrics(manifests.MetricsPath(dir)); err == nil {
 			for _, h := range hist {
 				s.Seconds += h.Seconds
 			}

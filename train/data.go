@@ -61,7 +61,7 @@ type cacheHeader struct {
 // datasets/<name>/cache/<split>-<H>x<W>-<adapt>-<version>.u8v2.bin.
 func CachePath(ds *manifests.Dataset, split manifests.Split, rc *recipe.Recipe) string {
 	h, w := rc.InputSize()
-	return filepath.Join(ds.Dir, "cache", fmt.Sprintf("%s-%dx%d-%s-%s.%s.bin", split, h, w, adaptOf(rc), ds.Card.Version, cacheFormat))
+	return filepath.Join(manifests.DatasetCacheDir(ds.Dir), fmt.Sprintf("%s-%dx%d-%s-%s.%s.bin", split, h, w, adaptOf(rc), ds.Card.Version, cacheFormat))
 }
 
 func adaptOf(rc *recipe.Recipe) string {

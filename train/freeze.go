@@ -42,7 +42,7 @@ type featureHeader struct {
 // FeaturePath is the cache of a split's frozen-backbone features:
 // datasets/<name>/cache/features-<key>-<split>-<version>.f32v1.bin.
 func FeaturePath(ds *manifests.Dataset, split manifests.Split, key string) string {
-	return filepath.Join(ds.Dir, "cache", fmt.Sprintf("features-%s-%s-%s.f32v1.bin", key, split, ds.Card.Version))
+	return filepath.Join(manifests.DatasetCacheDir(ds.Dir), fmt.Sprintf("features-%s-%s-%s.f32v1.bin", key, split, ds.Card.Version))
 }
 
 // backboneKey names the backbone whose features are cached: the model, its

@@ -114,7 +114,7 @@ func Run(ctx context.Context, workspace string, opts ...Option) (_ *manifests.Ru
 		return nil, fmt.Errorf("dataset %s: %w", o.Dataset, err)
 	}
 	// Temp files of tensor caches whose writing a kill interrupted.
-	if _, err := atomicfile.CleanTemp(filepath.Join(ds.Dir, "cache")); err != nil {
+	if _, err := atomicfile.CleanTemp(manifests.DatasetCacheDir(ds.Dir)); err != nil {
 		return nil, err
 	}
 	for _, sp := range manifests.Splits {
@@ -131,7 +131,7 @@ func Run(ctx context.Context, workspace string, opts ...Option) (_ *manifests.Ru
 	}
 	r := &runner{o: o, ds: ds, dev: dev, dir: manifests.RunDir(workspace, o.Name), start: 1}
 	if resume != nil {
-		if old, err := manifests.ReadRunCard(filepath.Join(r.dir, "run.json")); err == nil && old.DatasetVersion != ds.Card.Version {
+		if old, err := manifests.ReadRunCard(manifests.RunCardPath(r.dir)); err == nil && old.DatasetVersion != ds.Card.Version {
 			return nil, fmt.Errorf("resume %s: %w: dataset %s changed since the run started (version %s, now %s): start a new run",
 				o.Name, ErrOptions, o.Dataset, old.DatasetVersion, ds.Card.Version)
 		}
@@ -260,7 +260,7 @@ func (r *runner) setup(ctx context.Context, resume *Checkpoint) error {
 		}
 		if resume != nil {
 			// A resumed run keeps the recipe it started with.
-			if old, err := manifests.ReadRunCard(filepath.Join(r.dir, "run.json")); err == nil {
+			if old, err := manifests.ReadRunCard(manifests.RunCardPath(r.dir)); err == nil {
 				rm = old.Recipe
 			}
 		}
@@ -336,7 +336,7 @@ func (r *runner) setup(ctx context.Context, resume *Checkpoint) error {
 		r.start = resume.Epoch + 1
 		hist := resume.History
 		if hist == nil { // a checkpoint of the old layout
-			if hist, err = readMetrics(filepath.Join(r.dir, "metrics.csv")); err != nil {
+			if hist, err = readMetrics(manifests.MetricsPath(r.dir)); err != nil {
 				return fmt.Errorf("resume: %w", err)
 			}
 		}
@@ -526,7 +526,7 @@ func (r *runner) derive(c *Checkpoint, boundary func(string) error) error {
 	if err := boundary(bestWeights); err != nil {
 		return err
 	}
-	if err := writeMetrics(filepath.Join(r.dir, "metrics.csv"), r.history); err != nil {
+	if err := writeMetrics(manifests.MetricsPath(r.dir), r.history); err != nil {
 		return err
 	}
 	if err := boundary("metrics.csv"); err != nil {
@@ -585,13 +585,13 @@ func (r *runner) newCard() {
 		BestWeights: bestWeights,
 		Epochs:      len(r.history), BestEpoch: r.best.BestEpoch, BestValAcc: r.best.BestValAcc,
 	}
-	if old, err := manifests.ReadRunCard(filepath.Join(r.dir, "run.json")); err == nil {
+	if old, err := manifests.ReadRunCard(manifests.RunCardPath(r.dir)); err == nil {
 		r.card.CreatedAt = old.CreatedAt
 	}
 }
 
 func (r *runner) writeCard() error {
-	return manifests.WriteRunCard(filepath.Join(r.dir, "run.json"), r.card)
+	return manifests.WriteRunCard(manifests.RunCardPath(r.dir), r.card)
 }
 
 // finish restores the best weights, evaluates them on the test split and

@@ -4,11 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train"
 )
 
@@ -26,13 +25,15 @@ func newCompareCommand() *cli.Command {
 
 func runCompare(_ context.Context, g *globalOptions, runs []string, asJSON bool) error {
 	if len(runs) == 0 {
-		cards, _ := filepath.Glob(filepath.Join(g.Workspace, "runs", "*", "run.json"))
-		for _, p := range cards {
-			runs = append(runs, filepath.Base(filepath.Dir(p)))
+		all, err := manifests.ListRuns(g.Workspace)
+		if err != nil {
+			return err
 		}
-		sort.Strings(runs)
+		for _, r := range all {
+			runs = append(runs, r.Dir)
+		}
 		if len(runs) == 0 {
-			return fmt.Errorf("compare: no runs in %s (run \"chara train\" first)", filepath.Join(g.Workspace, "runs"))
+			return fmt.Errorf("compare: no runs in %s (run \"chara train\" first)", manifests.RunsDir(g.Workspace))
 		}
 	}
 	s, err := train.Compare(g.Workspace, runs...)

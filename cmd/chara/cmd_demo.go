@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -72,7 +71,7 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 	}
 	dg := *g
 	dg.Workspace = o.Dir
-	dg.ConfigPath = filepath.Join(o.Dir, "chara.yaml")
+	dg.ConfigPath = manifests.ConfigPath(o.Dir)
 	if err := atomicfile.WriteFile(dg.ConfigPath, []byte(site.Config(baseURL, o.Sizes)), 0o644); err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/sugarme/gotch"
 	"github.com/urfave/cli/v2"
@@ -71,7 +70,7 @@ func runModels(ctx context.Context, g *globalOptions, opts modelsOptions) error 
 	var ds *manifests.Card
 	adapt := ""
 	if opts.Dataset != "" {
-		if c, err := manifests.ReadCard(filepath.Join(manifests.DatasetDir(g.Workspace, opts.Dataset), "dataset.json")); err == nil {
+		if c, err := manifests.ReadCard(manifests.CardPath(manifests.DatasetDir(g.Workspace, opts.Dataset))); err == nil {
 			ds = c
 			if cfg, err := config.Load(g.ConfigPath); err == nil {
 				adapt = cfg.Train.InputAdapt

@@ -94,7 +94,7 @@ func runRun(ctx context.Context, g *globalOptions, o runOptions) error {
 		}
 	}
 	if sel["train"] {
-		card, err := manifests.ReadCard(filepath.Join(manifests.DatasetDir(g.Workspace, o.Dataset), "dataset.json"))
+		card, err := manifests.ReadCard(manifests.CardPath(manifests.DatasetDir(g.Workspace, o.Dataset)))
 		if err != nil {
 			return fmt.Errorf("train: no dataset %q yet (run the dataset stage): %w", o.Dataset, err)
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/chara-dev/chara/internal/config"
 	"github.com/chara-dev/chara/internal/progress"
+	"github.com/chara-dev/chara/manifests"
 )
 
 // globalOptions are the flags every command shares.
@@ -56,8 +56,12 @@ func setupGlobals(c *cli.Context) error {
 	if g.LogFormat != "text" && g.LogFormat != "json" {
 		return usagef("--log-format: want text or json, got %q", g.LogFormat)
 	}
+	if !c.IsSet("workspace") {
+		// Found from any subfolder, as git finds .git.
+		g.Workspace = manifests.FindWorkspace(g.Workspace)
+	}
 	if g.ConfigPath == "" {
-		g.ConfigPath = filepath.Join(g.Workspace, "chara.yaml")
+		g.ConfigPath = manifests.ConfigPath(g.Workspace)
 	}
 	c.App.Metadata = map[string]any{"globals": g}
 	return nil

@@ -41,3 +41,37 @@ func TestModelsShowTheInputAdaptation(t *testing.T) {
 		t.Errorf("without a dataset: exit %d\n%s", code, out)
 	}
 }
+
+// compare resolves runs as every command does: "x", "runs/x" and the
+// folder's path name the same run (no runs/runs/x with --workspace), and
+// without --workspace the workspace is found from a subfolder.
+func TestCompareResolvesRunsOneWay(t *testing.T) {
+	ws := t.TempDir()
+	if err := os.WriteFile(manifests.ConfigPath(ws), []byte("classes: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rm, err := recipe.ForModel(recipe.Sized(300, 150, manifests.FitPad), 0, 0, "", [3]float64{}, [3]float64{1, 1, 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	card := &manifests.RunCard{Name: "x", Model: "cnn", Dataset: "default", Classes: []manifests.Class{{Label: 0, Name: "A", Slug: "a"}, {Label: 1, Name: "B", Slug: "b"}},
+		Recipe: rm, BestValAcc: 0.5, BestWeights: "best.ot", Finished: true}
+	if err := manifests.WriteRunCard(manifests.RunCardPath(manifests.RunDir(ws, "x")), card); err != nil {
+		t.Fatal(err)
+	}
+	for _, arg := range []string{"x", filepath.Join("runs", "x"), manifests.RunDir(ws, "x")} {
+		code, out, errOut := charaIn(context.Background(), ws, "compare", arg)
+		if code != 0 || !strings.Contains(out, " x ") {
+			t.Errorf("compare %s: exit %d\n%s%s", arg, code, out, errOut)
+		}
+	}
+	cwd, _ := os.Getwd()
+	defer os.Chdir(cwd)
+	if err := os.Chdir(manifests.RunDir(ws, "x")); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb strings.Builder
+	if code := run(context.Background(), []string{"chara", "compare"}, &out, &errb); code != 0 || !strings.Contains(out.String(), " x ") {
+		t.Errorf("compare from runs/x without --workspace: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+}

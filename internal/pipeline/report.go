@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -44,7 +43,7 @@ func gatherCounts(ws string, cfg *config.Config, dataset string) (map[string]*cl
 		}
 		out[c.Name] = cc
 	}
-	card, err := manifests.ReadCard(filepath.Join(manifests.DatasetDir(ws, dataset), "dataset.json"))
+	card, err := manifests.ReadCard(manifests.CardPath(manifests.DatasetDir(ws, dataset)))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, err
 	}
@@ -62,16 +61,13 @@ func gatherCounts(ws string, cfg *config.Config, dataset string) (map[string]*cl
 // version (best validation accuracy first), and the finished runs of the
 // dataset's older versions (stale, newest first).
 func latestRuns(ws, dataset, version string) (current, stale []*manifests.RunCard, err error) {
-	paths, err := filepath.Glob(filepath.Join(ws, "runs", "*", "run.json"))
+	all, err := manifests.ListRuns(ws)
 	if err != nil {
 		return nil, nil, err
 	}
 	best := map[string]*manifests.RunCard{}
-	for _, p := range paths {
-		c, err := manifests.ReadRunCard(p)
-		if err != nil {
-			continue // a run being written, or a foreign file: not part of the report
-		}
+	for _, r := range all {
+		c := r.Card
 		if c.Dataset != dataset || !c.Finished {
 			continue
 		}
@@ -147,5 +143,5 @@ func WriteReport(w io.Writer, ws string, cfg *config.Config, dataset string) err
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(filepath.Join(ws, "report.md"), []byte(b.String()), 0o644)
+	return atomicfile.WriteFile(manifests.ReportPath(ws), []byte(b.String()), 0o644)
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chara-dev/chara/internal/atomicfile"
+	"github.com/chara-dev/chara/manifests"
 )
 
 // Record is one finished stage.
@@ -34,7 +35,7 @@ type State struct {
 }
 
 // Path is where the state lives in a workspace.
-func Path(workspace string) string { return filepath.Join(workspace, ".chara", "stages.json") }
+func Path(workspace string) string { return manifests.StagesPath(workspace) }
 
 // Load reads the state; a missing file is an empty state.
 func Load(workspace string) (*State, error) {

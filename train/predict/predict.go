@@ -32,7 +32,7 @@ import (
 )
 
 // RunFile is the run card's file name inside a run folder.
-const RunFile = "run.json"
+const RunFile = manifests.RunCardFile
 
 // Errors.
 var (

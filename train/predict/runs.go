@@ -1,9 +1,7 @@
 package predict
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,37 +21,25 @@ type Run struct {
 // before older versions, then by best validation accuracy (the test split
 // chooses nothing) and newest.
 func Runs(workspace, dataset string) ([]Run, error) {
-	root := filepath.Join(workspace, "runs")
-	ents, err := os.ReadDir(root)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+	all, err := manifests.ListRuns(workspace)
 	if err != nil {
 		return nil, err
 	}
 	current := ""
 	if dataset != "" {
-		if dc, err := manifests.ReadCard(filepath.Join(manifests.DatasetDir(workspace, dataset), "dataset.json")); err == nil {
+		if dc, err := manifests.ReadCard(manifests.CardPath(manifests.DatasetDir(workspace, dataset))); err == nil {
 			current = dc.Version
 		}
 	}
 	var runs []Run
-	for _, e := range ents {
-		if !e.IsDir() {
+	for _, r := range all {
+		if dataset != "" && r.Card.Dataset != dataset {
 			continue
 		}
-		dir := filepath.Join(root, e.Name())
-		card, err := manifests.ReadRunCard(filepath.Join(dir, RunFile))
-		if err != nil {
+		if _, err := os.Stat(filepath.Join(r.Dir, r.Card.BestWeights)); err != nil {
 			continue
 		}
-		if dataset != "" && card.Dataset != dataset {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(dir, card.BestWeights)); err != nil {
-			continue
-		}
-		runs = append(runs, Run{Dir: dir, Card: card})
+		runs = append(runs, Run{Dir: r.Dir, Card: r.Card})
 	}
 	b2i := func(b bool) int {
 		if b {
@@ -84,26 +70,21 @@ func BestRun(workspace, dataset string) (string, error) {
 		return "", err
 	}
 	if len(runs) == 0 {
-		return "", fmt.Errorf("%w of dataset %q in %s (run \"chara train\")", ErrNoRun, dataset, filepath.Join(workspace, "runs"))
+		return "", fmt.Errorf("%w of dataset %q in %s (run \"chara train\")", ErrNoRun, dataset, manifests.RunsDir(workspace))
 	}
 	return runs[0].Dir, nil
 }
 
-// ResolveRun names the run folder for --run: "" is the best run of dataset,
-// a name is runs/<name> in the workspace, a path with a separator (or an
-// existing folder holding run.json) is used as is.
+// ResolveRun names the run folder for --run: "" is the best run of
+// dataset; anything else is resolved by manifests.ResolveRun, as every
+// command resolves a run.
 func ResolveRun(workspace, dataset, run string) (string, error) {
 	if run == "" {
 		return BestRun(workspace, dataset)
 	}
-	if err := manifests.CheckPlainName(run); err == nil {
-		dir := manifests.RunDir(workspace, run)
-		if _, err := os.Stat(filepath.Join(dir, RunFile)); err == nil {
-			return dir, nil
-		}
+	dir, err := manifests.ResolveRun(workspace, run)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrNoRun, err)
 	}
-	if _, err := os.Stat(filepath.Join(run, RunFile)); err != nil {
-		return "", fmt.Errorf("run %q: no %s in runs/%s or %s: %w", run, RunFile, run, run, ErrNoRun)
-	}
-	return run, nil
+	return dir, nil
 }

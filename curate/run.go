@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 
@@ -311,17 +312,23 @@ func (st *state) group(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		seen := map[[2]int]bool{}
+		// Each unordered pair once: the direct pairs and the mirrored ones
+		// (found from both sides), normalised and sorted.
+		cand := make([][2]int32, 0, len(pairs)+len(fpairs))
 		for _, p := range append(pairs, fpairs...) {
-			i, j := int(p.I), int(p.J)
-			if i == j {
-				continue
+			if p.I != p.J {
+				cand = append(cand, [2]int32{min(p.I, p.J), max(p.I, p.J)})
 			}
-			i, j = min(i, j), max(i, j)
-			if seen[[2]int{i, j}] {
-				continue
+		}
+		slices.SortFunc(cand, func(a, b [2]int32) int {
+			if a[0] != b[0] {
+				return int(a[0] - b[0])
 			}
-			seen[[2]int{i, j}] = true
+			return int(a[1] - b[1])
+		})
+		cand = slices.Compact(cand)
+		for _, c := range cand {
+			i, j := int(c[0]), int(c[1])
 			if d, ok := st.s.limits.match(fps[i], fps[j]); ok {
 				adj[i] = append(adj[i], nb{j, d})
 				adj[j] = append(adj[j], nb{i, d})

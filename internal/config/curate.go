@@ -2,7 +2,7 @@ package config
 
 // Curate is the curate: section.
 type Curate struct {
-	PHashThreshold int     `yaml:"phash_threshold"` // default 16: curate.DefaultLimits.PHash, the best pair F1 on real images (BENCHMARKS.md)
+	PHashThreshold int     `yaml:"phash_threshold"` // default 12: curate.DefaultLimits.PHash, the best pair F1 on real images (BENCHMARKS.md)
 	CrossClass     string  `yaml:"cross_class"`     // exclude | keep-first | keep
 	MaxPixels      int64   `yaml:"max_pixels"`
 	MinWidth       int     `yaml:"min_width"`
@@ -14,7 +14,7 @@ type Curate struct {
 }
 
 func defaultCurate() Curate {
-	return Curate{PHashThreshold: 16, CrossClass: "exclude", MaxPixels: 40_000_000,
+	return Curate{PHashThreshold: 12, CrossClass: "exclude", MaxPixels: 40_000_000,
 		MinWidth: 64, MinHeight: 64, MaxAspect: 4, MinEntropy: 0, MinSubject: 0.05, MinSaturation: 0}
 }
 

@@ -66,7 +66,7 @@ scrape:
   # min_side: 300 # fetch a site's sample instead of the original when both sides reach it (default: from images:)
 
 curate:
-  phash_threshold: 16 # near-duplicate distance (64-bit pHash; colour, aspect and detail must agree too)
+  phash_threshold: 12 # near-duplicate distance (64-bit pHash; colour, aspect and detail must agree too)
 
 # The dataset: every class gets exactly per_class images, resized to
 # height x width.

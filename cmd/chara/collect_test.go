@@ -17,6 +17,7 @@ import (
 
 	"github.com/chara-dev/chara/internal/demosite"
 	"github.com/chara-dev/chara/internal/synth"
+	"github.com/chara-dev/chara/internal/wslock"
 	"github.com/chara-dev/chara/manifests"
 )
 
@@ -91,7 +92,14 @@ func TestSharedCrawlCollectedIntoOneDataset(t *testing.T) {
 	}
 	wg.Wait()
 	t.Logf("shared scrape: %s", time.Since(t0))
+	// --status reads Redis only: it runs beside a scrape holding the
+	// workspace lock.
+	held, err := wslock.Acquire(manifests.LockPath(wss[0]), "scrape")
+	if err != nil {
+		t.Fatal(err)
+	}
 	code, out := chara(t, wss[0], "", "scrape", "--status")
+	held.Release()
 	if code != 0 {
 		t.Fatalf("scrape --status: exit %d\n%s", code, out)
 	}

@@ -31,6 +31,9 @@ func lockWriters(cmds []*cli.Command, parent string) {
 		}
 		action := c.Action
 		c.Action = func(cc *cli.Context) error {
+			if name == "scrape" && cc.Bool("status") {
+				return action(cc) // reads the shared crawl in Redis only: fine beside a running scrape
+			}
 			l, err := wslock.Acquire(manifests.LockPath(globals(cc).Workspace), name)
 			if err != nil {
 				return err

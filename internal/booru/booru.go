@@ -75,9 +75,14 @@ const (
 type FaultKind int
 
 const (
-	// RateLimit answers 429 with the Retry-After header of the fault.
+	// RateLimit answers 429 with the Retry-After header of the fault; an
+	// empty RetryAfter sends none, as Danbooru's app does (its 429 goes
+	// through render_error_page, application_controller.rb:151;
+	// REAL-SITES.md §1 "rate limits / 429").
 	RateLimit FaultKind = iota + 1
-	// Unavailable answers 503 with the Retry-After header of the fault.
+	// Unavailable answers 503 with the Retry-After header of the fault;
+	// without one, as Zerochan's "Limit reached (503)" does
+	// (https://github.com/Bionus/imgbrd-grabber/issues/3528; gallery-dl #8288).
 	Unavailable
 	// ServerError answers 500.
 	ServerError

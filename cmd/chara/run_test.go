@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chara-dev/chara/internal/config"
 	"github.com/chara-dev/chara/internal/demosite"
@@ -153,7 +154,6 @@ func TestRunEndToEndThenAddAClass(t *testing.T) {
 	if len(runs) != 1 || runs[0].Model != "cnn" {
 		t.Fatalf("runs after the first chara run: %+v", runs)
 	}
-	beforeSplit := splitOf(t, ws)
 	beforeRaw := map[string]map[string]int64{}
 	for _, c := range []string{"Ichika", "Nino"} {
 		beforeRaw[c] = rawFiles(t, ws, c)
@@ -175,6 +175,60 @@ func TestRunEndToEndThenAddAClass(t *testing.T) {
 	if got := site.Board().Requests(); got != reqs {
 		t.Errorf("second run made %d requests", got-reqs)
 	}
+
+	// The README's loop: review, reject one picture, rebuild. The existing
+	// run predicts every picture exactly as before (its own recipe), and is
+	// then marked stale.
+	first := runs[0].Name
+	var pics []string // kept source pictures, three per class
+	for _, slug := range []string{"ichika", "nino"} {
+		decs, err := manifests.ReadDecisions(manifests.DecisionsPath(ws, slug))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, d := range decs {
+			if d.Decision == manifests.Keep && n < 3 {
+				pics = append(pics, filepath.Join(ws, filepath.FromSlash(d.File)))
+				n++
+			}
+		}
+	}
+	predictJSON := func(name string) []byte {
+		t.Helper()
+		out := filepath.Join(t.TempDir(), name)
+		args := append([]string{"predict", "--run", first, "--json", "--device", "cpu", "--out", out}, pics...)
+		if code, o := chara(t, ws, "", args...); code != 0 {
+			t.Fatalf("predict: exit %d\n%s", code, o)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	predBefore := predictJSON("before.json")
+	ds, err := manifests.ReadDataset(manifests.DatasetDir(ws, "default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := ds.Rows[manifests.Train][0]
+	if err := manifests.AppendReview(manifests.ReviewPath(ws), manifests.ReviewAction{SHA256: victim.SHA256, Class: victim.Class, Action: "reject", At: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := chara(t, ws, "", "run"); code != 0 {
+		t.Fatalf("chara run after a rejection: exit %d\n%s", code, out)
+	}
+	if card, err := manifests.ReadCard(manifests.CardPath(manifests.DatasetDir(ws, "default"))); err != nil || card.Version == ds.Card.Version {
+		t.Fatalf("the rejection did not rebuild the dataset: %v", err)
+	}
+	if predAfter := predictJSON("after.json"); !bytes.Equal(predBefore, predAfter) {
+		t.Errorf("run %s predicts differently after the dataset was rebuilt:\n%s\nvs\n%s", first, predBefore, predAfter)
+	}
+	if code, out := chara(t, ws, "", "compare", first); code != 0 || !strings.Contains(out, "stale") {
+		t.Errorf("compare does not mark %s stale: exit %d\n%s", first, code, out)
+	}
+	beforeSplit := splitOf(t, ws)
 
 	// Add a character and run again.
 	raiha := synth.Extra()[0]
@@ -215,12 +269,12 @@ func TestRunEndToEndThenAddAClass(t *testing.T) {
 		}
 	}
 	runs = finishedRuns(t, ws)
-	if len(runs) != 2 {
-		t.Fatalf("want a retrained run, have %d finished runs", len(runs))
+	if len(runs) != 3 {
+		t.Fatalf("want a run per dataset version (3), have %d finished runs", len(runs))
 	}
 	sort.Slice(runs, func(i, j int) bool { return runs[i].CreatedAt.Before(runs[j].CreatedAt) })
-	if len(runs[1].Classes) != 3 {
-		t.Errorf("the retrained model has %d classes", len(runs[1].Classes))
+	if len(runs[2].Classes) != 3 {
+		t.Errorf("the retrained model has %d classes", len(runs[2].Classes))
 	}
 }
 

@@ -79,3 +79,29 @@ func TestGroupNoMirroredMatchAcrossClasses(t *testing.T) {
 		t.Error("mirrored pair within a class not grouped")
 	}
 }
+
+// A chain a~b~c with a and c apart is not one group: b joins a (the better
+// copy, more pixels), and c, which matches only b, keeps itself. The input
+// order does not matter.
+func TestGroupNoChains(t *testing.T) {
+	mk := func(n int, p uint64, w int) entry {
+		fp := fpOf(n, p, noFlip, 0)
+		fp.Width, fp.Height = w, w
+		return entry{class: 0, fp: fp}
+	}
+	a, b, c := mk(1, 0x0, 900), mk(2, 0x3F, 800), mk(3, 0xFFF, 700) // a-b 6, b-c 6, a-c 12 bits
+	for k, order := range [][]entry{{a, b, c}, {c, b, a}, {b, c, a}} {
+		st := grouped(t, order)
+		by := map[uint64]*entry{}
+		for i := range st.entries {
+			by[st.entries[i].fp.PHash] = &st.entries[i]
+		}
+		ea, eb, ec := by[0x0], by[0x3F], by[0xFFF]
+		if st.entries[eb.leader].fp.SHA256 != ea.fp.SHA256 {
+			t.Errorf("order %d: b's kept copy is %.8s, want a", k, st.entries[eb.leader].fp.SHA256)
+		}
+		if st.entries[ec.leader].fp.SHA256 != ec.fp.SHA256 || ec.comp == ea.comp {
+			t.Errorf("order %d: c joined a chain", k)
+		}
+	}
+}

@@ -110,6 +110,13 @@ func TestRealGrouping(t *testing.T) {
 			if _, ok := DefaultLimits.match(&a, &kept); !ok {
 				t.Errorf("%s: in the group of %.12s but does not match it", it.File, d.KeptSHA256)
 			}
+			// The kept copy is the best: the most pixels, then the best
+			// format, then the least compressed.
+			pa, pk := a.Width*a.Height, kept.Width*kept.Height
+			if pk < pa || (pk == pa && kept.Format == a.Format && kept.Bytes < a.Bytes) {
+				t.Errorf("%s (%dx%d, %d bytes) is a duplicate of a worse copy %.12s (%dx%d, %d bytes)",
+					it.File, a.Width, a.Height, a.Bytes, d.KeptSHA256, kept.Width, kept.Height, kept.Bytes)
+			}
 			if d.Group != d.KeptSHA256 {
 				t.Errorf("%s: group %.12s is not its kept copy %.12s", it.File, d.Group, d.KeptSHA256)
 			}

@@ -28,6 +28,9 @@ type RunCard struct {
 	Finished    bool           `json:"finished"`
 	StopReason  string         `json:"stop_reason,omitempty"`
 	BestWeights string         `json:"best_weights"` // file name in the run folder
+	// OpenSet is the "none of these characters" threshold (absent in runs
+	// trained before it existed: predict then always answers a class).
+	OpenSet *OpenSet `json:"open_set,omitempty"`
 }
 
 // InputSize is the model input's height and width.

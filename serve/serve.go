@@ -470,7 +470,10 @@ func (s *Server) picture(ctx context.Context, label int) []byte {
 // PredictResponse is the body of POST /api/predict.
 type PredictResponse struct {
 	Predictions []PredictionInfo `json:"predictions"`
-	Millis      float64          `json:"ms"`
+	// None: the run answers "none of these characters" (the image's score
+	// is below its open-set threshold); Predictions still rank the classes.
+	None   bool    `json:"none"`
+	Millis float64 `json:"ms"`
 }
 
 // PredictionInfo is a prediction with its class's picture URL.
@@ -519,7 +522,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, reason, message(err))
 		return
 	}
-	out := PredictResponse{Predictions: make([]PredictionInfo, len(preds))}
+	out := PredictResponse{Predictions: make([]PredictionInfo, len(preds)), None: s.p.None(preds)}
 	for i, p := range preds {
 		out.Predictions[i] = PredictionInfo{Prediction: p, Picture: pictureURL(p.Label)}
 	}

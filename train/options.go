@@ -11,6 +11,7 @@ import (
 	"github.com/chara-dev/chara/internal/progress"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/models"
+	"github.com/chara-dev/chara/train/openset"
 	"github.com/chara-dev/chara/train/torchrt"
 )
 
@@ -46,6 +47,9 @@ type options struct {
 	resume   bool
 	changes  bool // resume: the settings given may differ from the run's
 	reporter progress.Reporter
+	// openSetFRR is the target false-rejection rate of the open-set
+	// threshold calibrated on the validation split.
+	openSetFRR float64
 	// test hooks
 	afterEpoch func(epoch int)
 	// valAcc replaces the measured validation accuracy of an epoch.
@@ -67,9 +71,14 @@ func defaultOptions() options {
 			Seed:      1,
 			Device:    "auto",
 		},
-		reporter: progress.Nop(),
+		reporter:   progress.Nop(),
+		openSetFRR: openset.DefaultFRR,
 	}
 }
+
+// WithOpenSetFRR sets the target false-rejection rate of the "none of these
+// characters" threshold, calibrated on the validation split (default 5%).
+func WithOpenSetFRR(frr float64) Option { return func(o *options) { o.openSetFRR = frr } }
 
 // WithModel picks the model: effnet-b0, cnn or cnn2 (required).
 func WithModel(name string) Option { return func(o *options) { o.Model = name } }

@@ -601,7 +601,7 @@ func (r *runner) finish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var tm epochMetrics
+	var tm, vm epochMetrics
 	err = r.th.Do(ctx, func() error {
 		if err := loadVarStore(r.m.VarStore(), filepath.Join(r.dir, best.Weights)); err != nil {
 			return err
@@ -612,10 +612,18 @@ func (r *runner) finish(ctx context.Context) error {
 		r.s.frozen = r.frozenAt(best.Epoch)
 		l := newLoader(ctx, r.source(manifests.Test, best.Epoch, false), r.o.BatchSize, false, false, 0)
 		defer l.close()
-		tm, err = evaluate(ctx, r.s, l)
+		if tm, err = evaluate(ctx, r.s, l); err != nil {
+			return err
+		}
+		vl := newLoader(ctx, r.source(manifests.Val, best.Epoch, false), r.o.BatchSize, false, false, 0)
+		defer vl.close()
+		vm, err = evaluate(ctx, r.s, vl)
 		return err
 	})
 	if err != nil {
+		return err
+	}
+	if r.card.OpenSet, err = calibrateOpenSet(vm.Probs, r.o.openSetFRR); err != nil {
 		return err
 	}
 	r.card.TestAcc, r.card.TestLoss = tm.Acc, tm.Loss

@@ -14,6 +14,7 @@ import (
 )
 
 type predictOptions struct {
+	OpenSet string
 	Run     string
 	Dataset string
 	Top     int
@@ -37,6 +38,7 @@ func newPredictCommand() *cli.Command {
 			"still run; the exit code is 1 if any failed.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "run", Usage: "run `NAME` (runs/NAME) or folder (default: the best run of --dataset)"},
+			&cli.StringFlag{Name: "open-set", Value: "on", Usage: "`on`: answer \"none of these characters\" below the run's calibrated threshold (run.json open_set); off: always a class"},
 			&cli.StringFlag{Name: "dataset", Aliases: []string{"n"}, Value: "default", Usage: "dataset `NAME` whose best run is used without --run"},
 			&cli.IntFlag{Name: "top", Aliases: []string{"k"}, Value: 3, Usage: "show the `K` most probable classes"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON (one array, an entry per image)"},
@@ -47,7 +49,7 @@ func newPredictCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			return runPredict(c.Context, globals(c), predictOptions{
-				Run: c.String("run"), Dataset: c.String("dataset"), Top: c.Int("top"), JSON: c.Bool("json"),
+				Run: c.String("run"), OpenSet: c.String("open-set"), Dataset: c.String("dataset"), Top: c.Int("top"), JSON: c.Bool("json"),
 				Out: c.String("out"), Device: c.String("device"), Threads: c.Int("threads"), Workers: c.Int("workers"),
 				Inputs: c.Args().Slice(),
 			})
@@ -56,6 +58,10 @@ func newPredictCommand() *cli.Command {
 }
 
 func runPredict(ctx context.Context, g *globalOptions, opts predictOptions) error {
+	openSet, err := openSetFlag("predict", opts.OpenSet)
+	if err != nil {
+		return err
+	}
 	if len(opts.Inputs) == 0 {
 		return usagef("predict: give at least one IMAGE or DIR")
 	}
@@ -74,7 +80,7 @@ func runPredict(ctx context.Context, g *globalOptions, opts predictOptions) erro
 	if err != nil {
 		return err
 	}
-	p, err := predict.Load(dir, predict.WithDevice(dev), predict.WithThreads(opts.Threads))
+	p, err := predict.Load(dir, predict.WithDevice(dev), predict.WithThreads(opts.Threads), predict.WithOpenSet(openSet))
 	if err != nil {
 		return err
 	}
@@ -123,4 +129,15 @@ func runPredict(ctx context.Context, g *globalOptions, opts predictOptions) erro
 		return &exitCodeError{code: exitFailure, err: fmt.Errorf("predict: %d of %s could not be read", failed, plural(len(results), "image", "images"))}
 	}
 	return nil
+}
+
+// openSetFlag reads --open-set on|off.
+func openSetFlag(cmd, v string) (bool, error) {
+	switch v {
+	case "on", "":
+		return true, nil
+	case "off":
+		return false, nil
+	}
+	return false, usagef("%s: --open-set %q: want on or off", cmd, v)
 }

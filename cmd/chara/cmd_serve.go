@@ -17,6 +17,7 @@ import (
 )
 
 type serveOptions struct {
+	OpenSet   string
 	Run       string
 	Dataset   string
 	Addr      string
@@ -38,6 +39,7 @@ func newServeCommand() *cli.Command {
 			"(image as the body or multipart field \"image\"), GET /api/classes, GET /api/samples. Stop with Ctrl-C.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "run", Usage: "run `NAME` (runs/NAME) or folder (default: the best run of --dataset)"},
+			&cli.StringFlag{Name: "open-set", Value: "on", Usage: "`on`: answer \"none of these characters\" below the run's calibrated threshold (run.json open_set); off: always a class"},
 			&cli.StringFlag{Name: "dataset", Aliases: []string{"n"}, Value: "default", Usage: "dataset `NAME` whose best run is used without --run"},
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen on `HOST:PORT` (port 0: any free port)"},
 			&cli.StringFlag{Name: "device", Value: "auto", Usage: "auto, cpu, cuda or cuda:N"},
@@ -49,7 +51,7 @@ func newServeCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			return runServe(c.Context, globals(c), serveOptions{
-				Run: c.String("run"), Dataset: c.String("dataset"), Addr: c.String("addr"), Device: c.String("device"),
+				Run: c.String("run"), OpenSet: c.String("open-set"), Dataset: c.String("dataset"), Addr: c.String("addr"), Device: c.String("device"),
 				Threads: c.Int("threads"), MaxUpload: c.Int("max-upload"), MaxPixels: c.Int64("max-pixels"), Samples: c.Int("samples"),
 				Hosts: c.StringSlice("host"),
 			})
@@ -58,6 +60,10 @@ func newServeCommand() *cli.Command {
 }
 
 func runServe(ctx context.Context, g *globalOptions, opts serveOptions) error {
+	openSet, err := openSetFlag("serve", opts.OpenSet)
+	if err != nil {
+		return err
+	}
 	if opts.MaxUpload < 1 {
 		return usagef("serve: --max-upload must be at least 1 (MB), got %d", opts.MaxUpload)
 	}
@@ -92,7 +98,7 @@ func runServe(ctx context.Context, g *globalOptions, opts serveOptions) error {
 	default:
 		return err
 	}
-	p, err := predict.Load(dir, predict.WithDevice(dev), predict.WithThreads(opts.Threads), predict.WithMaxPixels(opts.MaxPixels))
+	p, err := predict.Load(dir, predict.WithDevice(dev), predict.WithThreads(opts.Threads), predict.WithMaxPixels(opts.MaxPixels), predict.WithOpenSet(openSet))
 	if err != nil {
 		return err
 	}

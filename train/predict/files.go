@@ -74,7 +74,10 @@ func isImageName(p string) bool {
 type Result struct {
 	Path        string       `json:"path"`
 	Predictions []Prediction `json:"predictions,omitempty"`
-	Err         error        `json:"-"`
+	// None: the run answers "none of these characters" (its open-set
+	// score is below the threshold); Predictions still rank the classes.
+	None bool  `json:"none"`
+	Err  error `json:"-"`
 }
 
 // MarshalJSON adds the error as text.
@@ -106,7 +109,7 @@ func (p *Predictor) PredictFiles(ctx context.Context, files []string, k, workers
 			defer wg.Done()
 			for i := range next {
 				preds, err := p.PredictFile(ctx, files[i], k)
-				res[i] = Result{Path: files[i], Predictions: preds, Err: err}
+				res[i] = Result{Path: files[i], Predictions: preds, None: err == nil && p.None(preds), Err: err}
 			}
 		}()
 	}
@@ -178,6 +181,9 @@ func WriteTable(w io.Writer, results []Result) error {
 		}
 		first = false
 		fmt.Fprintf(tw, "%s\n", r.Path)
+		if r.None {
+			fmt.Fprintf(tw, "  %s\n", NoneOfThese)
+		}
 		for i, p := range r.Predictions {
 			fmt.Fprintf(tw, "  %d\t%s\t%6.2f%%\n", i+1, p.Class, 100*p.Prob)
 		}

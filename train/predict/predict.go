@@ -60,10 +60,15 @@ type options struct {
 	maxBatch  int
 	maxPixels int64
 	build     Builder
+	noOpenSet bool
 }
 
 // Option configures Load.
 type Option func(*options)
+
+// WithOpenSet turns the "none of these characters" answer on (default, for
+// a run with a calibrated threshold) or off.
+func WithOpenSet(on bool) Option { return func(o *options) { o.noOpenSet = !on } }
 
 // WithDevice runs the model on device (default CPU).
 func WithDevice(d gotch.Device) Option { return func(o *options) { o.device = d } }
@@ -103,6 +108,7 @@ type Predictor struct {
 	maxPixels int64
 	maxBatch  int
 	device    gotch.Device
+	openSet   *manifests.OpenSet // nil: always answer a class
 
 	th       *torchrt.Thread
 	ownTh    bool
@@ -146,6 +152,9 @@ func Load(runDir string, opts ...Option) (*Predictor, error) {
 	p := &Predictor{
 		dir: runDir, card: card, rc: rc, maxPixels: o.maxPixels, maxBatch: o.maxBatch, device: o.device,
 		th: o.thread, queue: make(chan *request), quit: make(chan struct{}),
+	}
+	if !o.noOpenSet {
+		p.openSet = card.OpenSet
 	}
 	if p.th == nil {
 		p.th, p.ownTh = torchrt.NewThread(o.threads), true

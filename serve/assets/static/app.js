@@ -19,8 +19,10 @@ function showResult(data) {
   $("busy").hidden = true;
   $("error").hidden = true;
   const top = data.predictions[0];
-  $("result-name").textContent = top.class;
-  $("result-prob").textContent = pct(top.prob);
+  // Below the run's open-set threshold: a stranger, not one of the classes.
+  $("result-name").textContent = data.none ? "none of these characters" : top.class;
+  $("result-prob").textContent = data.none ? "(closest: " + top.class + " " + pct(top.prob) + ")" : pct(top.prob);
+  $("result-picture").hidden = !!data.none;
   $("result-picture").src = top.picture;
   $("result-picture").alt = top.class;
   const chart = $("chart");

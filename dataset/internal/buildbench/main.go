@@ -39,6 +39,7 @@ func main() {
 	n := flag.Int("n", 120, "source JPEGs (two classes)")
 	rounds := flag.Int("rounds", 3, "alternating rounds")
 	py := flag.String("python", "/usr/bin/python3", "python3 with PIL (Debian python3-pil)")
+	draft := flag.String("draft", "fit", "PIL's draft request: fit (the fitted size, 1/8 here) or box (the 150x300 output box, 1/4 here)")
 	child := flag.String("child", "", "internal: build the dataset of this name in workspace -ws")
 	ws := flag.String("ws", "", "internal: workspace")
 	flag.Parse()
@@ -49,7 +50,7 @@ func main() {
 		}
 		return
 	}
-	if err := run(*n, *rounds, *py); err != nil {
+	if err := run(*n, *rounds, *py, *draft); err != nil {
 		fmt.Fprintln(os.Stderr, "buildbench:", err)
 		os.Exit(1)
 	}
@@ -70,7 +71,7 @@ func build(ws, name string, n int) error {
 	return err
 }
 
-func run(n, rounds int, py string) error {
+func run(n, rounds int, py, draft string) error {
 	ws, err := os.MkdirTemp("", "buildbench-")
 	if err != nil {
 		return err
@@ -90,7 +91,7 @@ func run(n, rounds int, py string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%d JPEGs of 1200x1800 -> 300x150 (pad), GOMAXPROCS %d, NumCPU %d\n", n, runtime.GOMAXPROCS(0), runtime.NumCPU())
+	fmt.Printf("%d JPEGs of 1200x1800 -> 300x150 (pad), PIL draft %s, GOMAXPROCS %d, NumCPU %d\n", n, draft, runtime.GOMAXPROCS(0), runtime.NumCPU())
 	bestC, bestP := time.Duration(1<<62), time.Duration(1<<62)
 	var ratios, cpuRatios []float64
 	for r := 0; r < rounds; r++ {
@@ -99,7 +100,7 @@ func run(n, rounds int, py string) error {
 		if err != nil {
 			return fmt.Errorf("chara: %w", err)
 		}
-		p, pc, err := timed(exec.Command(py, script, filepath.Join(ws, "raw"), filepath.Join(ws, "pil"+strconv.Itoa(r)), "300", "150"))
+		p, pc, err := timed(exec.Command(py, script, filepath.Join(ws, "raw"), filepath.Join(ws, "pil"+strconv.Itoa(r)), "300", "150", draft))
 		if err != nil {
 			return fmt.Errorf("pil: %w", err)
 		}

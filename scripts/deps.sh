@@ -24,13 +24,14 @@ fi
 # For the tests only: a Redis server (shared crawl), Chromium (browser
 # tests), PyTorch, torchvision, PIL and SciPy (references only, never at run
 # time); binutils (readelf) and xz-utils for the libtorch 2.11 headers of
-# the CUDA cross-build.
+# the CUDA cross-build; fonts-ipafont-gothic for class names in Japanese
+# (and other CJK) in the plots (chara uses it at run time where installed).
 if [ "$what" = all ]; then
   for tool in redis-server:redis-server chromium:chromium python3:python3; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || need+=("${tool#*:}")
   done
   if command -v dpkg-query >/dev/null 2>&1; then
-    for p in python3-torch python3-torchvision python3-pil python3-scipy binutils xz-utils; do
+    for p in python3-torch python3-torchvision python3-pil python3-scipy binutils xz-utils fonts-ipafont-gothic; do
       have_pkg "$p" || need+=("$p")
     done
   fi

@@ -153,6 +153,8 @@ func confusionFigure(names []string, c [][]int) (figure, error) {
 	}
 	p.X.Tick.Marker = plot.ConstantTicks(xt)
 	p.Y.Tick.Marker = plot.ConstantTicks(yt)
+	p.X.Tick.Label.Font = withSize(labelFont(names), p.X.Tick.Label.Font.Size)
+	p.Y.Tick.Label.Font = withSize(labelFont(names), p.Y.Tick.Label.Font.Size)
 	p.X.Tick.Label.Rotation = math.Pi / 4
 	p.X.Tick.Label.XAlign = vgdraw.XRight
 	p.X.Tick.Label.YAlign = vgdraw.YTop
@@ -372,6 +374,8 @@ func topLossesFigure(names []string, test *splitData, tls []topLoss) figure {
 		txt.XAlign = vgdraw.XCenter
 		red := textStyle(vg.Points(10), color.RGBA{190, 20, 20, 255})
 		red.XAlign = vgdraw.XCenter
+		txt.Font = withSize(labelFont(names), txt.Font.Size)
+		red.Font = withSize(labelFont(names), red.Font.Size)
 		for n, tl := range tls {
 			col, row := n%cols, n/cols
 			x0 := vg.Length(col) * cellW

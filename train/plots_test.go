@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
@@ -124,4 +126,55 @@ func TestPlotsRenderWithTheirLabels(t *testing.T) {
 	}
 	renderChecks(t, "top_losses", topLossesFigure(names, test, tls), "true: Nakano Yotsuba", "pred: Nakano Nino (p=0.95)", "loss 3.00, p(true)=0.05")
 	renderChecks(t, "top_losses_none", topLossesFigure(names, test, nil), "no misclassified test images")
+}
+
+// TestPlotsDrawCJKNames checks that class names in a script the default
+// font lacks are drawn with a font that has them (fonts-droid-fallback).
+func TestPlotsDrawCJKNames(t *testing.T) {
+	names := []string{"中野三玖", "中野二乃", "Nakano Ichika"}
+	if labelFont([]string{"Nakano Ichika"}) != plot.DefaultFont {
+		t.Error("Latin names left the default font")
+	}
+	if _, err := os.Stat(fallbackFonts[0]); err != nil {
+		t.Skipf("no CJK font (%v): apt-get install fonts-ipafont-gothic", err)
+	}
+	lf := labelFont(names)
+	if lf != fallbackFace {
+		t.Fatalf("CJK names drawn with %v", lf)
+	}
+	if f := font.DefaultCache.Lookup(lf, 10); f.Face == nil || !covers(f.Face, names) {
+		t.Error("the fallback font lacks the names' glyphs")
+	}
+	cf, err := confusionFigure(names, [][]int{{3, 1, 0}, {0, 4, 0}, {1, 0, 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	renderChecks(t, "confusion_cjk", cf, "中野三玖", "中野二乃")
+	// The CJK names are drawn in the fallback font (the default one has no
+	// glyphs for them and would draw nothing).
+	svg := vgsvg.NewWith(vgsvg.UseWH(cf.W, cf.H))
+	cf.Draw(draw.New(svg))
+	var buf bytes.Buffer
+	if _, err := svg.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	text := buf.String()
+	for _, name := range []string{"中野三玖", "中野二乃"} {
+		els := 0
+		for rest := text; ; {
+			end := strings.Index(rest, ">"+html.EscapeString(name)+"<")
+			if end < 0 {
+				break
+			}
+			el := rest[strings.LastIndex(rest[:end], "<text"):end]
+			if !strings.Contains(el, "font-family:") || strings.Contains(el, "Liberation") {
+				t.Errorf("label %s drawn in the default font, which lacks it: %s", name, el)
+			}
+			els++
+			rest = rest[end+1:]
+		}
+		if els != 2 { // a row and a column
+			t.Errorf("label %s drawn %d times, want 2", name, els)
+		}
+	}
 }

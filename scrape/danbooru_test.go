@@ -240,3 +240,18 @@ func TestDanbooruRelativeFileURL(t *testing.T) {
 		}
 	}
 }
+
+func TestCursorIsPerFilters(t *testing.T) {
+	b := booru.New(makePosts(1, 30, "nakano_miku"))
+	ts := start(t, b)
+	ws := t.TempDir()
+	runScrape(t, ws, baseOpts(Source{Kind: "danbooru", URL: ts.URL, Limit: 10, Parallelism: 1}, "nakano_miku", 12)...)
+	// Other filters: the listing starts again at page 1.
+	b.Reset()
+	f := testFilters()
+	f.Ratings = []string{"g", "s", "q"}
+	runScrape(t, ws, append(baseOpts(Source{Kind: "danbooru", URL: ts.URL, Limit: 10, Parallelism: 1}, "nakano_miku", 20), WithFilters(f))...)
+	if b.URLRequests("/posts.json?limit=10&page=1&tags=nakano_miku") != 1 {
+		t.Error("with other filters, the listing did not start at page 1")
+	}
+}

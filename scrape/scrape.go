@@ -14,6 +14,8 @@ package scrape
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -379,7 +381,11 @@ func (j *job) run(ctx context.Context) {
 		j.r.rep.Logf("%s: %s: %v; asking again in %s", j.c.name, j.src.Name, err, d.Round(time.Second))
 	})
 	if j.r.arc != nil {
-		ad.cursors = archiveCursor{arc: j.r.arc, class: j.c.slug, source: j.src.Name, query: j.sum.Query}
+		// Other filters may want posts the last run passed over: the
+		// position is kept per query and filters.
+		fp := sha256.Sum256([]byte(fmt.Sprintf("%+v", j.r.filters)))
+		ad.cursors = archiveCursor{arc: j.r.arc, class: j.c.slug, source: j.src.Name,
+			query: j.sum.Query + "\x00" + hex.EncodeToString(fp[:8])}
 	}
 	fr := j.r.st.frontier(j.c.slug, j.src.Name, j.sum.Query, ad, func(pg *Page) {
 		j.count(func(s *SourceSummary) {

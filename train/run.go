@@ -187,6 +187,21 @@ func Run(ctx context.Context, workspace string, opts ...Option) (_ *manifests.Ru
 	return r.card, runErr
 }
 
+// PrepareResume readies a run folder for a training that continues it when
+// it can: true when the folder holds a checkpoint (resume it); a folder
+// stopped before its first checkpoint holds nothing to keep and is removed.
+func PrepareResume(dir string) (bool, error) {
+	if _, err := os.Stat(filepath.Join(dir, lastKind+".json")); err == nil {
+		return true, nil
+	}
+	if _, err := os.Stat(dir); err == nil {
+		if err := os.RemoveAll(dir); err != nil {
+			return false, fmt.Errorf("remove the unfinished run %s: %w", dir, err)
+		}
+	}
+	return false, nil
+}
+
 // resumeChanges checks the settings a resumed run would continue with
 // against the ones it was defined with: what defines the run never changes;
 // the rest only when changes is set. Device and threads are free.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -118,14 +116,9 @@ func runRun(ctx context.Context, g *globalOptions, o runOptions) error {
 func trainForRun(ctx context.Context, g *globalOptions, cfg *config.Config, model, dataset, fingerprint string) error {
 	name := pipeline.RunName(model, dataset, fingerprint)
 	dir := manifests.RunDir(g.Workspace, name)
-	resume := false
-	if _, err := os.Stat(filepath.Join(dir, "last.json")); err == nil {
-		resume = true
-	} else if _, err := os.Stat(dir); err == nil {
-		// Stopped before its first checkpoint: nothing in it to keep.
-		if err := os.RemoveAll(dir); err != nil {
-			return fmt.Errorf("remove the unfinished run %s: %w", dir, err)
-		}
+	resume, err := train.PrepareResume(dir)
+	if err != nil {
+		return err
 	}
 	opts := append(trainConfigOptions(cfg, g),
 		train.WithModel(model), train.WithDataset(dataset), train.WithName(name), train.WithResume(resume))

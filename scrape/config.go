@@ -51,6 +51,9 @@ func ConfigOptions(cfg *config.Config, getenv func(string) string) []Option {
 	}
 	if sc.Redis != "" {
 		opts = append(opts, WithRedis(sc.Redis))
+		if sc.RedisLease > 0 {
+			opts = append(opts, WithRedisLease(sc.RedisLease))
+		}
 	}
 	return opts
 }

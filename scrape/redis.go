@@ -347,6 +347,22 @@ func (s *redisStore) publish(ctx context.Context) error {
 			if err := s.rdb.SAdd(ctx, s.key("have", slug), shas...).Err(); err != nil {
 				return err
 			}
+			// The index is the truth: its files' posts and contents are
+			// known to the job even where the local archive missed them (a
+			// worker killed between the index line and the archive entry).
+			pipe := s.rdb.Pipeline()
+			for _, r := range chunk {
+				pipe.HSetNX(ctx, s.key("archive"), SHA256Key(r.SHA256), StatusDownloaded)
+				if r.PostID != "" {
+					pipe.HSetNX(ctx, s.key("archive"), PostKey(r.Source, r.PostID), StatusDownloaded)
+				}
+				if r.MD5 != "" {
+					pipe.HSetNX(ctx, s.key("archive"), MD5Key(strings.ToLower(r.MD5)), StatusDownloaded)
+				}
+			}
+			if _, err := pipe.Exec(ctx); err != nil {
+				return err
+			}
 		}
 	}
 	rows, err := s.local.arc.db.QueryContext(ctx, `SELECT key, status FROM archive`)
@@ -486,13 +502,22 @@ func (s *redisStore) has(ctx context.Context, keys ...string) (bool, error) {
 	return false, nil
 }
 
+// put writes the job's archive first, then the local one: a file's index
+// line is already on disk (the truth, which the next join publishes), and
+// the job must know the file before a worker killed now leaves its
+// candidate to be reclaimed; the local archive, if this worker dies before
+// writing it, is rebuilt from the index when the class starts again.
 func (s *redisStore) put(ctx context.Context, e Entry, overwrite bool, keys ...string) error {
-	if err := s.local.put(ctx, e, overwrite, keys...); err != nil {
+	if s.dry {
+		return s.local.put(ctx, e, overwrite, keys...)
+	}
+	if err := s.putShared(ctx, e, overwrite, keys...); err != nil {
 		return err
 	}
-	if s.dry {
-		return nil
-	}
+	return s.local.put(ctx, e, overwrite, keys...)
+}
+
+func (s *redisStore) putShared(ctx context.Context, e Entry, overwrite bool, keys ...string) error {
 	t := taskOf(ctx)
 	// A write lost to a cancelled run is published again at the next join.
 	return s.do(ctx, func(ctx context.Context) error {

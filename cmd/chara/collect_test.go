@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -10,20 +13,30 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/chara-dev/chara/internal/booru"
 	"github.com/chara-dev/chara/internal/demosite"
 	"github.com/chara-dev/chara/internal/synth"
 	"github.com/chara-dev/chara/internal/wslock"
 	"github.com/chara-dev/chara/manifests"
 )
 
-// startRedisServer runs Debian's redis-server on a loopback port without
+// testRedis is Debian's redis-server on a loopback port without
 // persistence, for the test only.
-func startRedisServer(t *testing.T) string {
+type testRedis struct {
+	bin, dir, url string
+	port          int
+	cmd           *exec.Cmd
+}
+
+func startRedisServer(t *testing.T) string { return newTestRedis(t).url }
+
+func newTestRedis(t *testing.T) *testRedis {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -35,13 +48,19 @@ func startRedisServer(t *testing.T) string {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-	if err := cmd.Start(); err != nil {
+	r := &testRedis{bin: bin, dir: t.TempDir(), port: port, url: fmt.Sprintf("redis://127.0.0.1:%d/0", port)}
+	r.start(t)
+	t.Cleanup(r.kill)
+	return r
+}
+
+func (r *testRedis) start(t *testing.T) {
+	t.Helper()
+	r.cmd = exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", r.dir)
+	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	u := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-	opt, _ := redis.ParseURL(u)
+	opt, _ := redis.ParseURL(r.url)
 	rdb := redis.NewClient(opt)
 	defer rdb.Close()
 	for i := 0; rdb.Ping(context.Background()).Err() != nil; i++ {
@@ -50,7 +69,176 @@ func startRedisServer(t *testing.T) string {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return u
+}
+
+// kill stops the server with SIGKILL: with no persistence, all is lost.
+func (r *testRedis) kill() {
+	if r.cmd != nil {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+		r.cmd = nil
+	}
+}
+
+// TestCharaHelperProcess is not a test: TestSharedCrawlSurvivesKillAndRestart
+// re-executes the test binary with CHARA_CMD_HELPER (the arguments, as
+// JSON) to run chara in a process it can kill.
+func TestCharaHelperProcess(t *testing.T) {
+	spec := os.Getenv("CHARA_CMD_HELPER")
+	if spec == "" {
+		t.Skip("helper process for TestSharedCrawlSurvivesKillAndRestart")
+	}
+	var args []string
+	if err := json.Unmarshal([]byte(spec), &args); err != nil {
+		os.Exit(2)
+	}
+	os.Exit(run(context.Background(), append([]string{"chara"}, args...), io.Discard, os.Stderr))
+}
+
+func charaProcess(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
+	b, _ := json.Marshal(args)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCharaHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "CHARA_CMD_HELPER="+string(b))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+func rawCount(ws []string, slugs ...string) int {
+	n := 0
+	for _, w := range ws {
+		for _, s := range slugs {
+			recs, _ := manifests.ReadRawIndex(manifests.RawIndexPath(w, s))
+			n += len(recs)
+		}
+	}
+	return n
+}
+
+// The acceptance run: 3 chara scrape processes share a crawl, Redis
+// dies and comes back empty, one worker is killed (SIGKILL) and started
+// again; each class ends with exactly its target in the fleet, no file is
+// fetched twice except the killed worker's download in flight, and chara
+// collect, curate and dataset build make one dataset.
+func TestSharedCrawlSurvivesKillAndRestart(t *testing.T) {
+	rs := newTestRedis(t)
+	site := demosite.New(7, 30, demosite.Characters(synth.Characters()[:2]...),
+		demosite.BooruOptions(booru.WithFaults(booru.Fault{Kind: booru.Slow, On: booru.Files, Delay: 40 * time.Millisecond})))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	base, stop, err := site.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	const target = 20
+	cfg := site.Config(base, demosite.Sizes{Candidates: target, PerClass: 6, Width: 24, Height: 48, Epochs: 1, Models: "cnn"})
+	cfg = strings.Replace(cfg, "scrape:\n", "scrape:\n  redis: "+rs.url+"\n  redis_lease: 600ms\n", 1)
+	dir := t.TempDir()
+	var wss, slugs []string
+	for _, name := range []string{"w0", "w1", "w2", "all"} {
+		ws := filepath.Join(dir, name)
+		wss = append(wss, ws)
+		if err := os.MkdirAll(ws, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(ws, "chara.yaml"), []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range synth.Characters()[:2] {
+		slug, _ := manifests.Slug(c.Name)
+		slugs = append(slugs, slug)
+	}
+	workers := wss[:3]
+	var cmds []*exec.Cmd
+	for _, ws := range workers {
+		cmds = append(cmds, charaProcess(t, "--workspace", ws, "scrape"))
+	}
+	wait := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	wait("6 files", func() bool { return rawCount(workers, slugs...) >= 6 })
+	rs.kill()
+	time.Sleep(300 * time.Millisecond)
+	rs.start(t)
+	wait("16 files", func() bool { return rawCount(workers, slugs...) >= 16 })
+	if err := cmds[0].Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmds[0].Wait()
+	cmds[0] = charaProcess(t, "--workspace", workers[0], "scrape")
+	for i, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			// Exit 1 is a source that stopped early (the demo site's broken
+			// files); anything else is a failure.
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+				t.Fatalf("worker %d: %v", i, err)
+			}
+		}
+	}
+	for _, slug := range slugs {
+		seen := map[string]int{}
+		for _, ws := range workers {
+			recs, _ := manifests.ReadRawIndex(manifests.RawIndexPath(ws, slug))
+			for _, r := range recs {
+				seen[r.SHA256]++
+			}
+		}
+		if len(seen) != target {
+			t.Errorf("%s: %d distinct files in the fleet, want exactly %d", slug, len(seen), target)
+		}
+		for sha, n := range seen {
+			if n > 1 {
+				var where []string
+				for i, ws := range workers {
+					recs, _ := manifests.ReadRawIndex(manifests.RawIndexPath(ws, slug))
+					for _, r := range recs {
+						if r.SHA256 == sha {
+							where = append(where, fmt.Sprintf("w%d post %s (%s)", i, r.PostID, r.Source))
+						}
+					}
+				}
+				t.Errorf("%s: %s in %d workspaces: %v", slug, sha, n, where)
+			}
+		}
+	}
+	twice := 0
+	for id, n := range site.Board().FileRequests() {
+		if n > 2 {
+			t.Errorf("post %d fetched %d times", id, n)
+		}
+		if n == 2 {
+			twice++
+		}
+	}
+	if twice > 4 { // the demo site's parallelism: the killed worker's downloads in flight
+		t.Errorf("%d posts fetched twice, want at most the 4 in flight at the kill", twice)
+	}
+	if code, out := chara(t, wss[3], "", "collect", workers[0], workers[1], workers[2]); code != 0 {
+		t.Fatalf("collect: exit %d\n%s", code, out)
+	}
+	if n := rawCount(wss[3:], slugs...); n != 2*target {
+		t.Errorf("%d files collected, want %d", n, 2*target)
+	}
+	if code, out := chara(t, wss[3], "", "curate"); code != 0 {
+		t.Fatalf("curate: exit %d\n%s", code, out)
+	}
+	if code, out := chara(t, wss[3], "", "dataset", "build"); code != 0 {
+		t.Fatalf("dataset build: exit %d\n%s", code, out)
+	}
 }
 
 // Two workspaces share one crawl through Redis, then chara collect gathers

@@ -52,6 +52,7 @@ var keyDocs = map[string]string{
 	"scrape.types":              "File types to keep: any of jpg, png, gif, webp. Empty: all four.",
 	"scrape.redis":              "redis://[:password@]host:port/db to share one crawl between several machines (see the README, \"Several machines, one crawl\"). Empty: this machine only.",
 	"scrape.job":                "Name of the shared crawl on scrape.redis: machines with the same job share one crawl. Empty: derived from the sources and classes.",
+	"scrape.redis_lease":        "Shared crawl: how long a dead worker's claims, reservations and listing lease last (its candidates go to the others after two). Default 10s.",
 	"scrape.ignore_robots":      "Do not honour robots.txt for any html source.",
 	"scrape.single_character":   "Skip posts whose character tags name another character, or several. Default true.",
 	"scrape.min_side":           "Fetch a site's sample or jpeg rendition instead of the original when both its sides reach this; 0: the larger of images.height and images.width; -1: always originals.",

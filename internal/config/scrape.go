@@ -99,17 +99,18 @@ func (s Source) validate() *fieldError {
 
 // Scrape is the scrape: section.
 type Scrape struct {
-	Candidates   int      `yaml:"candidates"`
-	MinWidth     int      `yaml:"min_width"`
-	MinHeight    int      `yaml:"min_height"`
-	Ratings      []string `yaml:"ratings"`
-	ExcludeTags  []string `yaml:"exclude_tags"`
-	UserAgent    string   `yaml:"user_agent"`
-	MaxFileSize  int64    `yaml:"max_file_size"`
-	Types        []string `yaml:"types,omitempty"` // jpg, png, gif, webp (default all four)
-	Redis        string   `yaml:"redis,omitempty"` // redis://[:password@]host:port/db: one crawl shared by several machines
-	Job          string   `yaml:"job,omitempty"`   // the shared crawl's name (default: derived from sources and classes)
-	IgnoreRobots bool     `yaml:"ignore_robots,omitempty"`
+	Candidates   int           `yaml:"candidates"`
+	MinWidth     int           `yaml:"min_width"`
+	MinHeight    int           `yaml:"min_height"`
+	Ratings      []string      `yaml:"ratings"`
+	ExcludeTags  []string      `yaml:"exclude_tags"`
+	UserAgent    string        `yaml:"user_agent"`
+	MaxFileSize  int64         `yaml:"max_file_size"`
+	Types        []string      `yaml:"types,omitempty"`       // jpg, png, gif, webp (default all four)
+	Redis        string        `yaml:"redis,omitempty"`       // redis://[:password@]host:port/db: one crawl shared by several machines
+	Job          string        `yaml:"job,omitempty"`         // the shared crawl's name (default: derived from sources and classes)
+	RedisLease   time.Duration `yaml:"redis_lease,omitempty"` // how long a dead worker's share of the crawl is held (default 10s)
+	IgnoreRobots bool          `yaml:"ignore_robots,omitempty"`
 	// SingleCharacter skips posts whose character tags name another
 	// character or several (default true).
 	SingleCharacter *bool `yaml:"single_character,omitempty"`
@@ -166,6 +167,9 @@ func (s Scrape) validate() *fieldError {
 		if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
 			return ferr("redis", "not a redis:// URL: %q", RedactURL(s.Redis))
 		}
+	}
+	if s.RedisLease < 0 || (s.RedisLease > 0 && s.RedisLease < 100*time.Millisecond) {
+		return ferr("redis_lease", "%s: at least 100ms", s.RedisLease)
 	}
 	if s.Job != "" && !ValidJobName(s.Job) {
 		return ferr("job", "%q: 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", s.Job)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -174,7 +173,7 @@ func (b *builder) run(names []string) (*Result, error) {
 		return nil, err
 	}
 	// Temp files of a build that was killed mid-write.
-	for _, d := range []string{b.dir, filepath.Join(b.dir, "images")} {
+	for _, d := range []string{b.dir, manifests.DatasetImagesDir(b.dir)} {
 		if _, err := atomicfile.CleanTemp(d); err != nil {
 			return nil, err
 		}

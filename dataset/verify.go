@@ -216,7 +216,7 @@ func Verify(dir string, opts ...VerifyOption) ([]Problem, error) {
 	}
 
 	// Groups.
-	groupsPath := filepath.Join(dir, GroupsFile)
+	groupsPath := manifests.GroupsPath(dir)
 	var groups map[string]GroupInfo
 	if b, err := os.ReadFile(groupsPath); err != nil {
 		add(groupsPath, 0, "missing: cannot check split groups (%v)", err)

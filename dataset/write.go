@@ -16,14 +16,11 @@ import (
 	"github.com/chara-dev/chara/manifests"
 )
 
-// GroupsFile is the dataset's side file mapping every row's sha256 to its
-// split group (and an oversampled row to the row it repeats). verify uses
-// it to check that no group straddles two splits.
-const GroupsFile = "groups.json"
-
-// cacheFile maps a source image and the preprocessing settings to the
-// processed file, so that a rebuild reuses what it already made.
-const cacheFile = "cache.json"
+// GroupsFile is the name of the dataset's side file (manifests.GroupsPath)
+// mapping every row's sha256 to its split group (and an oversampled row to
+// the row it repeats). verify uses it to check that no group straddles two
+// splits.
+var GroupsFile = filepath.Base(manifests.GroupsPath(""))
 
 // GroupInfo is one entry of groups.json.
 type GroupInfo struct {
@@ -75,7 +72,7 @@ func (b *builder) prune(res *Result, rows [3][]manifests.SplitRow) error {
 			changed = true
 		}
 	}
-	imgDir := filepath.Join(b.dir, "images")
+	imgDir := manifests.DatasetImagesDir(b.dir)
 	if _, err := atomicfile.CleanTemp(imgDir); err != nil {
 		return err
 	}
@@ -99,7 +96,7 @@ func (b *builder) prune(res *Result, rows [3][]manifests.SplitRow) error {
 
 func (b *builder) loadCache() map[string]cacheEntry {
 	m := map[string]cacheEntry{}
-	raw, err := os.ReadFile(filepath.Join(b.dir, cacheFile))
+	raw, err := os.ReadFile(manifests.BuildCachePath(b.dir))
 	if err != nil {
 		return m
 	}
@@ -113,7 +110,7 @@ func (b *builder) loadCache() map[string]cacheEntry {
 // names an existing file, otherwise decoded, preprocessed, encoded and
 // written atomically by a pool of workers.
 func (b *builder) process(jobs []*job, cache map[string]cacheEntry, res *Result) error {
-	imgDir := filepath.Join(b.dir, "images")
+	imgDir := manifests.DatasetImagesDir(b.dir)
 	if err := os.MkdirAll(imgDir, 0o755); err != nil {
 		return err
 	}
@@ -217,7 +214,7 @@ func writeIfMissing(path string, b []byte) error {
 }
 
 func (b *builder) writeCache(cache map[string]cacheEntry) error {
-	return writeJSONFile(filepath.Join(b.dir, cacheFile), cache)
+	return writeJSONFile(manifests.BuildCachePath(b.dir), cache)
 }
 
 func writeJSONFile(path string, v any) error {
@@ -263,7 +260,7 @@ func (b *builder) repeat(train []manifests.SplitRow, need int) ([]manifests.Spli
 			return nil, nil, fmt.Errorf("repeat %s: %w", orig.Path, err)
 		}
 		name := hashName(marked, b.o.rc.Ext())
-		if err := writeIfMissing(filepath.Join(b.dir, "images", name), marked); err != nil {
+		if err := writeIfMissing(filepath.Join(manifests.DatasetImagesDir(b.dir), name), marked); err != nil {
 			return nil, nil, err
 		}
 		r := orig
@@ -351,7 +348,7 @@ func (b *builder) write(res *Result, rows [3][]manifests.SplitRow, groups map[st
 			return err
 		}
 	}
-	if err := writeJSONFile(filepath.Join(b.dir, GroupsFile), groups); err != nil {
+	if err := writeJSONFile(manifests.GroupsPath(b.dir), groups); err != nil {
 		return err
 	}
 	res.Version = manifests.DatasetVersion(raw[0], raw[1], raw[2], raw[3])

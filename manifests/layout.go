@@ -45,6 +45,19 @@ func SplitPath(datasetDir string, s Split) string {
 	return filepath.Join(datasetDir, string(s)+".csv")
 }
 
+// DatasetImagesDir is a dataset folder's images/ (the processed images).
+func DatasetImagesDir(datasetDir string) string { return filepath.Join(datasetDir, "images") }
+
+// GroupsPath is a dataset folder's groups.json (each row's split group).
+func GroupsPath(datasetDir string) string { return filepath.Join(datasetDir, "groups.json") }
+
+// BuildCachePath is a dataset folder's cache.json (processed images by
+// source and settings, for rebuilds).
+func BuildCachePath(datasetDir string) string { return filepath.Join(datasetDir, "cache.json") }
+
+// RunReportPath is a run folder's report.md.
+func RunReportPath(runDir string) string { return filepath.Join(runDir, ReportFile) }
+
 // DatasetCacheDir is a dataset folder's cache/ (training's tensor caches).
 func DatasetCacheDir(datasetDir string) string { return filepath.Join(datasetDir, "cache") }
 

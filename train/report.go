@@ -155,7 +155,7 @@ func writeReports(dir string, card *manifests.RunCard, hist []EpochRow, test *sp
 	if err := predictionGrid(filepath.Join(dir, "predictions.png"), names, test, tm, seed, 16); err != nil {
 		return err
 	}
-	return writeReportMD(filepath.Join(dir, "report.md"), card, hist, names, conf, pc)
+	return writeReportMD(manifests.RunReportPath(dir), card, hist, names, conf, pc)
 }
 
 func writeCSV(path string, recs [][]string) error {

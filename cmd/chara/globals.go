@@ -77,7 +77,7 @@ func globals(c *cli.Context) *globalOptions {
 		}
 	}
 	// A command run without the app's Before (tests): defaults.
-	return &globalOptions{Workspace: ".", ConfigPath: "chara.yaml", LogFormat: "text", Stdout: os.Stdout, Stderr: os.Stderr}
+	return &globalOptions{Workspace: ".", ConfigPath: manifests.ConfigFile, LogFormat: "text", Stdout: os.Stdout, Stderr: os.Stderr}
 }
 
 // loadConfig reads the workspace's chara.yaml.

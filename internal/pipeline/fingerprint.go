@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"path/filepath"
 
 	"github.com/chara-dev/chara/internal/config"
 	"github.com/chara-dev/chara/internal/stages"
@@ -38,7 +37,7 @@ func ScrapeInputs(cfg *config.Config) (string, error) {
 // CurateInputs is what curation reads: the curate: section, the class
 // names, every raw index and the review journal.
 func CurateInputs(ws string, cfg *config.Config) (string, error) {
-	return sum([]string{filepath.Join(ws, "raw", "*", "index.jsonl"), manifests.ReviewPath(ws)},
+	return sum([]string{manifests.RawIndexPath(ws, "*"), manifests.ReviewPath(ws)},
 		input{"curate", cfg.Curate}, input{"classes", classNames(cfg)})
 }
 

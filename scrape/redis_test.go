@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/chara-dev/chara/internal/booru"
+	"github.com/chara-dev/chara/internal/config"
 	"github.com/chara-dev/chara/internal/progress"
 	"github.com/chara-dev/chara/manifests"
 )
@@ -694,5 +695,34 @@ func TestRedisSummaryShowsTheJobCount(t *testing.T) {
 		if !strings.Contains(out.String(), "20/20 in the job") {
 			t.Errorf("table:\n%s", out.String())
 		}
+	}
+}
+
+func TestDefaultJobNameFollowsSourcesAndClasses(t *testing.T) {
+	mk := func(q string, extra bool) *config.Config {
+		c := &config.Config{
+			Sources: map[string]config.Source{"d": {Kind: "danbooru", URL: "https://d.example/"}, "g": {Kind: "gelbooru", URL: "https://g.example"}},
+			Classes: []config.Class{{Name: "Nakano Miku", Queries: map[string]string{"d": q, "g": "nakano_miku"}}},
+		}
+		if extra {
+			c.Classes = append(c.Classes, config.Class{Name: "Nakano Nino", Queries: map[string]string{"d": "nakano_nino"}})
+		}
+		c.Scrape.Candidates = 100
+		return c
+	}
+	a := DefaultJobName(mk("nakano_miku solo", false))
+	if err := CheckJobName(a); err != nil {
+		t.Fatal(err)
+	}
+	b := mk("nakano_miku  solo", false) // the same query, spaced otherwise
+	b.Scrape.Candidates = 500           // a new target continues the job
+	if got := DefaultJobName(b); got != a {
+		t.Errorf("same sources and classes: %s and %s", a, got)
+	}
+	if got := DefaultJobName(mk("nakano_miku", false)); got == a {
+		t.Errorf("another query, same job %s", got)
+	}
+	if got := DefaultJobName(mk("nakano_miku solo", true)); got == a {
+		t.Errorf("another class, same job %s", got)
 	}
 }

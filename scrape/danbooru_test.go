@@ -1,10 +1,12 @@
 package scrape
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chara-dev/chara/internal/booru"
 )
@@ -253,5 +255,33 @@ func TestCursorIsPerFilters(t *testing.T) {
 	runScrape(t, ws, append(baseOpts(Source{Kind: "danbooru", URL: ts.URL, Limit: 10, Parallelism: 1}, "nakano_miku", 20), WithFilters(f))...)
 	if b.URLRequests("/posts.json?limit=10&page=1&tags=nakano_miku") != 1 {
 		t.Error("with other filters, the listing did not start at page 1")
+	}
+}
+
+func TestKeptCursorWaitsForPostsInFlight(t *testing.T) {
+	// Post 6, on page 1, downloads slowly while the other worker reads
+	// pages 2 and 3; the run is stopped meanwhile. The cursor kept must
+	// still be page 1's, or the next run would never fetch post 6.
+	b := booru.New(makePosts(1, 6, "nakano_miku"), booru.WithFaults(
+		booru.Fault{Kind: booru.Slow, On: booru.Files, PostIDs: []int{6}, Delay: 2 * time.Second}))
+	ts := start(t, b)
+	ws := t.TempDir()
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() {
+		for b.FileRequests()[2] == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond)
+		cancel()
+	}()
+	_, err := New(ws, baseOpts(Source{Kind: "danbooru", URL: ts.URL, Limit: 2, Parallelism: 2}, "nakano_miku", 10)...).Run(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v, want cancelled", err)
+	}
+	b.Reset()
+	s := src0(t, runScrape(t, ws, baseOpts(Source{Kind: "danbooru", URL: ts.URL, Limit: 2, Parallelism: 2}, "nakano_miku", 10)...))
+	if b.URLRequests("/posts.json?limit=2&page=1&tags=nakano_miku") != 1 || b.FileRequests()[6] != 1 {
+		t.Errorf("rerun: page 1 asked %d times, post 6 %d times (downloaded %d); want both once",
+			b.URLRequests("/posts.json?limit=2&page=1&tags=nakano_miku"), b.FileRequests()[6], s.Downloaded)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 )
 
@@ -14,9 +15,9 @@ import (
 //     the run;
 //   - a next-page cursor already listed ends the listing (a gallery whose
 //     "next" links go round in a cycle);
-//   - with a cursor store, the listing starts where the last run stopped
-//     (the last page it read) and records each page it reads; reaching
-//     the end forgets it.
+//   - with a cursor store, the listing starts where the last run stopped;
+//     each post is tagged with the cursor of its page, so that the job can
+//     record the earliest page with posts not yet dealt with.
 type guardedAdapter struct {
 	Adapter
 	rounds  int
@@ -25,6 +26,17 @@ type guardedAdapter struct {
 	onWait  func(err error, d time.Duration)
 	cursors cursorStore
 	started bool
+
+	mu    sync.Mutex
+	last  string // the cursor of the last page read
+	ended bool   // that page was the last
+}
+
+// position is the last page read and whether the listing ended there.
+func (g *guardedAdapter) position() (string, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.last, g.ended
 }
 
 // cursorStore keeps one listing's position between runs.
@@ -57,15 +69,12 @@ func (g *guardedAdapter) Page(ctx context.Context, query, cursor string) (*Page,
 			if pg.Next != "" && g.seen[pg.Next] {
 				pg.Next = ""
 			}
-			if g.cursors != nil {
-				at := cursor
-				if pg.Next == "" {
-					at = ""
-				}
-				if err := g.cursors.save(ctx, at); err != nil {
-					return nil, err
-				}
+			for i := range pg.Posts {
+				pg.Posts[i].listedAt = cursor
 			}
+			g.mu.Lock()
+			g.last, g.ended = cursor, pg.Next == ""
+			g.mu.Unlock()
 			return pg, nil
 		}
 		if !resumable(err) || n >= g.rounds || ctx.Err() != nil {

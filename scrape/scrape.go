@@ -349,6 +349,13 @@ type job struct {
 	// md5ok and md5bad count verified files and mismatches: a source whose
 	// md5 never matches is stopped once, saying how to turn the check off.
 	md5ok, md5bad int
+
+	// Where the listing stands, for the next run: posts taken but not yet
+	// dealt with, per page cursor, pages in listing order.
+	guard   *guardedAdapter
+	pending map[string]int
+	pages   []string
+	saved   string
 }
 
 // md5Hopeless is how many mismatches without one match stop a source.
@@ -387,6 +394,7 @@ func (j *job) run(ctx context.Context) {
 		ad.cursors = archiveCursor{arc: j.r.arc, class: j.c.slug, source: j.src.Name,
 			query: j.sum.Query + "\x00" + hex.EncodeToString(fp[:8])}
 	}
+	j.guard, j.pending = ad, map[string]int{}
 	fr := j.r.st.frontier(j.c.slug, j.src.Name, j.sum.Query, ad, func(pg *Page) {
 		j.count(func(s *SourceSummary) {
 			s.Pages++
@@ -414,7 +422,39 @@ func (j *job) next(ctx context.Context, fr frontier) (context.Context, Post, tic
 	if err != nil {
 		return ctx, p, ticket{}, err
 	}
+	j.mu.Lock()
+	if _, ok := j.pending[p.listedAt]; !ok {
+		j.pages = append(j.pages, p.listedAt)
+	}
+	j.pending[p.listedAt]++
+	j.mu.Unlock()
 	return tctx, p, j.c.slots.issue(j.idx), nil
+}
+
+// settle marks a taken post dealt with and records where the next run
+// should start: the earliest page with posts not yet dealt with, else the
+// last page read, or nothing once the listing's end is reached (local
+// mode only; a shared crawl keeps its cursor in Redis).
+func (j *job) settle(ctx context.Context, p *Post) error {
+	j.mu.Lock()
+	j.pending[p.listedAt]--
+	for len(j.pages) > 0 && j.pending[j.pages[0]] <= 0 {
+		delete(j.pending, j.pages[0])
+		j.pages = j.pages[1:]
+	}
+	at := ""
+	if len(j.pages) > 0 {
+		at = j.pages[0]
+	} else if last, ended := j.guard.position(); !ended {
+		at = last
+	}
+	changed := at != j.saved
+	j.saved = at
+	j.mu.Unlock()
+	if !changed || j.guard.cursors == nil {
+		return nil
+	}
+	return j.guard.cursors.save(ctx, at)
 }
 
 func (j *job) worker(ctx context.Context, fr frontier) {
@@ -436,6 +476,12 @@ func (j *job) worker(ctx context.Context, fr frontier) {
 		if err != nil {
 			j.fail(err, true)
 			return
+		}
+		if ctx.Err() == nil {
+			if err := j.settle(ctx, &p); err != nil {
+				j.fail(err, true)
+				return
+			}
 		}
 	}
 }

@@ -33,6 +33,8 @@ type Post struct {
 	// Variants are smaller renditions of the file (samples), besides the
 	// original at FileURL.
 	Variants []Variant `json:"-"`
+
+	listedAt string // the cursor of the page that listed it (local mode)
 }
 
 // Variant is a rendition of a post's file; Width and Height are its size.

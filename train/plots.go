@@ -203,6 +203,45 @@ func (epochTicks) Ticks(min, max float64) []plot.Tick {
 	return ts
 }
 
+// niceTicks puts about n major ticks at round steps (1, 2, 2.5 or 5 times
+// a power of ten), each labelled with the digits the step needs.
+type niceTicks struct{ n int }
+
+func (t niceTicks) Ticks(min, max float64) []plot.Tick {
+	if !(max > min) {
+		return plot.DefaultTicks{}.Ticks(min, max)
+	}
+	raw := (max - min) / float64(t.n)
+	pow := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := pow
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m*pow >= raw {
+			step = m * pow
+			break
+		}
+	}
+	digits := max0(0, -int(math.Floor(math.Log10(step)+1e-9)))
+	if step/math.Pow(10, math.Floor(math.Log10(step)+1e-9)) == 2.5 {
+		digits++
+	}
+	var ts []plot.Tick
+	for k := math.Ceil(min/step - 1e-9); k*step <= max+step*1e-9; k++ {
+		v := k * step
+		if k == 0 {
+			v = 0 // not -0
+		}
+		ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', digits, 64)})
+	}
+	return ts
+}
+
+func max0(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
+}
+
 // curvesFigure draws loss and accuracy of train and val per epoch (the test
 // split is scored once, after training),
 // with the best epoch (the weights kept) and an early stop marked.
@@ -213,6 +252,7 @@ func curvesFigure(hist []EpochRow, bestEpoch int, earlyStop bool) (figure, error
 		p.X.Label.Text = "epoch"
 		p.Y.Label.Text = y
 		p.X.Tick.Marker = epochTicks{}
+		p.Y.Tick.Marker = niceTicks{n: 10}
 		p.Legend.Top = top // away from the curves: loss falls, accuracy rises
 		p.Add(plotter.NewGrid())
 		lo, hi := math.Inf(1), math.Inf(-1)

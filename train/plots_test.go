@@ -178,3 +178,24 @@ func TestPlotsDrawCJKNames(t *testing.T) {
 		}
 	}
 }
+
+func TestNiceTicks(t *testing.T) {
+	for _, c := range []struct {
+		min, max float64
+		want     string
+	}{
+		{0.5, 0.92, "0.50 0.55 0.60 0.65 0.70 0.75 0.80 0.85 0.90"},
+		{0.2, 2.0, "0.2 0.4 0.6 0.8 1.0 1.2 1.4 1.6 1.8 2.0"},
+		{0, 1, "0.0 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 1.0"},
+		{-0.3, 0.3, "-0.3 -0.2 -0.1 0.0 0.1 0.2 0.3"},
+		{1.1, 3.6, "1.25 1.50 1.75 2.00 2.25 2.50 2.75 3.00 3.25 3.50"},
+	} {
+		var got []string
+		for _, tk := range (niceTicks{n: 10}).Ticks(c.min, c.max) {
+			got = append(got, tk.Label)
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("ticks %v..%v: %v, want %s", c.min, c.max, got, c.want)
+		}
+	}
+}

@@ -1,9 +1,12 @@
 package scrape
 
 import (
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +31,7 @@ func BenchmarkRedisFleet(b *testing.B) {
 			name += "/own-site"
 		}
 		b.Run(name, func(b *testing.B) {
-			var files, peak float64
+			var files, peak, cmds float64
 			var wall time.Duration
 			for i := 0; i < b.N; i++ {
 				site := booru.New(makePosts(1, 60, "nakano_miku"), booru.WithFaults(booru.Fault{Kind: booru.Slow, On: booru.Files, Delay: 30 * time.Millisecond}))
@@ -41,9 +44,11 @@ func BenchmarkRedisFleet(b *testing.B) {
 						Lease: 600 * time.Millisecond, Block: 100 * time.Millisecond,
 						Classes: map[string]string{"Nakano Miku": "nakano_miku"}})
 				}
+				c0 := redisCommands(b, rs)
 				t0 := time.Now()
 				runWorkers(b, ws...)
 				wall += time.Since(t0)
+				cmds += float64(redisCommands(b, rs) - c0)
 				files += float64(totalFileRequests(site))
 				peak = max(peak, float64(site.MaxConcurrent()))
 				ts.Close()
@@ -51,6 +56,24 @@ func BenchmarkRedisFleet(b *testing.B) {
 			b.ReportMetric(files/wall.Seconds(), "files/s")
 			b.ReportMetric(peak, "peak-requests")
 			b.ReportMetric(wall.Seconds()/float64(b.N), "s/crawl")
+			b.ReportMetric(cmds/wall.Seconds(), "redis-cmds/s")
 		})
 	}
+}
+
+// redisCommands is the server's total_commands_processed.
+func redisCommands(b *testing.B, rs *redisServer) int64 {
+	rdb := rs.client()
+	defer rdb.Close()
+	info, err := rdb.Info(context.Background(), "stats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "total_commands_processed:"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
 }

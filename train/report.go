@@ -198,8 +198,12 @@ var curveColours = []color.Color{
 // and predicted class; wrong ones get a red frame and red text.
 func predictionGrid(path string, names []string, test *splitData, tm epochMetrics, seed int64, k int) error {
 	pred := make(map[int]int, len(tm.Preds))
+	prob := make(map[int]float64, len(tm.Preds))
 	for j, i := range tm.Idx {
 		pred[i] = tm.Preds[j]
+		if j < len(tm.Probs) {
+			prob[i] = tm.Probs[j][tm.Preds[j]]
+		}
 	}
 	order := rand.New(rand.NewPCG(uint64(seed), 7)).Perm(test.N)
 	if len(order) > k {
@@ -235,7 +239,8 @@ func predictionGrid(path string, names []string, test *splitData, tm epochMetric
 		if truth != p {
 			mark = "WRONG"
 		}
-		drawText(img, tx, y0+test.H+28, fmt.Sprintf("pred: %s (%s)", names[p], mark), col, tw)
+		// The probability first, so that a long name is what gets cut.
+		drawText(img, tx, y0+test.H+28, fmt.Sprintf("%s %.0f%%: %s", mark, 100*prob[i], names[p]), col, tw)
 	}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {

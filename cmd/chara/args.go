@@ -19,9 +19,9 @@ import (
 // At each level a command's own flags stay with it (they win over a global
 // flag of the same name); global flags given after a subcommand move up to
 // the application; arguments follow a "--" so that nothing after it is read
-// as a flag. An unknown flag or subcommand is a usage error with urfave's
-// "did you mean" suggestion. The help and bash-completion flags are known
-// everywhere.
+// as a flag. An unknown flag or subcommand is a usage error with a "did you
+// mean" suggestion (internal/suggest: Jaro-Winkler, as urfave's own). The
+// help, version and bash-completion flags are known everywhere.
 func normalizeArgs(app *cli.App, args []string) ([]string, error) {
 	if len(args) == 0 || args[len(args)-1] == "--generate-bash-completion" {
 		return args, nil // shell completion: urfave reads the line as typed

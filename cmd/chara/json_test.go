@@ -276,6 +276,32 @@ func TestJSONOutputs(t *testing.T) {
 	}
 	check("chara compare --json", "compare", "--json")
 
+	// --log-format json (given after the command): an epoch event per epoch
+	// with named fields, every stderr line one JSON object.
+	code, _, errs := charaIn(context.Background(), ws, "train", "--model", "cnn", "--epochs", "2", "--name", "r2", "--log-format", "json")
+	if code != 0 {
+		t.Fatalf("train --log-format json: exit %d: %s", code, errs)
+	}
+	epochs := 0
+	for _, l := range strings.Split(strings.TrimSpace(errs), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Errorf("stderr line is not JSON: %q", l)
+			continue
+		}
+		if ev["event"] == "epoch" {
+			epochs++
+			for _, k := range []string{"epoch", "epochs", "loss", "acc", "val_loss", "val_acc", "lr", "seconds", "best", "time"} {
+				if _, ok := ev[k]; !ok {
+					t.Errorf("epoch event without %s: %v", k, ev)
+				}
+			}
+		}
+	}
+	if epochs != 2 {
+		t.Errorf("%d epoch events, want 2:\n%s", epochs, errs)
+	}
+
 	// evaluate: the test split scores as training did; a folder of the test
 	// images, one sub-folder per class, scores the same.
 	ev := check("chara evaluate RUN --json", "evaluate", "r1", "--split", "test", "--json").(map[string]any)

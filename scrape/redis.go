@@ -166,6 +166,9 @@ func newRedisStore(ctx context.Context, o *options, local *localStore, ws string
 		rdb.Close()
 		return nil, err
 	}
+	if now, err := rdb.Time(ctx).Result(); err == nil {
+		s.started = now // the server's clock, as the end marks are: machines' clocks may differ
+	}
 	s.wg.Add(1)
 	go s.heartbeat()
 	return s, nil

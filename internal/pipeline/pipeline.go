@@ -11,9 +11,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/chara-dev/chara/internal/atomicfile"
 	"github.com/chara-dev/chara/internal/progress"
 	"github.com/chara-dev/chara/internal/stages"
 )
@@ -78,6 +80,10 @@ type Runner struct {
 // NewRunner loads the workspace's stage records. force names stages
 // ("train" for every model) to rerun even when unchanged.
 func NewRunner(workspace string, force []string, rep progress.Reporter) (*Runner, error) {
+	// The temp file of a stage record whose writing a kill interrupted.
+	if _, err := atomicfile.CleanTemp(filepath.Dir(stages.Path(workspace))); err != nil {
+		return nil, err
+	}
 	st, err := stages.Load(workspace)
 	if err != nil {
 		return nil, err

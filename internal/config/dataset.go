@@ -43,7 +43,7 @@ func (s Split) validate() *fieldError {
 		return ferr("train", "fractions must be non-negative and train positive")
 	}
 	if sum := s.Train + s.Val + s.Test; sum < 0.999 || sum > 1.001 {
-		return ferr("train", "train+val+test must be 1, got %v", sum)
+		return ferr("train", "train+val+test must be 1, got %.4g", sum)
 	}
 	if s.GroupThreshold < -1 || s.GroupThreshold > 64 {
 		return ferr("group_threshold", "must be -1 (curation's groups only) or 0..64")

@@ -32,6 +32,8 @@ func TestErrorsNameKeyAndLineNeverGoTypes(t *testing.T) {
 		{"sources:\n  d: {kind: danbooru, url: \"http://x\", dealy: 1s}\n", `chara.yaml:2: sources.d.dealy: unknown key; did you mean sources.d.delay?`},
 		{oneClass + "  - name: Nakano Miku\n", `chara.yaml:7: classes[1].name: duplicate class`},
 		{"xyzzy: 1\n", "chara.yaml:1: xyzzy: unknown key (the top level takes classes, curate, images"},
+		{"train: {models: [efnet-b0]}\n" + oneClass, `chara.yaml:1: train.models: entry 0: unknown model "efnet-b0" (effnet-b0, cnn or cnn2); did you mean effnet-b0?`},
+		{"split: {train: 0.5, val: 0.2, test: 0.2}\n" + oneClass, "chara.yaml:1: split.train: train+val+test must be 1, got 0.9"},
 		{"", "classes: no classes"},
 		{"# only comments\n", "classes: no classes"},
 		{"train: [\n", "chara.yaml: "},

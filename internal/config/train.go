@@ -1,5 +1,11 @@
 package config
 
+import (
+	"fmt"
+
+	"github.com/chara-dev/chara/internal/suggest"
+)
+
 // Train is the train: section.
 type Train struct {
 	Models    []string `yaml:"models"`
@@ -26,7 +32,11 @@ func (t Train) validate() *fieldError {
 		switch m {
 		case "effnet-b0", "cnn", "cnn2":
 		default:
-			return ferr("models", "entry %d: unknown model %q (effnet-b0, cnn or cnn2)", i, m)
+			hint := ""
+			if near := suggest.Nearest(m, []string{"effnet-b0", "cnn", "cnn2"}); near != "" {
+				hint = fmt.Sprintf("; did you mean %s?", near)
+			}
+			return ferr("models", "entry %d: unknown model %q (effnet-b0, cnn or cnn2)%s", i, m, hint)
 		}
 	}
 	if t.Epochs <= 0 {

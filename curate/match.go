@@ -30,15 +30,16 @@ type Limits struct {
 // match reports whether a and b are copies under l and their pHash
 // distance (the smaller of the direct and the mirrored one that match).
 func (l Limits) match(a, b *Fingerprint) (int, bool) {
+	fineLimit := l.Fine * fineScale(a, b)
 	d := -1
 	if pd := bits.OnesCount64(a.PHash ^ b.PHash); pd <= l.PHash && (l.DHash < 0 || bits.OnesCount64(a.DHash^b.DHash) <= l.DHash) &&
-		(l.Fine < 0 || fineDiff(a, b, false) <= l.Fine) {
+		(l.Fine < 0 || fineDiff(a, b, false) <= fineLimit) {
 		d = pd
 	}
 	mirrored := func(af, bp, ad, bd uint64) {
 		pm := bits.OnesCount64(af ^ bp)
 		if pm <= l.PHash && (d < 0 || pm < d) && (l.DHash < 0 || bits.OnesCount64(ad^bd) <= l.DHash) &&
-			(l.Fine < 0 || fineDiff(a, b, true) <= l.Fine) {
+			(l.Fine < 0 || fineDiff(a, b, true) <= fineLimit) {
 			d = pm
 		}
 	}
@@ -60,6 +61,18 @@ func (l Limits) match(a, b *Fingerprint) (int, bool) {
 		}
 	}
 	return d, true
+}
+
+// fineScale loosens the fine limit for a picture smaller than the 64x64
+// square (up to 3x at 21 px and below): its square is upsampled, so its
+// fine detail is its own resampling, not the picture's; at such sizes the
+// hashes and colours still decide.
+func fineScale(a, b *Fingerprint) float64 {
+	side := min(a.Width, a.Height, b.Width, b.Height)
+	if side <= 0 || side >= hashSide {
+		return 1
+	}
+	return math.Min(float64(hashSide)/float64(side), 3)
 }
 
 // colorDiff is the largest difference of the colour moments once b's are

@@ -35,10 +35,9 @@ const (
 
 // DefaultLimits are the near-duplicate limits within a class, set on the
 // real-image benchmark (BENCHMARKS.md, section "curate on real images"):
-// the best pair F1 of the sweep but for the pHash radius, where 12 scores
-// 0.005 below 16 and 20 and keeps the candidate join a quarter of the
-// cost.
-var DefaultLimits = Limits{PHash: 12, DHash: -1, Color: 8, Aspect: 0.1, Fine: 6, Mirror: true}
+// the best pair F1 of the sweep but for the pHash radius, where 16 and 20
+// score a little higher and make the candidate join about 4x the cost.
+var DefaultLimits = Limits{PHash: 12, DHash: -1, Color: 16, Aspect: 0.1, Fine: 5, Mirror: true}
 
 // DefaultCrossLimits are the limits at which copies under two classes are
 // one picture: near-exact by every signal, and not mirrored.

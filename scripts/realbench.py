@@ -8,8 +8,8 @@ leaves them. OUTDIR receives images/<set>/... and manifest.json. The
 ground truth is made by these rules, never by looking at the pictures:
 
   icons   gnome-icon-theme: every 256x256 icon with the same artwork made
-          here at 128 and 64 px (PIL LANCZOS, PNG) and over white as JPEG
-          q80: one group. Names whose files are byte-identical are one
+          here at 128, 64, 32 and 16 px (PIL LANCZOS, PNG) and over white as
+          JPEG q80: one group. Names whose files are byte-identical are one
           group. Different names are different pictures: many are
           look-alikes (folder-documents and user-bookmarks differ in a small
           emblem, trophy-gold and trophy-silver in colour). The theme's own
@@ -126,7 +126,7 @@ class Builder:
                 group = self.add("icons", stem, data, "icon:%s/%s" % (cat, name), "icons", org, "copy")
                 im = Image.open(p)
                 im.load()
-                for side in (128, 64):
+                for side in (128, 64, 32, 16):
                     self.add("icons", "%s-%d" % (stem, side), self.png(im.resize((side, side), Image.LANCZOS)),
                              group, "icons", org, "png %d lanczos" % side)
                 self.add("icons", stem + "-q80", self.jpeg(im, 80), group, "icons", org, "jpeg q80 over white")

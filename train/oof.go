@@ -3,7 +3,6 @@ package train
 import (
 	"context"
 	"fmt"
-	"math"
 
 	"github.com/sugarme/gotch/nn"
 
@@ -25,7 +24,8 @@ type OutOfFold struct {
 	Labels  []int
 	Probs   [][]float64
 	// Features are the backbone features (a frozen effnet-b0 with
-	// pretrained weights), else the out-of-fold log-probabilities.
+	// pretrained weights), else small thumbnails of the images (pixel
+	// space), for the outlier score.
 	Features [][]float32
 	// Method says how the probabilities were made, e.g.
 	// "effnet-b0 frozen features + linear head, 5 folds".
@@ -175,13 +175,11 @@ func OutOfFoldProbs(ctx context.Context, workspace string, folds int, opts ...Op
 			out.Probs[i] = probs[j]
 		}
 	}
-	out.Features = make([][]float32, len(out.Probs))
-	for i, p := range out.Probs {
-		v := make([]float32, len(p))
-		for c, q := range p {
-			v[c] = float32(math.Log(math.Max(q, 1e-4)))
-		}
-		out.Features[i] = v
+	// Without a pretrained backbone the outlier score works in pixel space:
+	// each image as a 12x9 thumbnail of its model input.
+	out.Features = make([][]float32, all.N)
+	for i := range out.Features {
+		out.Features[i] = thumbnail(all.image(i), all.H, all.W, 12, 9)
 	}
 	out.Method = fmt.Sprintf("%s trained %d epochs, %d folds", o.Model, o.Epochs, folds)
 	return out, nil
@@ -249,4 +247,30 @@ func (d *splitData) subset(idx []int) *splitData {
 		s.Paths = append(s.Paths, d.Paths[i])
 	}
 	return s
+}
+
+// thumbnail averages a CHW uint8 image of h x w into th x tw cells per
+// channel, scaled to [0, 1].
+func thumbnail(img []uint8, h, w, th, tw int) []float32 {
+	out := make([]float32, 3*th*tw)
+	for c := 0; c < 3; c++ {
+		plane := img[c*h*w : (c+1)*h*w]
+		for ty := 0; ty < th; ty++ {
+			y0, y1 := ty*h/th, (ty+1)*h/th
+			for tx := 0; tx < tw; tx++ {
+				x0, x1 := tx*w/tw, (tx+1)*w/tw
+				var s, n float32
+				for y := y0; y < y1; y++ {
+					for x := x0; x < x1; x++ {
+						s += float32(plane[y*w+x])
+						n++
+					}
+				}
+				if n > 0 {
+					out[(c*th+ty)*tw+tx] = s / n / 255
+				}
+			}
+		}
+	}
+	return out
 }

@@ -275,6 +275,10 @@ func TestJSONOutputs(t *testing.T) {
 		t.Errorf("train --json: %v", card)
 	}
 	check("chara compare --json", "compare", "--json")
+	sus := check("chara suspects --json", "suspects", "--folds", "2", "--epochs", "1", "--json").(map[string]any)
+	if onDisk, err := manifests.ReadSuspects(manifests.SuspectsPath(ws)); err != nil || len(onDisk.Items) == 0 || len(onDisk.Items) != len(sus["items"].([]any)) {
+		t.Errorf("suspects: %v on disk, %d printed (%v)", onDisk, len(sus["items"].([]any)), err)
+	}
 
 	// --log-format json (given after the command): an epoch event per epoch
 	// with named fields, every stderr line one JSON object.

@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 
 	"github.com/chara-dev/chara/internal/atomicfile"
 	"github.com/chara-dev/chara/internal/imageio"
+	"github.com/chara-dev/chara/manifests"
 )
 
 // cacheVersion changes whenever Analyze would compute different values, so
@@ -21,7 +21,7 @@ import (
 const cacheVersion = 3
 
 // CachePath is curated/_hashes.jsonl: one Fingerprint per sha256.
-func CachePath(workspace string) string { return filepath.Join(workspace, "curated", "_hashes.jsonl") }
+func CachePath(workspace string) string { return manifests.HashCachePath(workspace) }
 
 type cacheRecord struct {
 	V              int       `json:"v"`

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -27,7 +26,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 }).ParseFS(templatesFS, "templates/*.html"))
 
 // ReportPath is curated/report.html.
-func ReportPath(workspace string) string { return filepath.Join(workspace, "curated", "report.html") }
+func ReportPath(workspace string) string { return manifests.CurateReportPath(workspace) }
 
 // ClassReport counts one class's decisions.
 type ClassReport struct {

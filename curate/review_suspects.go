@@ -166,7 +166,7 @@ func (rv *reviewServer) importInto(ctx context.Context, req moveRequest) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(filepath.Join(rv.st.workspace, "curated"), ".move-")
+	tmp, err := os.MkdirTemp(manifests.CuratedDir(rv.st.workspace), ".move-")
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,22 @@ func StagesPath(workspace string) string { return filepath.Join(workspace, State
 // ReportPath is <workspace>/report.md.
 func ReportPath(workspace string) string { return filepath.Join(workspace, ReportFile) }
 
+// CuratedDir is <workspace>/curated (decisions, review journal, caches).
+func CuratedDir(workspace string) string { return filepath.Join(workspace, "curated") }
+
+// CurateReportPath is curation's HTML report, curated/report.html.
+func CurateReportPath(workspace string) string {
+	return filepath.Join(CuratedDir(workspace), "report.html")
+}
+
+// HashCachePath is curation's hash cache, curated/_hashes.jsonl.
+func HashCachePath(workspace string) string {
+	return filepath.Join(CuratedDir(workspace), "_hashes.jsonl")
+}
+
+// ArchivePath is scrape's download archive, <workspace>/archive.db.
+func ArchivePath(workspace string) string { return filepath.Join(workspace, "archive.db") }
+
 // DatasetsDir is <workspace>/datasets.
 func DatasetsDir(workspace string) string { return filepath.Join(workspace, "datasets") }
 

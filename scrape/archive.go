@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"time"
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite"
+
+	"github.com/chara-dev/chara/manifests"
 )
 
 // Archive statuses.
@@ -22,7 +23,7 @@ const (
 )
 
 // ArchivePath is archive.db inside the workspace.
-func ArchivePath(workspace string) string { return filepath.Join(workspace, "archive.db") }
+func ArchivePath(workspace string) string { return manifests.ArchivePath(workspace) }
 
 // PostKey is the archive key of a post: "<source>:<post_id>".
 func PostKey(source, id string) string { return source + ":" + id }

@@ -36,7 +36,7 @@ func markCurated(ctx context.Context, workspace string, st store) (int, error) {
 	lookup := func(sha string) (manifests.RawRecord, bool, error) {
 		if !rawLoaded {
 			rawLoaded = true
-			idx, err := filepath.Glob(filepath.Join(workspace, "raw", "*", "index.jsonl"))
+			idx, err := filepath.Glob(manifests.RawIndexPath(workspace, "*"))
 			if err != nil {
 				return manifests.RawRecord{}, false, err
 			}

@@ -42,6 +42,9 @@ type gelbooru struct {
 	src  Source
 	base string
 	p    *pager
+	// types, with single_character on: the tag index's answers, so that
+	// the listing's posts get their character tags (gelbooru_tags.go).
+	types *gelbooruTagTypes
 
 	mu      sync.Mutex
 	maxSeen int // the largest page the server gave: its cap, as far as we know
@@ -182,6 +185,11 @@ func (g *gelbooru) Page(ctx context.Context, query, cursor string) (*Page, error
 			next = gelbooruCursor{below: minID, prev: len(list.posts), minI: minID}
 		}
 		pg.Next = next.String()
+	}
+	if g.types != nil && len(pg.Posts) > 0 {
+		if err := g.characters(ctx, pg); err != nil {
+			return nil, err
+		}
 	}
 	return pg, nil
 }

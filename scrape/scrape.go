@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -53,6 +54,23 @@ type runSource struct {
 	ua   string
 	pace *pacer         // shared by pages and files, where the site has one
 	jar  http.CookieJar // cookies.txt
+
+	warnMu sync.Mutex
+	warned map[string]bool // warnings already logged, once per run
+}
+
+// warnOnce reports whether w is new for this source.
+func (rs *runSource) warnOnce(w string) bool {
+	rs.warnMu.Lock()
+	defer rs.warnMu.Unlock()
+	if rs.warned[w] {
+		return false
+	}
+	if rs.warned == nil {
+		rs.warned = map[string]bool{}
+	}
+	rs.warned[w] = true
+	return true
 }
 
 // run is the state of one Run.
@@ -129,6 +147,9 @@ func (s *Scraper) Run(ctx context.Context) (*Summary, error) {
 		if hg, ok := ad.(*htmlGallery); ok && src.Render {
 			hg.render, hg.pace = &renderer{ua: rs.ua}, newPacer(src.Delay)
 			defer hg.render.close()
+		}
+		if g, ok := ad.(*gelbooru); ok && r.filters.SingleCharacter {
+			g.types = newGelbooruTagTypes() // its listing does not say which tags are characters
 		}
 		rs.ad = ad
 		r.sources[src.Name] = rs
@@ -403,7 +424,17 @@ func (j *job) run(ctx context.Context) {
 				s.Found += v
 				s.Filtered[k] += v
 			}
+			for _, w := range pg.Warnings {
+				if !slices.Contains(s.Warnings, w) {
+					s.Warnings = append(s.Warnings, w)
+				}
+			}
 		})
+		for _, w := range pg.Warnings {
+			if j.src.warnOnce(w) {
+				j.r.rep.Logf("%s: %s", j.src.Name, w)
+			}
+		}
 	})
 	var wg sync.WaitGroup
 	for i := 0; i < j.src.Parallelism; i++ {

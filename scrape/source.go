@@ -27,9 +27,10 @@ type Post struct {
 	FileSize int64    `json:"file_size,omitempty"`
 	PageURL  string   `json:"page_url,omitempty"`
 	// Characters are the post's character tags, where the site says which
-	// tags are characters (HasCharacters).
+	// tags are characters (HasCharacters). Both travel with the post
+	// through a shared crawl's Redis listing (its JSON).
 	Characters    []string `json:"characters,omitempty"`
-	HasCharacters bool     `json:"-"`
+	HasCharacters bool     `json:"has_characters,omitempty"`
 	// Variants are smaller renditions of the file (samples), besides the
 	// original at FileURL.
 	Variants []Variant `json:"-"`
@@ -54,6 +55,9 @@ type Page struct {
 	Skipped map[string]int
 	// URL is the page's address (credentials redacted), for logs.
 	URL string
+	// Warnings say what the page lacks without failing it (gelbooru: the
+	// tag types single_character needs could not be had).
+	Warnings []string
 }
 
 // Adapter is one site's API: a query and a cursor ("" for the first page)

@@ -40,6 +40,7 @@ type SourceSummary struct {
 	Failed     int            `json:"failed"`
 	Failures   map[string]int `json:"failures,omitempty"` // by reason
 	Error      string         `json:"error,omitempty"`    // why the source stopped early
+	Warnings   []string       `json:"warnings,omitempty"` // what the source could not check, once each
 	Planned    []Planned      `json:"planned,omitempty"`  // dry run: what would be fetched
 }
 
@@ -114,6 +115,15 @@ func (s *Summary) WriteTable(w io.Writer) error {
 	for _, e := range s.Errors() {
 		if _, err := fmt.Fprintf(w, "error: %s\n", e); err != nil {
 			return err
+		}
+	}
+	for _, c := range s.Classes {
+		for _, src := range c.Sources {
+			for _, m := range src.Warnings {
+				if _, err := fmt.Fprintf(w, "warning: %s/%s: %s\n", c.Class, src.Source, m); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -136,6 +137,10 @@ var gelbooruTags = strings.NewReplacer("&", "&amp;", "'", "&#039;", `"`, "&quot;
 // gelbooru_v02.py), a single object as "post" (gallery-dl 19096cc64),
 // intermittent empty pages (gallery-dl #5830).
 func (s *Server) gelbooru(w http.ResponseWriter, r *http.Request, q url.Values) {
+	if q.Get("page") == "dapi" && q.Get("s") == "tag" && q.Get("q") == "index" && !s.gbNoTags {
+		s.gelbooruTags(w, r, q)
+		return
+	}
 	if q.Get("page") != "dapi" || q.Get("s") != "post" || q.Get("q") != "index" {
 		http.NotFound(w, r)
 		return
@@ -206,6 +211,84 @@ func (s *Server) gelbooru(w http.ResponseWriter, r *http.Request, q url.Values) 
 		body["post"] = posts[0]
 	case len(posts) > 0:
 		body["post"] = posts
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// Gelbooru's tag types (the dapi's tag index): 0 general, 4 character.
+const (
+	gelbooruGeneral   = 0
+	gelbooruCharacter = 4
+)
+
+// gelbooruTags answers the dapi's tag index,
+// ?page=dapi&s=tag&q=index&names=<space-separated>&limit=: the named tags
+// that exist (unknown names are left out), at most limit (default 100).
+// Like gelbooru.com (WithGelbooruShape(true)):
+// {"@attributes":{limit,offset,count},"tag":[{id,name,count,type,ambiguous}]},
+// no "tag" when none matches (NO-ob/LoliSnatcher_Droid's Gelbooru handler
+// reads response["tag"], name and type; Bionus/imgbrd-grabber's Gelbooru
+// 0.2 model: tagApiEndpoint, tagCategoryPropertyName "type"). Otherwise
+// (Safebooru and other 0.2 clones, or WithGelbooruXML) the 0.2 XML API's
+// <tags type="array"><tag type="4" count="" name="" ambiguous="false" id=""/></tags>,
+// which the imgbrd-grabber userscript parses as XML; whether
+// safebooru.org honours json=1 here is not known, and chara reads both.
+// Names are HTML-escaped as the posts' tags are; a post's Characters are
+// type 4, its other tags type 0.
+func (s *Server) gelbooruTags(w http.ResponseWriter, r *http.Request, q url.Values) {
+	if s.gbKey != "" && (q.Get("api_key") != s.gbKey || q.Get("user_id") != s.gbUser) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte("<h1>401 Unauthorized</h1>Missing authentication. Go to api access credentials on your account profile."))
+		return
+	}
+	types, counts := map[string]int{}, map[string]int{}
+	for _, p := range s.posts {
+		for _, t := range p.Tags {
+			if _, ok := types[t]; !ok {
+				types[t] = gelbooruGeneral
+			}
+			counts[t]++
+		}
+		for _, c := range p.Characters {
+			types[c] = gelbooruCharacter
+		}
+	}
+	limit := max(intParam(q, "limit", 100), 1)
+	var names []string
+	s.mu.Lock()
+	if s.tagAsked == nil {
+		s.tagAsked = map[string]int{}
+	}
+	for _, n := range strings.Fields(q.Get("names")) {
+		s.tagAsked[n]++
+	}
+	s.mu.Unlock()
+	for _, n := range strings.Fields(q.Get("names")) {
+		if _, ok := types[n]; ok && !slices.Contains(names, n) && len(names) < limit {
+			names = append(names, n)
+		}
+	}
+	id := func(name string) int { return len(name)*1000 + int(name[0]) } // stable, made up
+	if !s.gbAttributes || s.gbXML {
+		var b strings.Builder
+		b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><tags type="array">`)
+		for _, n := range names {
+			fmt.Fprintf(&b, `<tag type="%d" count="%d" name="%s" ambiguous="false" id="%d"/>`,
+				types[n], counts[n], html.EscapeString(n), id(n))
+		}
+		b.WriteString("</tags>")
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		_, _ = w.Write([]byte(b.String()))
+		return
+	}
+	body := map[string]any{"@attributes": map[string]any{"limit": limit, "offset": 0, "count": len(names)}}
+	if len(names) > 0 {
+		tags := make([]map[string]any, len(names))
+		for i, n := range names {
+			tags[i] = map[string]any{"id": id(n), "name": gelbooruTags.Replace(n), "count": counts[n], "type": types[n], "ambiguous": 0}
+		}
+		body["tag"] = tags
 	}
 	writeJSON(w, http.StatusOK, body)
 }

@@ -5,6 +5,7 @@
 //   - danbooru:  GET /posts.json?tags=&limit=&page=  (page number or b<id>/a<id> cursor)
 //   - gelbooru:  GET /index.php?page=dapi&s=post&q=index&json=1&tags=&limit=&pid=
 //     (a bare list like Safebooru, or {"@attributes":{...},"post":[...]} like Gelbooru)
+//     and GET /index.php?page=dapi&s=tag&q=index&names= (tag types)
 //   - moebooru:  GET /post.json?tags=&limit=&page=
 //   - zerochan:  GET /<Tag>?json&p=&l=  and  GET /<id>?json
 //   - html:      GET /gallery?tags=&page=  (thumbnails and a "next" link)
@@ -201,6 +202,10 @@ func WithGelbooruMaxOffset(n int) Option { return func(s *Server) { s.gbMaxOffse
 // sites do for "Missing authentication" (gallery-dl gelbooru_v02.py).
 func WithGelbooruError(reason string) Option { return func(s *Server) { s.gbError = reason } }
 
+// WithoutGelbooruTagAPI answers the dapi's tag index with 404, as a
+// clone without it would.
+func WithoutGelbooruTagAPI() Option { return func(s *Server) { s.gbNoTags = true } }
+
 // WithGelbooruXML answers the dapi in XML whatever json= says.
 func WithGelbooruXML() Option { return func(s *Server) { s.gbXML = true } }
 
@@ -270,6 +275,8 @@ type Server struct {
 	gbKey, gbUser         string
 	gbAttributes          bool
 	gbMax                 int
+	gbNoTags              bool
+	tagAsked              map[string]int // names asked of the gelbooru tag index
 
 	mu       sync.Mutex
 	total    int
@@ -367,6 +374,18 @@ func (s *Server) FileRequests() map[int]int {
 // URLRequests returns how often a request URI (path?query) was requested.
 func (s *Server) URLRequests(uri string) int { s.mu.Lock(); defer s.mu.Unlock(); return s.urls[uri] }
 
+// TagLookups returns how often each name was asked of the gelbooru tag
+// index.
+func (s *Server) TagLookups() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.tagAsked))
+	for k, v := range s.tagAsked {
+		out[k] = v
+	}
+	return out
+}
+
 // MaxConcurrent is the largest number of requests served at once.
 func (s *Server) MaxConcurrent() int { s.mu.Lock(); defer s.mu.Unlock(); return s.maxIn }
 
@@ -379,6 +398,7 @@ func (s *Server) Reset() {
 	s.fileTimes = map[int][]time.Time{}
 	s.files = map[int]int{}
 	s.urls = map[string]int{}
+	s.tagAsked = nil
 }
 
 // ServeHTTP routes a request.

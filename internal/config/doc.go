@@ -54,7 +54,7 @@ var keyDocs = map[string]string{
 	"scrape.job":                "Name of the shared crawl on scrape.redis: machines with the same job share one crawl. Empty: derived from the sources and classes.",
 	"scrape.redis_lease":        "Shared crawl: how long a dead worker's claims, reservations and listing lease last (its candidates go to the others after two). Default 10s.",
 	"scrape.ignore_robots":      "Do not honour robots.txt for any html source.",
-	"scrape.single_character":   "Skip posts whose character tags name another character, or several. Default true.",
+	"scrape.single_character":   "Skip posts whose character tags name another character, or several. Default true. Danbooru and Moebooru list the character tags; for gelbooru sources chara asks the tag index (docs/sources.md); Zerochan and html sources are not checked.",
 	"scrape.min_side":           "Fetch a site's sample or jpeg rendition instead of the original when both its sides reach this; 0: the larger of images.height and images.width; -1: always originals.",
 	"curate":                    "Validation, near-duplicate removal and filters.",
 	"curate.phash_threshold":    "Two images at most this far apart (64-bit pHash, Hamming distance, directly or mirrored) are near-duplicates if their colours, aspect ratio and 16x16 detail agree too; 0..64. Each member of a group is this close to the group's kept copy (no chains).",

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-
 	"github.com/chara-dev/chara/internal/config"
 	"github.com/chara-dev/chara/internal/stages"
 	"github.com/chara-dev/chara/manifests"

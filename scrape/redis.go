@@ -70,11 +70,12 @@ type redisStore struct {
 	started time.Time       // listings that ended before are listed again from the newest posts
 	fleet   *fleetTransport // the site budget, when attached
 
-	mu     sync.Mutex
-	epoch  string
-	down   bool
-	claims map[string]bool
-	tasks  map[*redisTask]bool
+	mu      sync.Mutex
+	epoch   string
+	down    bool
+	claims  map[string]bool
+	tasks   map[*redisTask]bool
+	streams map[string]bool // the listings' streams this worker read
 
 	joinMu sync.Mutex
 	stop   chan struct{}
@@ -152,7 +153,7 @@ func newRedisStore(ctx context.Context, o *options, local *localStore, ws string
 	s := &redisStore{local: local, rdb: rdb, ns: o.redisNS, where: addr, t: o.redisT, rep: o.reporter,
 		ws: ws, slugs: slugs, target: o.candidates, dry: o.dryRun,
 		id:     fmt.Sprintf("%s-%d-%s", strings.ReplaceAll(host, ":", "_"), os.Getpid(), hex.EncodeToString(b)),
-		claims: map[string]bool{}, tasks: map[*redisTask]bool{}, stop: make(chan struct{}), started: time.Now()}
+		claims: map[string]bool{}, tasks: map[*redisTask]bool{}, streams: map[string]bool{}, stop: make(chan struct{}), started: time.Now()}
 	if s.t.lease <= 0 {
 		s.t.lease = defaultRedisTimes().lease
 	}
@@ -522,7 +523,15 @@ func (s *redisStore) put(ctx context.Context, e Entry, overwrite bool, keys ...s
 
 func (s *redisStore) putShared(ctx context.Context, e Entry, overwrite bool, keys ...string) error {
 	t := taskOf(ctx)
-	// A write lost to a cancelled run is published again at the next join.
+	if e.Status == StatusDownloaded {
+		// The file and its index line are on disk: the job must learn of
+		// them even when the run is being stopped (else its candidate,
+		// handed over, is fetched again), within a bound; a write still
+		// lost is published from the index at close and at the next join.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), s.t.lease)
+		defer cancel()
+	}
 	return s.do(ctx, func(ctx context.Context) error {
 		pipe := s.rdb.TxPipeline()
 		for _, k := range keys {
@@ -675,8 +684,11 @@ func (s *redisStore) frontier(slug, source, query string, ad Adapter, onPage fun
 		// Reads the site's listing from its start, never the job's queue.
 		return &localFrontier{ad: ad, query: query, onPage: onPage}
 	}
-	return &redisFrontier{s: s, ad: ad, query: query, onPage: onPage, slug: slug, source: source,
-		key: s.listKey(slug, source, query)}
+	key := s.listKey(slug, source, query)
+	s.mu.Lock()
+	s.streams[key+":stream"] = true
+	s.mu.Unlock()
+	return &redisFrontier{s: s, ad: ad, query: query, onPage: onPage, slug: slug, source: source, key: key}
 }
 
 func (s *redisStore) listKey(slug, source, query string) string {
@@ -691,7 +703,7 @@ func (s *redisStore) close() error {
 	if !s.dry {
 		close(s.stop)
 		s.wg.Wait()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		s.mu.Lock()
 		claims := s.claims
 		s.claims = map[string]bool{}
@@ -699,10 +711,40 @@ func (s *redisStore) close() error {
 		for k := range claims {
 			_ = releaseScript.Run(ctx, s.rdb, []string{s.key("claim", k)}, s.id).Err()
 		}
+		// What is in the indexes is known to the job before the
+		// unfinished candidates go to the others.
+		if s.publish(ctx) == nil {
+			s.handOver(ctx)
+		}
 		_ = s.member(ctx, true)
 		cancel()
 	}
 	return s.rdb.Close()
+}
+
+// handOver makes the candidates this worker leaves unfinished (a run
+// stopped by Ctrl-C, an error) at once reclaimable by the others: their
+// idle time is set past the reclaim time, instead of waiting two leases.
+func (s *redisStore) handOver(ctx context.Context) {
+	s.mu.Lock()
+	streams := make([]string, 0, len(s.streams))
+	for k := range s.streams {
+		streams = append(streams, k)
+	}
+	s.mu.Unlock()
+	for _, stream := range streams {
+		pend, err := s.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: stream, Group: group, Start: "-", End: "+",
+			Count: 1000, Consumer: s.id}).Result()
+		if err != nil || len(pend) == 0 {
+			continue
+		}
+		args := []any{"XCLAIM", stream, group, s.id, 0}
+		for _, p := range pend {
+			args = append(args, p.ID)
+		}
+		args = append(args, "IDLE", (10 * s.t.lease).Milliseconds(), "JUSTID")
+		_ = s.rdb.Do(ctx, args...).Err()
+	}
 }
 
 // reserveScript takes one file of a class's budget: 2 reserved, 1 full for

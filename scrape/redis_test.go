@@ -726,3 +726,34 @@ func TestDefaultJobNameFollowsSourcesAndClasses(t *testing.T) {
 		t.Errorf("another class, same job %s", got)
 	}
 }
+
+// A worker stopped by Ctrl-C hands its unfinished candidates over at once:
+// the next worker need not wait two leases for them.
+func TestRedisStoppedWorkerHandsOverItsCandidates(t *testing.T) {
+	rs := newRedisServer(t)
+	const total = 20 // every candidate is needed: the stopped worker's too
+	b := booru.New(makePosts(1, total, "nakano_miku"), booru.WithFaults(booru.Fault{Kind: booru.Slow, On: booru.Files, Delay: 150 * time.Millisecond}))
+	ts := start(t, b)
+	dir := t.TempDir()
+	w := workerSpec{Site: ts.URL, Redis: rs.url, Job: "handover", Candidates: total, Parallelism: 3,
+		Lease: 3 * time.Second, Block: 100 * time.Millisecond, Classes: map[string]string{"Nakano Miku": "nakano_miku"}}
+	a, c := w, w
+	a.WS, c.WS = filepath.Join(dir, "a"), filepath.Join(dir, "c")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := New(a.WS, a.options()...).Run(ctx); done <- err }()
+	waitFor(t, "3 files", 30*time.Second, func() bool { return indexLines(manifests.RawIndexPath(a.WS, "nakano_miku")) >= 3 })
+	cancel() // Ctrl-C, with downloads in flight
+	<-done
+	t0 := time.Now()
+	runWorkers(t, c)
+	if d := time.Since(t0); d > 2*w.Lease-time.Second {
+		t.Errorf("the next worker took %s: it waited for the stopped worker's candidates to go stale (2 leases: %s)", d.Round(time.Millisecond), 2*w.Lease)
+	}
+	checkExact(t, fleetFiles(t, []string{a.WS, c.WS}, "nakano_miku"), total)
+	for id, n := range b.FileRequests() {
+		if n > 2 {
+			t.Errorf("post %d fetched %d times", id, n)
+		}
+	}
+}

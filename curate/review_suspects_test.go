@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
 	"github.com/chara-dev/chara/manifests"
 )
 
@@ -100,5 +103,44 @@ func TestReviewSuspectsViewAndMove(t *testing.T) {
 	}
 	if d := readDecisions(t, ws, "Bob")[b["bob1"]]; d.Decision == manifests.Keep {
 		t.Errorf("bob1 still kept in Bob: %+v", d)
+	}
+}
+
+// In a browser: the first arrow selects the top suspect; m moves it to its
+// suggested class (the card shows it, the journal has the rejection).
+func TestReviewSuspectsMoveKey(t *testing.T) {
+	ws, a, b := fixture(t)
+	sus := &manifests.Suspects{Dataset: "default", Method: "test", Folds: 5, Items: []manifests.Suspect{
+		{Rank: 1, SHA256: b["bob1"], Class: "Bob", SelfConfidence: 0.05, Other: "Alice", OtherProb: 0.95, Issue: true, Suggest: "Alice"},
+		{Rank: 2, SHA256: a["orig"], Class: "Alice", SelfConfidence: 0.4, Other: "Bob", OtherProb: 0.6},
+	}}
+	if err := manifests.WriteSuspects(manifests.SuspectsPath(ws), sus); err != nil {
+		t.Fatal(err)
+	}
+	h, err := NewReviewServer(ws, []string{"Alice", "Bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/suspects"), chromedp.WaitVisible(chromedp.CSS("#suspects figure")),
+		chromedp.KeyEvent(kb.ArrowRight)); err != nil {
+		t.Fatal(err)
+	}
+	sha, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.activeElement.dataset.sha || ""`))
+	if err != nil || sha != b["bob1"] {
+		t.Fatalf("selected %q, want the top suspect %s (%v)", sha, b["bob1"], err)
+	}
+	sel := `#suspects figure[data-sha="` + sha + `"]`
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("m"), chromedp.WaitVisible(chromedp.CSS(sel+`[data-decision="rejected"]`))); err != nil {
+		t.Fatalf("m did not move: %v", err)
+	}
+	st, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#status")))
+	if !strings.HasPrefix(st, "moved "+sha[:10]+" to Alice") {
+		t.Errorf("status %q after m", st)
+	}
+	if _, state, err := manifests.ReadReview(manifests.ReviewPath(ws)); err != nil || !state[b["bob1"]] {
+		t.Errorf("journal after m: %v %v", state, err)
 	}
 }

@@ -51,9 +51,18 @@ done
 # The benchmark sees only this form's packages.
 sel="$dir/sel"; rm -rf "$sel"; mkdir -p "$sel"
 for spec in "${pkgs[@]}"; do ln -s "../pkgs/${spec%%=*}" "$sel/${spec%%=*}"; done
-out="$dir/bench.tmp"; rm -rf "$out"; mkdir -p "$out"
+# Built into a new folder, then bench (a symlink) is switched to it in one
+# rename, so that a test reading the previous build never sees half of one;
+# builds older than the previous one are removed.
+stamp=$(date +%s).$$
+out="$dir/bench.$stamp"; mkdir -p "$out"
 "$py" scripts/realbench.py "$sel" "$out" $full
-rm -rf "$dir/bench" && mv "$out" "$dir/bench"
+prev=$(readlink "$dir/bench" 2>/dev/null || true)
+[ -d "$dir/bench" ] && [ ! -L "$dir/bench" ] && rm -rf "$dir/bench"
+ln -sfn "bench.$stamp" "$dir/bench.link" && mv -T "$dir/bench.link" "$dir/bench"
+for old in "$dir"/bench.*; do
+  case "$(basename "$old")" in "bench.$stamp"|"$prev") ;; *) rm -rf "$old" ;; esac
+done
 committed=curate/testdata/realbench.json
 if [ -n "$write" ] && [ -z "$full" ]; then
   cp "$dir/bench/manifest.json" "$committed"

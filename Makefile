@@ -11,7 +11,7 @@ LDFLAGS := -X main.version=$(VERSION)
 # CPU-heavy on a 2-core machine.
 TESTFLAGS ?= -p 1 -count=1 -timeout 40m
 
-.PHONY: all deps deps-build notices build test vet fmt demo check-torch-compat cross-build-cuda clean
+.PHONY: all deps deps-build notices docs build test vet fmt demo check-torch-compat cross-build-cuda clean
 
 all: build
 
@@ -50,6 +50,12 @@ cross-build-cuda: deps
 ## notices: rewrite NOTICES.md (the licences of what bin/chara contains and links).
 notices:
 	@scripts/notices.sh
+
+## docs: rewrite the generated docs (docs/config.md, docs/json.md, NOTICES.md)
+## after changing a config key, a --json output type or go.mod; tests check them.
+docs: notices
+	$(ENV) $(GO) test -count=1 -run TestConfigDocIsCurrent ./internal/config -update
+	$(ENV) $(GO) test -count=1 -run TestJSONDocsAreCurrent ./cmd/chara -update
 
 clean:
 	rm -rf bin .build

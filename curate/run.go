@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -203,7 +202,7 @@ func (st *state) checkFile(e *entry, sha string, fp Fingerprint, cacheable bool)
 }
 
 // rawRel is the workspace-relative path of e's raw file.
-func (st *state) rawRel(e *entry) string { return path.Join("raw", st.slugs[e.class], e.rec.File) }
+func (st *state) rawRel(e *entry) string { return manifests.RawRel(st.slugs[e.class], e.rec.File) }
 
 // readRaw reads the raw file of e, or returns the Fingerprint of its
 // refusal: missing, unreadable, outside the workspace, or not the bytes

@@ -2,6 +2,7 @@ package manifests
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -23,13 +24,20 @@ type RawRecord struct {
 	FetchedAt time.Time `json:"fetched_at"`
 }
 
+// rawDir is the folder of raw files, one sub-folder per class slug.
+const rawDir = "raw"
+
 // RawIndexPath is raw/<slug>/index.jsonl inside the workspace.
 func RawIndexPath(workspace, slug string) string {
-	return filepath.Join(workspace, "raw", slug, "index.jsonl")
+	return filepath.Join(workspace, rawDir, slug, "index.jsonl")
 }
 
 // RawDir is raw/<slug> inside the workspace.
-func RawDir(workspace, slug string) string { return filepath.Join(workspace, "raw", slug) }
+func RawDir(workspace, slug string) string { return filepath.Join(workspace, rawDir, slug) }
+
+// RawRel is the workspace-relative, slash-separated path of a raw file:
+// raw/<slug>/<file>.
+func RawRel(slug, file string) string { return path.Join(rawDir, slug, file) }
 
 // Validate checks one raw record.
 func (r *RawRecord) Validate() (field string, err error) {

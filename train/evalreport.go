@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/chara-dev/chara/internal/atomicfile"
+	"github.com/chara-dev/chara/manifests"
 )
 
 // EvalItem is one labelled image scored by a run: chara evaluate.
@@ -125,7 +126,7 @@ func WriteEvaluation(dir, run, on string, names []string, items []EvalItem, img 
 	for _, tl := range tls {
 		fmt.Fprintf(&b, "| %s | %s | %s | %.3f | %.3f |\n", tl.Path, names[tl.True], names[tl.Pred], tl.PredProb, tl.Loss)
 	}
-	if err := atomicfile.WriteFile(filepath.Join(dir, "report.md"), []byte(b.String()), 0o644); err != nil {
+	if err := atomicfile.WriteFile(manifests.RunReportPath(dir), []byte(b.String()), 0o644); err != nil {
 		return nil, err
 	}
 	return res, nil

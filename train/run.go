@@ -544,7 +544,7 @@ func (r *runner) derive(c *Checkpoint, boundary func(string) error) error {
 	if err := writeMetrics(manifests.MetricsPath(r.dir), r.history); err != nil {
 		return err
 	}
-	if err := boundary("metrics.csv"); err != nil {
+	if err := boundary(manifests.MetricsFile); err != nil {
 		return err
 	}
 	r.card.Epochs = c.Epoch
@@ -553,7 +553,7 @@ func (r *runner) derive(c *Checkpoint, boundary func(string) error) error {
 	if err := r.writeCard(); err != nil {
 		return err
 	}
-	if err := boundary("run.json"); err != nil {
+	if err := boundary(manifests.RunCardFile); err != nil {
 		return err
 	}
 	return collectCheckpoints(r.dir)

@@ -174,7 +174,7 @@ func runEvaluate(ctx context.Context, g *globalOptions, o evaluateOptions) error
 		err = writeJSON(g.Stdout, res)
 	} else {
 		fmt.Fprintf(g.Stdout, "%s on %s: accuracy %.4f, loss %.4f (%s)\nreport: %s\n", card.Name, on, res.Accuracy, res.Loss,
-			plural(res.N, "image", "images"), filepath.Join(out, "report.md"))
+			plural(res.N, "image", "images"), manifests.RunReportPath(out))
 	}
 	if err == nil && len(failed) > 0 {
 		return &exitCodeError{code: exitFailure, err: fmt.Errorf("evaluate: %s could not be read", plural(len(failed), "file", "files"))}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,69 +20,28 @@ import (
 	"github.com/chara-dev/chara/internal/booru"
 	"github.com/chara-dev/chara/internal/config"
 	"github.com/chara-dev/chara/internal/progress"
+	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/chara-dev/chara/manifests"
 )
 
-// redisServer is Debian's redis-server on a loopback port, without
-// persistence (no RDB, no AOF): a restart loses everything.
+// redisServer is the tests' redis-server (internal/testutil), without
+// persistence: stop and start lose everything.
 type redisServer struct {
-	bin, dir string
-	port     int
-	url      string
-	cmd      *exec.Cmd
+	*testutil.RedisServer
+	url string
 }
 
 func newRedisServer(t testing.TB) *redisServer {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not found on PATH (Debian package redis-server): skipping the shared-crawl test")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	r := &redisServer{bin: bin, dir: t.TempDir(), port: port, url: fmt.Sprintf("redis://127.0.0.1:%d/0", port)}
-	r.start(t)
-	t.Cleanup(r.stop)
-	return r
+	r := testutil.StartRedis(t)
+	return &redisServer{RedisServer: r, url: r.URL}
 }
 
-func (r *redisServer) start(t testing.TB) {
-	t.Helper()
-	r.cmd = exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "no", "--dir", r.dir, "--enable-debug-command", "local")
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	rdb := r.client()
-	defer rdb.Close()
-	for i := 0; ; i++ {
-		if rdb.Ping(context.Background()).Err() == nil {
-			return
-		}
-		if i > 500 {
-			t.Fatal("redis-server did not answer in 5s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+func (r *redisServer) start(t testing.TB) { r.Start(t) }
 
 // stop kills the server (SIGKILL: nothing saved).
-func (r *redisServer) stop() {
-	if r.cmd != nil && r.cmd.Process != nil {
-		_ = r.cmd.Process.Kill()
-		_ = r.cmd.Wait()
-		r.cmd = nil
-	}
-}
+func (r *redisServer) stop() { r.Kill() }
 
-func (r *redisServer) client() *redis.Client {
-	opt, _ := redis.ParseURL(r.url)
-	return redis.NewClient(opt)
-}
+func (r *redisServer) client() *redis.Client { return r.Client() }
 
 // digest is Redis's digest of the whole dataset: it changes with any write.
 func (r *redisServer) digest(t *testing.T) string {

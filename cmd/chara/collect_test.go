@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,68 +16,32 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/chara-dev/chara/internal/booru"
 	"github.com/chara-dev/chara/internal/demosite"
 	"github.com/chara-dev/chara/internal/synth"
+	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/chara-dev/chara/internal/wslock"
 	"github.com/chara-dev/chara/manifests"
 )
 
-// testRedis is Debian's redis-server on a loopback port without
-// persistence, for the test only.
+// testRedis is the tests' redis-server (internal/testutil) without
+// persistence: kill and start lose everything.
 type testRedis struct {
-	bin, dir, url string
-	port          int
-	cmd           *exec.Cmd
+	*testutil.RedisServer
+	url string
 }
 
 func startRedisServer(t *testing.T) string { return newTestRedis(t).url }
 
 func newTestRedis(t *testing.T) *testRedis {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not found on PATH (Debian package redis-server)")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	r := &testRedis{bin: bin, dir: t.TempDir(), port: port, url: fmt.Sprintf("redis://127.0.0.1:%d/0", port)}
-	r.start(t)
-	t.Cleanup(r.kill)
-	return r
+	r := testutil.StartRedis(t)
+	return &testRedis{RedisServer: r, url: r.URL}
 }
 
-func (r *testRedis) start(t *testing.T) {
-	t.Helper()
-	r.cmd = exec.Command(r.bin, "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", r.dir)
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	opt, _ := redis.ParseURL(r.url)
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
-	for i := 0; rdb.Ping(context.Background()).Err() != nil; i++ {
-		if i > 500 {
-			t.Fatal("redis-server did not answer in 5s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+func (r *testRedis) start(t *testing.T) { r.Start(t) }
 
 // kill stops the server with SIGKILL: with no persistence, all is lost.
-func (r *testRedis) kill() {
-	if r.cmd != nil {
-		_ = r.cmd.Process.Kill()
-		_ = r.cmd.Wait()
-		r.cmd = nil
-	}
-}
+func (r *testRedis) kill() { r.Kill() }
 
 // TestCharaHelperProcess is not a test: TestSharedCrawlSurvivesKillAndRestart
 // re-executes the test binary with CHARA_CMD_HELPER (the arguments, as

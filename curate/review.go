@@ -328,24 +328,33 @@ type actResponse struct {
 // ErrForbiddenOrigin refuses a cross-site request to the review API.
 var ErrForbiddenOrigin = errors.New("review: request from another origin")
 
-func (rv *reviewServer) act(w http.ResponseWriter, r *http.Request) {
-	// A page elsewhere cannot send JSON here without a CORS preflight, which
-	// this server never answers; the Origin check refuses the rest.
+// decodeWrite reads the JSON body of a write request into v, refusing
+// (and answering) anything but same-origin JSON of at most 4 KB. A page
+// elsewhere cannot send JSON here without a CORS preflight, which this
+// server never answers; the Origin check refuses the rest.
+func decodeWrite(w http.ResponseWriter, r *http.Request, v any) bool {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		http.Error(w, "want application/json", http.StatusUnsupportedMediaType)
-		return
+		return false
 	}
 	if o := r.Header.Get("Origin"); o != "" {
 		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
 			http.Error(w, ErrForbiddenOrigin.Error(), http.StatusForbidden)
-			return
+			return false
 		}
 	}
-	var req actRequest
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := dec.Decode(v); err != nil {
 		http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+func (rv *reviewServer) act(w http.ResponseWriter, r *http.Request) {
+	var req actRequest
+	if !decodeWrite(w, r, &req) {
 		return
 	}
 	changed, counts, err := rv.apply(req)

@@ -6,11 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/chara-dev/chara/manifests"
 )
@@ -104,21 +102,8 @@ type moveResponse struct {
 // move imports an image of one class into another and rejects it from the
 // first.
 func (rv *reviewServer) move(w http.ResponseWriter, r *http.Request) {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		http.Error(w, "want application/json", http.StatusUnsupportedMediaType)
-		return
-	}
-	if o := r.Header.Get("Origin"); o != "" {
-		if u, err := url.Parse(o); err != nil || u.Host != r.Host {
-			http.Error(w, ErrForbiddenOrigin.Error(), http.StatusForbidden)
-			return
-		}
-	}
 	var req moveRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		http.Error(w, "bad request: "+err.Error(), http.StatusBadRequest)
+	if !decodeWrite(w, r, &req) {
 		return
 	}
 	if err := rv.importInto(r.Context(), req); err != nil {

@@ -23,7 +23,7 @@ func ConfigOptions(cfg *config.Config, getenv func(string) string) []Option {
 			Name: n, Kind: s.Kind, URL: s.URL, Login: s.Login, APIKey: s.APIKey, UserID: s.UserID,
 			Delay: s.Delay, RandomDelay: s.RandomDelay, FileDelay: s.FileDelay, Parallelism: s.Parallelism,
 			Limit: s.Limit, ImageSelector: s.ImageSelector, NextSelector: s.NextSelector, IgnoreRobots: s.IgnoreRobots,
-			Pace: s.Pace, TagLimit: s.TagLimit, PasswordHash: s.PasswordHash, Strict: s.Strict,
+			Pace: s.Pace, TagLimit: s.TagLimit, PasswordHash: s.PasswordHash, Strict: s.Strict, Sort: s.Sort, Dimension: s.Dimension,
 			NoVerify: s.VerifyMD5 != nil && !*s.VerifyMD5, UserAgent: s.UserAgent, Cookies: s.Cookies,
 			DetailSelector: s.DetailSelector, ImagesURL: s.ImagesURL, Render: s.Render,
 		})

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -300,6 +301,30 @@ func TestZerochanStrict(t *testing.T) {
 	s, _ := zerochanRun(t, b, "Nakano Miku", Source{Strict: true})
 	if s.Downloaded != 2 || b.URLRequests("/Nakano+Miku?json&p=1&l=100&strict") != 1 {
 		t.Errorf("strict: downloaded %d, want 2 through &strict", s.Downloaded)
+	}
+}
+
+func TestZerochanSortAndDimension(t *testing.T) {
+	// zerochan.net/api: s=fav lists the most favourited first, d= narrows
+	// by shape; the listing and its kept cursor follow both.
+	posts := makePosts(1, 6, "nakano_miku")
+	for i := range posts {
+		posts[i].Score = i                       // the last posts are the favourites
+		posts[i].Width, posts[i].Height = 40, 30 // landscape
+	}
+	posts[0].Width, posts[0].Height = 30, 40 // portrait, least favourite
+	posts[1].Width, posts[1].Height = 30, 40
+	b := booru.New(posts)
+	s, ws := zerochanRun(t, b, "Nakano Miku", Source{Sort: "fav", Dimension: "portrait"})
+	if s.Downloaded != 2 || b.URLRequests("/Nakano+Miku?json&p=1&l=100&s=fav&d=portrait") != 1 {
+		t.Fatalf("sort=fav dimension=portrait: downloaded %d, want the 2 portrait posts through &s=fav&d=portrait", s.Downloaded)
+	}
+	got := map[string]bool{}
+	for _, r := range checkRaw(t, ws, "nakano_miku") {
+		got[r.PostID] = true
+	}
+	if !got[strconv.Itoa(posts[0].ID)] || !got[strconv.Itoa(posts[1].ID)] {
+		t.Errorf("kept posts %v, want the portrait ones %d and %d", got, posts[0].ID, posts[1].ID)
 	}
 }
 

@@ -409,9 +409,15 @@ func (j *job) run(ctx context.Context) {
 		j.r.rep.Logf("%s: %s: %v; asking again in %s", j.c.name, j.src.Name, err, d.Round(time.Second))
 	})
 	if j.r.arc != nil {
-		// Other filters may want posts the last run passed over: the
-		// position is kept per query and filters.
-		fp := sha256.Sum256([]byte(fmt.Sprintf("%+v", j.r.filters)))
+		// Other filters may want posts the last run passed over, and
+		// another order or selection of the site's listing is another
+		// listing: the position is kept per query, filters and the
+		// source's listing options.
+		key := fmt.Sprintf("%+v", j.r.filters)
+		if s := j.src.Source; s.Strict || s.Sort != "" || s.Dimension != "" {
+			key += fmt.Sprintf("\x00strict=%v sort=%s d=%s", s.Strict, s.Sort, s.Dimension)
+		}
+		fp := sha256.Sum256([]byte(key))
 		ad.cursors = archiveCursor{arc: j.r.arc, class: j.c.slug, source: j.src.Name,
 			query: j.sum.Query + "\x00" + hex.EncodeToString(fp[:8])}
 	}

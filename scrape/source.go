@@ -101,6 +101,9 @@ type Source struct {
 	TagLimit int
 	// Strict: zerochan's strict mode (the tag must be the primary one).
 	Strict bool
+	// Sort and Dimension: zerochan's s= (ZerochanSorts) and d=
+	// (ZerochanDimensions) listing parameters; "" leaves the site's default.
+	Sort, Dimension string
 	// NoVerify turns off the md5 check of downloaded files.
 	NoVerify bool
 	// UserAgent replaces the run's User-Agent for this source (with

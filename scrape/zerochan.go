@@ -21,7 +21,10 @@ import (
 //   - tags are names with spaces ("Nakano Miku"), several joined by commas
 //     ("Lumine,Flower"); anything but letters is percent-encoded, spaces
 //     become "+" (waifuc quote_plus);
-//   - &strict keeps posts whose primary tag is the first one;
+//   - &strict keeps posts whose primary tag is the first one; s= sorts
+//     (id, the default, or fav) and d= narrows by size or shape (large,
+//     huge, landscape, portrait, square) (zerochan.net/api; waifuc
+//     waifuc/source/zerochan.py, its Sort and Dimension enums);
 //   - an alias or mis-cased tag redirects to the canonical one, dropping
 //     ?json (gallery-dl #5891): the pager keeps our query on the redirect;
 //   - JSON may carry raw control characters (gallery-dl #5892, #5219):
@@ -32,6 +35,13 @@ type zerochan struct {
 	base string
 	p    *pager
 }
+
+// ZerochanSorts and ZerochanDimensions are the values zerochan's s= and d=
+// take (zerochan.net/api; waifuc's Sort and Dimension).
+var (
+	ZerochanSorts      = []string{"id", "fav"}
+	ZerochanDimensions = []string{"large", "huge", "landscape", "portrait", "square"}
+)
 
 // zerochan.net/api: "60 requests per minute", pages and files alike.
 var zerochanDefaults = kindDefault{delay: time.Second, pace: time.Second, limit: 100, maxLimit: 250, parallelism: 1}
@@ -73,6 +83,12 @@ func (z *zerochan) Page(ctx context.Context, query, cursor string) (*Page, error
 	u := fmt.Sprintf("%s%s?json&p=%d&l=%d", z.base, ZerochanPath(query), n, z.src.Limit)
 	if z.src.Strict {
 		u += "&strict"
+	}
+	if z.src.Sort != "" {
+		u += "&s=" + url.QueryEscape(z.src.Sort)
+	}
+	if z.src.Dimension != "" {
+		u += "&d=" + url.QueryEscape(z.src.Dimension)
 	}
 	body, err := z.p.visit(ctx, u, z.header(), nil)
 	if err != nil {

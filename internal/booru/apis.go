@@ -453,6 +453,37 @@ func (s *Server) zerochan(w http.ResponseWriter, r *http.Request, q url.Values) 
 		}
 		all = kept
 	}
+	// s=fav and d= (zerochan.net/api; waifuc's Sort and Dimension enums):
+	// fav orders by favourites (the fake's Score); the shapes compare the
+	// sides. The pixel sizes behind large and huge are not documented, so
+	// the fake accepts them and narrows nothing.
+	switch q.Get("s") {
+	case "", "id":
+	case "fav":
+		all = slices.Clone(all)
+		slices.SortStableFunc(all, func(a, b *Post) int { return b.Score - a.Score })
+	default:
+		http.Error(w, "bad sort", http.StatusBadRequest)
+		return
+	}
+	if d := q.Get("d"); d != "" {
+		var shape func(p *Post) bool
+		switch d {
+		case "large", "huge":
+		case "landscape":
+			shape = func(p *Post) bool { return p.Width > p.Height }
+		case "portrait":
+			shape = func(p *Post) bool { return p.Height > p.Width }
+		case "square":
+			shape = func(p *Post) bool { return p.Height == p.Width }
+		default:
+			http.Error(w, "bad dimension", http.StatusBadRequest)
+			return
+		}
+		if shape != nil {
+			all = slices.DeleteFunc(slices.Clone(all), func(p *Post) bool { return !shape(p) })
+		}
+	}
 	limit := min(max(intParam(q, "l", 100), 1), 250)
 	n := max(intParam(q, "p", 1), 1)
 	res := page(all, (n-1)*limit, limit)

@@ -32,6 +32,8 @@ var keyDocs = map[string]string{
 	"sources.*.tag_limit":       "danbooru: counted tags per search the account allows, checked before any request (rating:, status:, score: and the other free metatags do not count); 0: 2, as for Anonymous and Member; 6 for Gold; -1: no check.",
 	"sources.*.password_hash":   "moebooru: the hashed password, instead of an API key. Never printed.",
 	"sources.*.strict":          "zerochan: strict mode (the tag must be the picture's primary one).",
+	"sources.*.sort":            "zerochan: listing order, id (newest first, the site's default) or fav (most favourited first).",
+	"sources.*.dimension":       "zerochan: only pictures of this size or shape: large, huge, landscape, portrait or square.",
 	"sources.*.verify_md5":      "Check each file against the md5 the site lists. Default true.",
 	"sources.*.user_agent":      "Replaces scrape.user_agent for this source.",
 	"sources.*.cookies":         "A Netscape cookies.txt sent with this source's requests (a browser's, to pass a Cloudflare check, with that browser's User-Agent).",

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -29,6 +30,10 @@ type Source struct {
 	PasswordHash string `yaml:"password_hash,omitempty"`
 	// Strict: zerochan's strict mode (the tag must be the primary one).
 	Strict bool `yaml:"strict,omitempty"`
+	// Sort, Dimension: zerochan's listing order (id, fav) and size or
+	// shape (large, huge, landscape, portrait, square).
+	Sort      string `yaml:"sort,omitempty"`
+	Dimension string `yaml:"dimension,omitempty"`
 	// VerifyMD5: check files against the listed md5 (default true).
 	VerifyMD5 *bool `yaml:"verify_md5,omitempty"`
 	// UserAgent replaces scrape.user_agent for this source; Cookies is a
@@ -93,6 +98,20 @@ func (s Source) validate() *fieldError {
 	}
 	if s.Kind != "html" && s.DetailSelector != "" {
 		return ferr("detail_selector", "for kind html only")
+	}
+	// zerochan.net/api; waifuc waifuc/source/zerochan.py (Sort, Dimension).
+	for _, o := range []struct{ key, val, allowed string }{
+		{"sort", s.Sort, "id fav"}, {"dimension", s.Dimension, "large huge landscape portrait square"},
+	} {
+		if o.val == "" {
+			continue
+		}
+		if s.Kind != "zerochan" {
+			return ferr(o.key, "for kind zerochan only")
+		}
+		if !slices.Contains(strings.Fields(o.allowed), o.val) {
+			return ferr(o.key, "%q is not one of %s", o.val, strings.ReplaceAll(o.allowed, " ", ", "))
+		}
 	}
 	return nil
 }

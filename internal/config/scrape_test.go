@@ -20,12 +20,25 @@ func TestScrapeValidationNamesTheKey(t *testing.T) {
 		{"sources: {d: {kind: danbooru, url: http://x, tag_limit: -2}}", "sources.d.tag_limit"},
 		{"sources: {d: {kind: gelbooru, url: http://x, images_url: ftp://y}}", "sources.d.images_url"},
 		{"scrape: {min_side: -5}", "scrape.min_side"},
+		{"sources: {z: {kind: zerochan, url: http://x, sort: score}}", "sources.z.sort"},
+		{"sources: {z: {kind: zerochan, url: http://x, dimension: wide}}", "sources.z.dimension"},
+		{"sources: {d: {kind: danbooru, url: http://x, sort: fav}}", "sources.d.sort"},
 	} {
 		_, err := Parse("chara.yaml", []byte(c.yaml))
 		var ke *KeyError
 		if !errors.As(err, &ke) || ke.Key != c.key {
 			t.Errorf("%s: %v, want an error naming %s", c.yaml, err, c.key)
 		}
+	}
+}
+
+func TestZerochanSortAndDimensionAccepted(t *testing.T) {
+	cfg, err := Parse("chara.yaml", []byte("classes: [{name: Miku, queries: {z: Nakano Miku}}]\nsources: {z: {kind: zerochan, url: http://x, login: me, sort: fav, dimension: portrait}}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := cfg.Sources["z"]; s.Sort != "fav" || s.Dimension != "portrait" {
+		t.Errorf("zerochan source: %+v", s)
 	}
 }
 

@@ -95,7 +95,12 @@ func (s *Site) Build(ctx context.Context) (*synth.Corpus, error) {
 		posts[i] = booru.Post{ID: it.ID, Tags: it.Tags, Rating: it.Rating, Image: it.Bytes,
 			Width: it.Width, Height: it.Height, Source: "chara demo"}
 	}
-	s.built, s.server = c, booru.New(posts, s.board...)
+	// The demo is a Danbooru (kind danbooru in its chara.yaml) and serves
+	// Danbooru's own robots.txt (REAL-SITES.md §1), which disallows the
+	// API: the demo shows that the booru kinds do not apply it. Options may
+	// replace it.
+	board := append([]booru.Option{booru.WithRobots(booru.DanbooruRobots)}, s.board...)
+	s.built, s.server = c, booru.New(posts, board...)
 	return c, nil
 }
 

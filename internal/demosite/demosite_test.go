@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/chara-dev/chara/internal/booru"
 	"github.com/chara-dev/chara/internal/config"
 	"github.com/chara-dev/chara/internal/synth"
 )
@@ -81,6 +82,19 @@ func TestSiteServesTheCorpus(t *testing.T) {
 	if resp, err := http.Get(base + "/posts.json"); err == nil {
 		resp.Body.Close()
 		t.Error("site still answers after stop")
+	}
+}
+
+func TestSiteServesDanbooruRobots(t *testing.T) {
+	// The demo is a faithful Danbooru: its robots.txt disallows the API,
+	// which chara's booru kinds do not apply (chara demo scrapes it all).
+	base, stop, err := New(1, 4, CorpusOptions(synth.ImageSize(32, 48))).Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	if got := string(get(t, base+"/robots.txt")); got != booru.DanbooruRobots {
+		t.Errorf("robots.txt:\n%s\nwant Danbooru's:\n%s", got, booru.DanbooruRobots)
 	}
 }
 

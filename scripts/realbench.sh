@@ -20,9 +20,8 @@ for a in "$@"; do
     *) echo "realbench: unknown argument $a" >&2; exit 2 ;;
   esac
 done
-# Pinned versions (Debian 12). Never the packages that the team reserves for
-# independent checks (oxygen, adwaita, tango, moka, yaru, faenza, lxde icon
-# themes, plasma-workspace-wallpapers, desktop-base, wesnoth).
+# Pinned versions (Debian 12). Only these packages: the ones the team
+# reserves for independent checks (DEVELOPERS.md) are never used here.
 pkgs=(gnome-icon-theme=3.12.0-5 freedroid-data=1.0.2+cvs040112-7 pingus-data=0.7.6-5.1)
 [ -n "$full" ] && pkgs+=(gnome-backgrounds=43.1-1)
 py=/usr/bin/python3

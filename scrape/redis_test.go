@@ -125,14 +125,7 @@ func TestRedisWorkerProcess(t *testing.T) {
 func startWorker(t *testing.T, w workerSpec) *exec.Cmd {
 	t.Helper()
 	b, _ := json.Marshal(w)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRedisWorkerProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "CHARA_REDIS_WORKER="+string(b))
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return cmd
+	return testutil.StartHelper(t, "TestRedisWorkerProcess", "CHARA_REDIS_WORKER="+string(b))
 }
 
 func readSummary(t *testing.T, path string) *Summary {

@@ -61,14 +61,7 @@ func TestCharaHelperProcess(t *testing.T) {
 func charaProcess(t *testing.T, args ...string) *exec.Cmd {
 	t.Helper()
 	b, _ := json.Marshal(args)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCharaHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "CHARA_CMD_HELPER="+string(b))
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return cmd
+	return testutil.StartHelper(t, "TestCharaHelperProcess", "CHARA_CMD_HELPER="+string(b))
 }
 
 func rawCount(ws []string, slugs ...string) int {

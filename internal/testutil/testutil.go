@@ -66,3 +66,19 @@ func PNGHeader(w, h uint32) []byte {
 	binary.Write(&b, binary.BigEndian, crc32.ChecksumIEEE(chunk))
 	return b.Bytes()
 }
+
+// StartHelper starts this test binary again, running only the test named
+// test (a helper that reads its work from env, "KEY=value" entries added
+// to the environment), with its standard error on ours. It is killed
+// when t ends.
+func StartHelper(t testing.TB, test string, env ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}

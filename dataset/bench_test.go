@@ -3,14 +3,12 @@
 package dataset
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"image"
-	"image/jpeg"
 	"math/rand"
+	rand2 "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -19,55 +17,17 @@ import (
 	"time"
 
 	"github.com/chara-dev/chara/internal/recipe"
+	"github.com/chara-dev/chara/internal/synth"
 	"github.com/chara-dev/chara/manifests"
 )
 
-// photoJPEG makes a w x h JPEG that looks, to the decoder, like an
-// illustration: flat shapes over a gradient, hard edges, a little grain
-// (about 360 KB at 1200x1800, quality 90: 0.17 bytes per pixel).
+// photoJPEG is synth's illustration-like JPEG (about 360 KB at 1200x1800).
 func photoJPEG(tb testing.TB, rng *rand.Rand, w, h int) []byte {
-	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-	type disc struct{ x, y, r2, luma, cb, cr int }
-	discs := make([]disc, 12)
-	for i := range discs {
-		r := 40 + rng.Intn(300)
-		discs[i] = disc{rng.Intn(w), rng.Intn(h), r * r, rng.Intn(256), 64 + rng.Intn(128), 64 + rng.Intn(128)}
-	}
-	at := func(x, y int) *disc {
-		for i := len(discs) - 1; i >= 0; i-- {
-			d := &discs[i]
-			if dx, dy := x-d.x, y-d.y; dx*dx+dy*dy < d.r2 {
-				return d
-			}
-		}
-		return nil
-	}
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			v := 60 + x*100/w + y*60/h
-			if d := at(x, y); d != nil {
-				v = d.luma
-			}
-			if (x/3+y/5)%97 == 0 { // thin lines
-				v = 20
-			}
-			img.Y[y*img.YStride+x] = uint8(max(0, min(255, v+rng.Intn(9)-4)))
-		}
-	}
-	for y := 0; y < h/2; y++ {
-		for x := 0; x < w/2; x++ {
-			cb, cr := 128, 128
-			if d := at(2*x, 2*y); d != nil {
-				cb, cr = d.cb, d.cr
-			}
-			img.Cb[y*img.CStride+x], img.Cr[y*img.CStride+x] = uint8(cb), uint8(cr)
-		}
-	}
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+	data, err := synth.IllustrationJPEG(rand2.New(rand2.NewPCG(rng.Uint64(), 0)), w, h)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	return buf.Bytes()
+	return data
 }
 
 // BenchmarkBuild measures dataset build throughput from 1200x1800 JPEGs:

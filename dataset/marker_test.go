@@ -7,31 +7,8 @@ import (
 	"testing"
 
 	"github.com/chara-dev/chara/internal/recipe"
+	"github.com/chara-dev/chara/internal/testutil"
 )
-
-func halves(w, h int, left, right color.NRGBA) *image.NRGBA {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			if x < w/2 {
-				img.SetNRGBA(x, y, left)
-			} else {
-				img.SetNRGBA(x, y, right)
-			}
-		}
-	}
-	return img
-}
-
-func near(a, b color.NRGBA) bool {
-	d := func(x, y uint8) int {
-		if x > y {
-			return int(x - y)
-		}
-		return int(y - x)
-	}
-	return d(a.R, b.R) < 12 && d(a.G, b.G) < 12 && d(a.B, b.B) < 12 && a.A == 255
-}
 
 var (
 	red  = color.NRGBA{220, 20, 20, 255}
@@ -39,7 +16,7 @@ var (
 )
 
 func TestWithMarkerKeepsPixels(t *testing.T) {
-	img := halves(20, 30, red, blue)
+	img := testutil.Halves(20, 30, red, blue)
 	for _, format := range []string{FormatJPEG, FormatPNG} {
 		rs := recipe.Default()
 		rs.Format, rs.Quality = format, 90

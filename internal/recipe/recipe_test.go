@@ -10,6 +10,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/chara-dev/chara/manifests"
 )
 
@@ -54,37 +55,13 @@ func photoJPEG(tb testing.TB, rng *rand.Rand, w, h int) []byte {
 	return buf.Bytes()
 }
 
-func halves(w, h int, left, right color.NRGBA) *image.NRGBA {
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			if x < w/2 {
-				img.SetNRGBA(x, y, left)
-			} else {
-				img.SetNRGBA(x, y, right)
-			}
-		}
-	}
-	return img
-}
-
-func near(a, b color.NRGBA) bool {
-	d := func(x, y uint8) int {
-		if x > y {
-			return int(x - y)
-		}
-		return int(y - x)
-	}
-	return d(a.R, b.R) < 12 && d(a.G, b.G) < 12 && d(a.B, b.B) < 12 && a.A == 255
-}
-
 var (
 	red  = color.NRGBA{220, 20, 20, 255}
 	blue = color.NRGBA{20, 20, 220, 255}
 )
 
 func TestFitModes(t *testing.T) {
-	src := halves(100, 50, red, blue) // wide: 100 x 50
+	src := testutil.Halves(100, 50, red, blue) // wide: 100 x 50
 	t.Run("pad", func(t *testing.T) {
 		out := fitTo(t, src, 300, 150, manifests.FitPad)
 		if out.Bounds().Dx() != 150 || out.Bounds().Dy() != 300 {
@@ -95,7 +72,7 @@ func TestFitModes(t *testing.T) {
 			x, y int
 			want color.NRGBA
 		}{{75, 5, white}, {75, 295, white}, {75, 110, white}, {10, 150, red}, {140, 150, blue}, {10, 115, red}, {140, 185, blue}} {
-			if got := out.NRGBAAt(c.x, c.y); !near(got, c.want) {
+			if got := out.NRGBAAt(c.x, c.y); !testutil.NearOpaque(got, c.want) {
 				t.Errorf("pixel (%d,%d) = %v, want %v", c.x, c.y, got, c.want)
 			}
 		}
@@ -111,7 +88,7 @@ func TestFitModes(t *testing.T) {
 			x, y int
 			want color.NRGBA
 		}{{5, 0, red}, {5, 299, red}, {144, 0, blue}, {144, 299, blue}} {
-			if got := out.NRGBAAt(c.x, c.y); !near(got, c.want) {
+			if got := out.NRGBAAt(c.x, c.y); !testutil.NearOpaque(got, c.want) {
 				t.Errorf("pixel (%d,%d) = %v, want %v", c.x, c.y, got, c.want)
 			}
 		}
@@ -125,7 +102,7 @@ func TestFitModes(t *testing.T) {
 			x, y int
 			want color.NRGBA
 		}{{2, 2, red}, {2, 297, red}, {147, 2, blue}, {147, 297, blue}} {
-			if got := out.NRGBAAt(c.x, c.y); !near(got, c.want) {
+			if got := out.NRGBAAt(c.x, c.y); !testutil.NearOpaque(got, c.want) {
 				t.Errorf("pixel (%d,%d) = %v, want %v", c.x, c.y, got, c.want)
 			}
 		}
@@ -238,7 +215,7 @@ func TestForModel(t *testing.T) {
 // ToInput pads or stretches a 300x150 (2:1) dataset image to a 100x75
 // (4:3) model input as the recipe says.
 func TestToInputAdapts(t *testing.T) {
-	img := halves(150, 300, red, blue) // the dataset's shape, tall
+	img := testutil.Halves(150, 300, red, blue) // the dataset's shape, tall
 	pad := runRecipe(t, 100, 75, manifests.AdaptPad).ToInput(img)
 	str := runRecipe(t, 100, 75, manifests.AdaptStretch).ToInput(img)
 	for _, o := range []*image.NRGBA{pad, str} {
@@ -252,7 +229,7 @@ func TestToInputAdapts(t *testing.T) {
 		x, y int
 		want color.NRGBA
 	}{{3, 50, white}, {71, 50, white}, {15, 50, red}, {60, 50, blue}} {
-		if got := pad.NRGBAAt(c.x, c.y); !near(got, c.want) {
+		if got := pad.NRGBAAt(c.x, c.y); !testutil.NearOpaque(got, c.want) {
 			t.Errorf("pad: pixel (%d,%d) = %v, want %v", c.x, c.y, got, c.want)
 		}
 	}
@@ -261,7 +238,7 @@ func TestToInputAdapts(t *testing.T) {
 		x, y int
 		want color.NRGBA
 	}{{2, 50, red}, {72, 50, blue}} {
-		if got := str.NRGBAAt(c.x, c.y); !near(got, c.want) {
+		if got := str.NRGBAAt(c.x, c.y); !testutil.NearOpaque(got, c.want) {
 			t.Errorf("stretch: pixel (%d,%d) = %v, want %v", c.x, c.y, got, c.want)
 		}
 	}

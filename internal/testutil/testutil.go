@@ -7,6 +7,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/crc32"
+	"image"
+	"image/color"
 	"os"
 	"os/exec"
 	"strconv"
@@ -81,4 +83,31 @@ func StartHelper(t testing.TB, test string, env ...string) *exec.Cmd {
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	return cmd
+}
+
+// Halves is a w x h picture whose left half is left and right half right.
+func Halves(w, h int, left, right color.NRGBA) *image.NRGBA {
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			if x < w/2 {
+				img.SetNRGBA(x, y, left)
+			} else {
+				img.SetNRGBA(x, y, right)
+			}
+		}
+	}
+	return img
+}
+
+// NearOpaque reports whether a is opaque and within 12 of b in each of
+// R, G and B (what a JPEG round trip keeps of a flat colour).
+func NearOpaque(a, b color.NRGBA) bool {
+	d := func(x, y uint8) int {
+		if x > y {
+			return int(x - y)
+		}
+		return int(y - x)
+	}
+	return d(a.R, b.R) < 12 && d(a.G, b.G) < 12 && d(a.B, b.B) < 12 && a.A == 255
 }

@@ -137,11 +137,14 @@ type Option func(*Server)
 func WithFaults(f ...Fault) Option { return func(s *Server) { s.faults = append(s.faults, f...) } }
 
 // WithRobots sets the body of /robots.txt (default: 404, which allows all).
+// DanbooruRobots is Danbooru's own (app/views/robots/index.text.erb,
+// REAL-SITES.md §1).
 func WithRobots(txt string) Option { return func(s *Server) { s.robots = txt } }
 
 // WithDanbooruAuth makes /posts.json require login and api key (HTTP Basic
-// or login/api_key parameters); anonymous searches are limited to 2 tags
-// whether or not auth is required.
+// or login/api_key parameters, Danbooru help:api; a bad key is 401,
+// application_controller.rb:129); anonymous searches are limited to 2 tags
+// whether or not auth is required (user.rb:680-690).
 func WithDanbooruAuth(login, apiKey string) Option {
 	return func(s *Server) { s.dbLogin, s.dbKey = login, apiKey }
 }
@@ -151,28 +154,33 @@ func WithDanbooruAuth(login, apiKey string) Option {
 func WithDanbooruGold() Option { return func(s *Server) { s.dbGold = true } }
 
 // WithVariants lists sample renditions beside the originals (danbooru
-// media_asset.variants, moebooru sample_url/jpeg_url), served under
+// media_asset.variants, moebooru sample_url/jpeg_url: waifuc danbooru.py
+// and konachan.py _select_url, moebooru api_methods.rb), served under
 // /data/sample/ at the reported size.
 func WithVariants() Option { return func(s *Server) { s.variants = true } }
 
 // WithGelbooruAuth makes the dapi require api_key and user_id (answered 401
-// without them, like Gelbooru).
+// without them, like Gelbooru since 2025-06: gallery-dl #7674,
+// RSS-Bridge #4603).
 func WithGelbooruAuth(apiKey, userID string) Option {
 	return func(s *Server) { s.gbKey, s.gbUser = apiKey, userID }
 }
 
 // WithGelbooruShape picks the dapi JSON shape: false (default) is
 // Safebooru's bare list with directory/image/hash; true is Gelbooru's
-// {"@attributes":{...},"post":[...]} with file_url and md5.
+// {"@attributes":{...},"post":[...]} with file_url and md5 (howto:api;
+// gallery-dl gelbooru.py; ajiiisai/booru-rs src/model/safebooru.rs).
 func WithGelbooruShape(attributes bool) Option {
 	return func(s *Server) { s.gbAttributes = attributes }
 }
 
-// WithGelbooruMaxLimit sets the dapi page size cap (Safebooru 1000, Gelbooru 100).
+// WithGelbooruMaxLimit sets the dapi page size cap (Safebooru 1000, its dapi
+// help; Gelbooru 100, howto:api and imgbrd-grabber's maxLimit).
 func WithGelbooruMaxLimit(n int) Option { return func(s *Server) { s.gbMax = n } }
 
 // WithClearance lets requests with this cookie (Cloudflare's cf_clearance,
-// say) and User-Agent through a Challenge fault.
+// say) and User-Agent through a Challenge fault (Cloudflare's 403 with
+// cf-mitigated: challenge; gallery-dl util.detect_challenge, REAL-SITES.md §1).
 func WithClearance(cookie, value, userAgent string) Option {
 	return func(s *Server) { s.clearName, s.clearValue, s.clearUA = cookie, value, userAgent }
 }
@@ -203,14 +211,16 @@ func WithGelbooruMaxOffset(n int) Option { return func(s *Server) { s.gbMaxOffse
 func WithGelbooruError(reason string) Option { return func(s *Server) { s.gbError = reason } }
 
 // WithoutGelbooruTagAPI answers the dapi's tag index with 404, as a
-// clone without it would.
+// clone without it would (the endpoint itself: NO-ob/LoliSnatcher_Droid's
+// Gelbooru handler, imgbrd-grabber's Gelbooru 0.2 tagApiEndpoint).
 func WithoutGelbooruTagAPI() Option { return func(s *Server) { s.gbNoTags = true } }
 
-// WithGelbooruXML answers the dapi in XML whatever json= says.
+// WithGelbooruXML answers the dapi in XML whatever json= says, as 0.2
+// clones may (gallery-dl reads every v02 site as XML, gelbooru_v02.py:42).
 func WithGelbooruXML() Option { return func(s *Server) { s.gbXML = true } }
 
 // WithGelbooruSingleObject answers a one-post page with "post" as an
-// object (Gelbooru shape).
+// object (Gelbooru shape; gallery-dl gelbooru.py:53, commit 19096cc64).
 func WithGelbooruSingleObject() Option { return func(s *Server) { s.gbSingle = true } }
 
 // WithGelbooruEmptyPages answers the first n requests of every page after
@@ -218,7 +228,9 @@ func WithGelbooruSingleObject() Option { return func(s *Server) { s.gbSingle = t
 func WithGelbooruEmptyPages(n int) Option { return func(s *Server) { s.gbFlaky = n } }
 
 // WithMoebooruAuth sets the one moebooru account: user with apiKey
-// (username+api_key) or passwordHash (login+password_hash).
+// (username+api_key) or passwordHash (login+password_hash), moebooru's two
+// forms (application_controller.rb:39-50; help api.en.html.erb:95); a
+// failed authentication falls back to anonymous.
 func WithMoebooruAuth(user, apiKey, passwordHash string) Option {
 	return func(s *Server) { s.mbUser, s.mbKey, s.mbHash = user, apiKey, passwordHash }
 }

@@ -961,6 +961,11 @@ func (f *redisFrontier) take(ctx context.Context) (redis.XMessage, error) {
 			}
 			res, err := s.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: group, Consumer: s.id,
 				Streams: []string{stream, ">"}, Count: 1, Block: -1}).Result()
+			if isNoGroup(err) {
+				// Redis restarted empty between the two calls.
+				f.groupOK.Store(false)
+				return f.ensureGroup(ctx)
+			}
 			if err == nil && len(res) > 0 && len(res[0].Messages) > 0 {
 				msg = &res[0].Messages[0]
 				return nil
@@ -974,6 +979,11 @@ func (f *redisFrontier) take(ctx context.Context) (redis.XMessage, error) {
 			}
 			if ended = n > 0; ended {
 				p, err := s.rdb.XPending(ctx, stream, group).Result()
+				if isNoGroup(err) {
+					f.groupOK.Store(false)
+					ended = false // the restarted server knows no end: list again
+					return f.ensureGroup(ctx)
+				}
 				if err != nil {
 					return err
 				}

@@ -23,13 +23,22 @@ deps:
 deps-build:
 	@scripts/deps.sh build
 
-## build: the chara binary in bin/.
+# The CLI without libtorch (cmd/chara/torch.go): no libtorch cgo flags,
+# only turbojpeg's -ljpeg. It runs bin/chara-torch for the commands that
+# need libtorch.
+NOTORCH := env -u CGO_CXXFLAGS -u CGO_LDFLAGS CGO_ENABLED=1
+NOTORCH_TAGS := chara_notorch
+
+## build: bin/chara (starts at once, links no libtorch) and bin/chara-torch
+## (the same CLI with libtorch: bin/chara runs it for train, predict, ...).
 build: deps-build
-	$(ENV) $(GO) build -ldflags '$(LDFLAGS)' -o bin/chara ./cmd/chara
+	$(NOTORCH) $(GO) build -tags $(NOTORCH_TAGS) -ldflags '$(LDFLAGS)' -o bin/chara ./cmd/chara
+	$(ENV) $(GO) build -ldflags '$(LDFLAGS)' -o bin/chara-torch ./cmd/chara
 
 ## test: vet, then every package's tests.
 test: deps
 	$(ENV) $(GO) vet ./...
+	$(NOTORCH) $(GO) vet -tags $(NOTORCH_TAGS) ./cmd/chara
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(ENV) $(GO) test $(TESTFLAGS) ./...
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Cross-builds chara, and the train package's test binary (for the GPU
+# Cross-builds chara (the full build, with libtorch: what make build calls
+# bin/chara-torch; gpu-check.sh runs it directly, so no light bin/chara is
+# needed there), and the train package's test binary (for the GPU
 # benchmarks), for a machine with a CUDA build of libtorch 2.11 (a pip
 # torch), here, where there is neither a GPU nor that libtorch: only its
 # headers (../shared/torch-2.11-include.tar.xz).

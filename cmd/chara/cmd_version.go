@@ -16,6 +16,9 @@ func newVersionCommand() *cli.Command {
 		Usage: "print the version",
 		Action: func(c *cli.Context) error {
 			fmt.Fprintf(globals(c).Stdout, "chara %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			if note := torchNote(); note != "" {
+				fmt.Fprintln(globals(c).Stdout, note)
+			}
 			return nil
 		},
 	}

@@ -1,3 +1,5 @@
+//go:build !chara_notorch
+
 package main
 
 import (

@@ -4,12 +4,8 @@ import (
 	"encoding/json"
 	"io"
 
-	"github.com/chara-dev/chara/curate"
 	"github.com/chara-dev/chara/dataset"
 	"github.com/chara-dev/chara/manifests"
-	"github.com/chara-dev/chara/scrape"
-	"github.com/chara-dev/chara/train"
-	"github.com/chara-dev/chara/train/predict"
 )
 
 // writeJSON prints v as indented JSON: what --json writes to stdout.
@@ -20,7 +16,7 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 // The --json outputs of the commands whose packages have no JSON form of
-// their own. docs/json.md is generated from jsonOutputs.
+// their own. docs/json.md is generated from jsonOutputs (jsonout_torch.go).
 
 type importJSON struct {
 	Class    string `json:"class" doc:"the class, as in chara.yaml"`
@@ -112,16 +108,6 @@ type compareJSON struct {
 	StopReason string  `json:"stop_reason,omitempty"`
 }
 
-func compareOut(runs []train.RunSummary) []compareJSON {
-	out := []compareJSON{}
-	for _, r := range runs {
-		out = append(out, compareJSON{Name: r.Name, Dir: r.Dir, Model: r.Model, Dataset: r.Dataset, TestAcc: r.TestAcc,
-			TestLoss: r.TestLoss, BestValAcc: r.BestValAcc, BestEpoch: r.BestEpoch, Epochs: r.Epochs, Seconds: r.Seconds,
-			Finished: r.Finished, StopReason: r.StopReason})
-	}
-	return out
-}
-
 // progressEvent is one line of --log-format json on stderr.
 type progressEvent struct {
 	Event  string `json:"event" doc:"log, progress, done, or a named event such as epoch"`
@@ -137,23 +123,4 @@ type jsonOutput struct {
 	Command string
 	Doc     string
 	Value   any
-}
-
-var jsonOutputs = []jsonOutput{
-	{"chara scrape --json", "The scrape summary: per class and source what was listed, filtered, known, downloaded and failed.", scrape.Summary{}},
-	{"chara scrape --status --json", "A crawl shared through scrape.redis: per class the job's files, its listings and its workers.", jobStatusJSON{}},
-	{"chara collect WORKSPACE... --json", "What was gathered from the workers' workspaces.", scrape.CollectSummary{}},
-	{"chara import DIR --class NAME --json", "", importJSON{}},
-	{"chara curate --json", "Per class what curation kept and why the rest went.", curate.Report{}},
-	{"chara dataset build --json", "", datasetBuildJSON{}},
-	{"chara dataset verify --json", "", datasetVerifyJSON{}},
-	{"chara train --json", "The run card (`runs/NAME/run.json`).", manifests.RunCard{}},
-	{"chara evaluate RUN --json", "The run's scores on a split or a folder (the report files are in `dir`).", train.EvalResult{}},
-	{"chara suspects --json", "The ranking (`curated/_suspects.json`), most suspect first.", manifests.Suspects{}},
-	{"chara predict IMAGE... --json", "A list, one entry per image; an image that could not be read has `error` instead of `predictions`.", []predict.Result{}},
-	{"chara compare --json", "A list of runs, best test accuracy first.", []compareJSON{}},
-	{"chara classes list --json", "A list of classes with their image counts per stage.", []classJSON{}},
-	{"chara doctor --json", "", doctorReport{}},
-	{"--log-format json (stderr)", "Progress and log lines, one JSON object each.", progressEvent{}},
-	{"--log-format json, \"event\": \"epoch\"", "After each training epoch (also `time`).", train.EpochEvent{}},
 }

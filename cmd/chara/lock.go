@@ -21,12 +21,13 @@ var writers = map[string]bool{
 }
 
 // lockWriters wraps the action of every writing command (and subcommand)
-// in the workspace lock.
+// in the workspace lock. A command the light build hands to chara-torch
+// takes no lock there: chara-torch takes it.
 func lockWriters(cmds []*cli.Command, parent string) {
 	for _, c := range cmds {
 		name := strings.TrimSpace(parent + " " + c.Name)
 		lockWriters(c.Subcommands, name)
-		if !writers[name] || c.Action == nil {
+		if !writers[name] || c.Action == nil || delegated[name] {
 			continue
 		}
 		action := c.Action

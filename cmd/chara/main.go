@@ -21,7 +21,14 @@ const (
 	exitFailure     = 1
 	exitUsage       = 2
 	exitInterrupted = 130
+	// exitNoTorch: the light build was asked for a command that needs
+	// libtorch and found no chara-torch to run it (127, as a shell says
+	// for a command not found).
+	exitNoTorch = 127
 )
+
+// argvKey holds, in the command's context, the command line as given.
+type argvKey struct{}
 
 func main() {
 	os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr))
@@ -31,6 +38,7 @@ func main() {
 func run(parent context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	ctx = context.WithValue(ctx, argvKey{}, args) // what the light build hands to chara-torch
 	app := newApp(stdout, stderr)
 	args, err := normalizeArgs(app, args)
 	if err == nil {

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Startup time and peak memory of chara's commands: bin/chara (built without
+# libtorch) against bin/chara-torch (the full build, which every command
+# used before issue 19), run alternately, median of N runs each.
+#
+#   scripts/startup-bench.sh [BINDIR] [N]     (default bin, 5; after make build)
+#
+# Wall time from bash's $EPOCHREALTIME around the command; peak RSS from
+# /usr/bin/time -f %M (GNU time, KB). "classes list" runs in a fresh
+# workspace written by "chara init". "weights list" is a libtorch command:
+# bin/chara hands it to bin/chara-torch (execve), so its row is the cost of
+# that hop.
+set -euo pipefail
+export LC_ALL=C
+bin="$(cd "${1:-bin}" && pwd)"
+n="${2:-5}"
+for b in chara chara-torch; do
+  [ -x "$bin/$b" ] || { echo "startup-bench: no $bin/$b (make build)" >&2; exit 1; }
+done
+[ -x /usr/bin/time ] || { echo "startup-bench: needs GNU time (apt-get install time)" >&2; exit 1; }
+ws="$(mktemp -d)"
+trap 'rm -rf "$ws"' EXIT
+"$bin/chara" --workspace "$ws" init >/dev/null
+
+median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+# one BINARY ARGS...: prints "seconds KB"
+one() {
+  local t0 t1 kb
+  t0=$EPOCHREALTIME
+  /usr/bin/time -f '%M' -o "$ws/rss" "$@" >/dev/null 2>&1
+  t1=$EPOCHREALTIME
+  kb=$(tail -n 1 "$ws/rss")
+  awk -v a="$t0" -v b="$t1" -v k="$kb" 'BEGIN {printf "%.4f %d\n", b-a, k}'
+}
+
+printf '| command | bin/chara s | bin/chara MiB | bin/chara-torch s | bin/chara-torch MiB | chara-torch / chara time |\n'
+printf '| --- | --- | --- | --- | --- | --- |\n'
+for args in "version" "--help" "classes list" "weights list"; do
+  # shellcheck disable=SC2086
+  read -r -a a <<<"$args"
+  lt=() lm=() ft=() fm=()
+  for ((i = 0; i < n; i++)); do
+    read -r s k < <(one "$bin/chara" --workspace "$ws" "${a[@]}")
+    lt+=("$s") lm+=("$k")
+    read -r s k < <(one "$bin/chara-torch" --workspace "$ws" "${a[@]}")
+    ft+=("$s") fm+=("$k")
+  done
+  l=$(printf '%s\n' "${lt[@]}" | median) f=$(printf '%s\n' "${ft[@]}" | median)
+  lk=$(printf '%s\n' "${lm[@]}" | median) fk=$(printf '%s\n' "${fm[@]}" | median)
+  awk -v c="$args" -v l="$l" -v f="$f" -v lk="$lk" -v fk="$fk" \
+    'BEGIN {printf "| `chara %s` | %.3f | %.0f | %.3f | %.0f | %.2fx |\n", c, l, lk/1024, f, fk/1024, f/l}'
+done

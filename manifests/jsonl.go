@@ -113,15 +113,33 @@ func appendJSONL[T any](path string, recs ...T) error {
 // repairTornTail cuts a journal back to its last complete line, so that an
 // append after a crash never glues a new record onto a torn one.
 func repairTornTail(path string) error {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if len(b) == 0 || b[len(b)-1] == '\n' {
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	// The common case reads one byte, not the whole journal: appending
+	// record by record stays linear.
+	last := make([]byte, 1)
+	if st.Size() == 0 {
 		return nil
+	}
+	if _, err := f.ReadAt(last, st.Size()-1); err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if last[0] == '\n' {
+		return nil
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
 	}
 	cut := bytes.LastIndexByte(b, '\n') + 1
 	if err := os.Truncate(path, int64(cut)); err != nil {

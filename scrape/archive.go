@@ -112,30 +112,52 @@ type Entry struct {
 // Put records keys in one durable transaction. With overwrite false, keys
 // already present keep their entry.
 func (a *Archive) Put(ctx context.Context, e Entry, overwrite bool, keys ...string) error {
+	return a.PutMany(ctx, Put{Entry: e, Overwrite: overwrite, Keys: keys})
+}
+
+// Put is one Entry for its Keys, for PutMany.
+type Put struct {
+	Entry
+	Overwrite bool
+	Keys      []string
+}
+
+const (
+	putQuery          = `INSERT INTO archive (key, status, class, sha256, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`
+	putOverwriteQuery = `INSERT INTO archive (key, status, class, sha256, at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT(key) DO UPDATE SET status = excluded.status, at = excluded.at,
+				class = CASE WHEN excluded.class = '' THEN class ELSE excluded.class END,
+				sha256 = CASE WHEN excluded.sha256 = '' THEN sha256 ELSE excluded.sha256 END`
+)
+
+// PutMany records several puts in one durable transaction (one commit,
+// one fsync: a group commit), in order; all or none are recorded.
+func (a *Archive) PutMany(ctx context.Context, puts ...Put) error {
 	tx, err := a.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("archive %s: %w", a.path, err)
 	}
 	defer tx.Rollback()
-	q := `INSERT INTO archive (key, status, class, sha256, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING`
-	if overwrite {
-		q = `INSERT INTO archive (key, status, class, sha256, at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT(key) DO UPDATE SET status = excluded.status, at = excluded.at,
-				class = CASE WHEN excluded.class = '' THEN class ELSE excluded.class END,
-				sha256 = CASE WHEN excluded.sha256 = '' THEN sha256 ELSE excluded.sha256 END`
-	}
-	stmt, err := tx.PrepareContext(ctx, q)
-	if err != nil {
-		return fmt.Errorf("archive %s: %w", a.path, err)
-	}
-	defer stmt.Close()
+	var stmts [2]*sql.Stmt
 	now := time.Now().Unix()
-	for _, k := range keys {
-		if k == "" {
-			continue
+	for _, p := range puts {
+		i, q := 0, putQuery
+		if p.Overwrite {
+			i, q = 1, putOverwriteQuery
 		}
-		if _, err := stmt.ExecContext(ctx, k, e.Status, e.Class, e.SHA256, now); err != nil {
-			return fmt.Errorf("archive %s: put %s: %w", a.path, k, err)
+		if stmts[i] == nil {
+			if stmts[i], err = tx.PrepareContext(ctx, q); err != nil {
+				return fmt.Errorf("archive %s: %w", a.path, err)
+			}
+			defer stmts[i].Close()
+		}
+		for _, k := range p.Keys {
+			if k == "" {
+				continue
+			}
+			if _, err := stmts[i].ExecContext(ctx, k, p.Status, p.Class, p.SHA256, now); err != nil {
+				return fmt.Errorf("archive %s: put %s: %w", a.path, k, err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {

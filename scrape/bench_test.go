@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/chara-dev/chara/internal/booru"
+	"github.com/chara-dev/chara/internal/demosite"
+	"github.com/chara-dev/chara/internal/synth"
 )
 
 // benchPosts: n posts whose files are a small JPEG padded to size bytes
@@ -123,4 +125,33 @@ func vmHWM() int64 {
 		}
 	}
 	return 0
+}
+
+// BenchmarkDemoSite300: the chara side of scrapebench (the gallery-dl
+// comparison) in process: the demo site with one character and 300 posts,
+// no delay, the default parallelism, every rating and size let through.
+// It leaves out the process start, which scrapebench counts.
+func BenchmarkDemoSite300(b *testing.B) {
+	ch := synth.Characters()[0]
+	site := demosite.New(1, 300, demosite.Characters(ch))
+	url, stop, err := site.Start(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop()
+	opts := []Option{
+		WithSources(Source{Name: "demo", Kind: "danbooru", URL: url}),
+		WithClasses(Class{Name: ch.Name, Queries: map[string]string{"demo": ch.Tag}}),
+		WithCandidates(300), WithDelay(0),
+		WithFilters(Filters{Ratings: []string{"g", "s", "q", "e"}, MinWidth: 1, MinHeight: 1}),
+	}
+	var files int
+	for b.Loop() {
+		sum, err := New(b.TempDir(), opts...).Run(b.Context())
+		if err != nil {
+			b.Fatal(err)
+		}
+		files = sum.Downloaded()
+	}
+	b.ReportMetric(float64(files), "files")
 }

@@ -50,13 +50,16 @@ func (e *filteredError) Error() string { return "filtered: " + e.reason }
 // errDuplicate: the file's sha256 is already archived or being fetched.
 var errDuplicate = errors.New("same content already fetched")
 
-// fetched is a file safely on disk.
+// fetched is a downloaded file, checked, under a temporary name: the
+// class's group commit fsyncs it, renames it to Name, syncs the directory
+// and writes its index line and archive entry.
 type fetched struct {
-	Path          string
+	Name          string // <sha256>.<ext>
 	SHA256, MD5   string
 	Ext           string
 	Size          int64
 	Width, Height int
+	pending       *atomicfile.Pending
 }
 
 // downloader streams files to disk while hashing them: a file is never
@@ -118,7 +121,9 @@ func (d *downloader) fetch(ctx context.Context, fr fileRequest) (*fetched, error
 			return err
 		}
 		f, err := d.try(ctx, fr)
-		out = f
+		if err == nil {
+			out = f
+		}
 		var re *retryError
 		if errors.As(err, &re) && re.throttled {
 			// The host said "slow down": every download from it waits,
@@ -131,7 +136,13 @@ func (d *downloader) fetch(ctx context.Context, fr fileRequest) (*fetched, error
 		}
 		return err
 	})
-	return out, err
+	if err != nil {
+		if out != nil {
+			out.pending.Discard()
+		}
+		return nil, err
+	}
+	return out, nil
 }
 
 func (d *downloader) try(ctx context.Context, fr fileRequest) (*fetched, error) {
@@ -153,7 +164,12 @@ func (d *downloader) try(ctx context.Context, fr fileRequest) (*fetched, error) 
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer func() {
+		// A short rest of a refused body is read, so that the connection
+		// goes back to the pool; a long one closes it.
+		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+		resp.Body.Close()
+	}()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		if isChallenge(resp.StatusCode, resp.Header, b) {
@@ -164,70 +180,80 @@ func (d *downloader) try(ctx context.Context, fr fileRequest) (*fetched, error) 
 	if d.maxSize > 0 && resp.ContentLength > d.maxSize {
 		return nil, fmt.Errorf("GET %s: %w: Content-Length %d > %d", u, ErrTooLarge, resp.ContentLength, d.maxSize)
 	}
-	f := &fetched{}
-	path, err := atomicfile.WriteNamed(fr.dir, 0o644, func(w io.Writer) (string, error) {
-		h256, hmd5 := sha256.New(), md5.New()
-		mw := io.MultiWriter(w, h256, hmd5)
-		head := make([]byte, 512)
-		n, err := readUpTo(resp.Body, head)
-		if err != nil {
-			return "", fmt.Errorf("GET %s: %w", u, err)
-		}
-		head = head[:n]
-		ext := Sniff(head)
-		if ext == "" {
-			what := "unknown content"
-			if looksHTML(head) {
-				what = "an HTML page"
-			}
-			return "", fmt.Errorf("GET %s: %w: %s served as %q", u, ErrNotImage, what, resp.Header.Get("Content-Type"))
-		}
-		if !d.filters.typeOK(ext) {
-			return "", &filteredError{ReasonFileType}
-		}
-		if _, err := mw.Write(head); err != nil {
-			return "", err
-		}
-		bp := d.bufs.Get().(*[]byte)
-		defer d.bufs.Put(bp)
-		var src io.Reader = resp.Body
-		if d.maxSize > 0 {
-			src = io.LimitReader(resp.Body, d.maxSize+1-int64(n))
-		}
-		m, err := io.CopyBuffer(mw, src, *bp)
-		if err != nil {
-			return "", fmt.Errorf("GET %s: read body: %w", u, err)
-		}
-		f.Size = int64(n) + m
-		if d.maxSize > 0 && f.Size > d.maxSize {
-			return "", fmt.Errorf("GET %s: %w (%d bytes)", u, ErrTooLarge, d.maxSize)
-		}
-		f.MD5 = hex.EncodeToString(hmd5.Sum(nil))
-		if fr.verify && fr.post.MD5 != "" && u == fr.post.FileURL && f.MD5 != fr.post.MD5 {
-			// Not retried: a site whose listed md5 is not the served file's
-			// would otherwise cost five downloads per post.
-			return "", fmt.Errorf("GET %s: %w: got %s, listed %s", u, ErrChecksum, f.MD5, fr.post.MD5)
-		}
-		f.SHA256, f.Ext = hex.EncodeToString(h256.Sum(nil)), ext
-		if ra, ok := w.(io.ReaderAt); ok {
-			if cfg, _, err := image.DecodeConfig(io.NewSectionReader(ra, 0, f.Size)); err == nil {
-				f.Width, f.Height = cfg.Width, cfg.Height
-				if f.Width < d.filters.MinWidth || f.Height < d.filters.MinHeight {
-					return "", &filteredError{ReasonTooSmall}
-				}
-			}
-		}
-		if fr.admit != nil {
-			if err := fr.admit(ctx, f.SHA256); err != nil {
-				return "", err
-			}
-		}
-		return f.SHA256 + "." + ext, nil
-	})
+	pf, err := atomicfile.CreatePending(fr.dir)
 	if err != nil {
 		return nil, err
 	}
-	f.Path = path
+	f, err := d.fill(ctx, fr, resp, pf)
+	if err != nil {
+		pf.Discard()
+		return nil, err
+	}
+	f.pending = pf
+	return f, nil
+}
+
+// fill streams the body into the pending file while hashing it (the
+// hashes see each buffer as it arrives from the network: no second pass),
+// checks it (type, size, listed md5, dimensions) and has it admitted.
+func (d *downloader) fill(ctx context.Context, fr fileRequest, resp *http.Response, w *atomicfile.Pending) (*fetched, error) {
+	u := fr.url
+	f := &fetched{}
+	h256, hmd5 := sha256.New(), md5.New()
+	mw := io.MultiWriter(w, h256, hmd5)
+	head := make([]byte, 512)
+	n, err := readUpTo(resp.Body, head)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	head = head[:n]
+	ext := Sniff(head)
+	if ext == "" {
+		what := "unknown content"
+		if looksHTML(head) {
+			what = "an HTML page"
+		}
+		return nil, fmt.Errorf("GET %s: %w: %s served as %q", u, ErrNotImage, what, resp.Header.Get("Content-Type"))
+	}
+	if !d.filters.typeOK(ext) {
+		return nil, &filteredError{ReasonFileType}
+	}
+	if _, err := mw.Write(head); err != nil {
+		return nil, err
+	}
+	bp := d.bufs.Get().(*[]byte)
+	defer d.bufs.Put(bp)
+	var src io.Reader = resp.Body
+	if d.maxSize > 0 {
+		src = io.LimitReader(resp.Body, d.maxSize+1-int64(n))
+	}
+	m, err := io.CopyBuffer(mw, src, *bp)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: read body: %w", u, err)
+	}
+	f.Size = int64(n) + m
+	if d.maxSize > 0 && f.Size > d.maxSize {
+		return nil, fmt.Errorf("GET %s: %w (%d bytes)", u, ErrTooLarge, d.maxSize)
+	}
+	f.MD5 = hex.EncodeToString(hmd5.Sum(nil))
+	if fr.verify && fr.post.MD5 != "" && u == fr.post.FileURL && f.MD5 != fr.post.MD5 {
+		// Not retried: a site whose listed md5 is not the served file's
+		// would otherwise cost five downloads per post.
+		return nil, fmt.Errorf("GET %s: %w: got %s, listed %s", u, ErrChecksum, f.MD5, fr.post.MD5)
+	}
+	f.SHA256, f.Ext = hex.EncodeToString(h256.Sum(nil)), ext
+	if cfg, _, err := image.DecodeConfig(io.NewSectionReader(w, 0, f.Size)); err == nil {
+		f.Width, f.Height = cfg.Width, cfg.Height
+		if f.Width < d.filters.MinWidth || f.Height < d.filters.MinHeight {
+			return nil, &filteredError{ReasonTooSmall}
+		}
+	}
+	if fr.admit != nil {
+		if err := fr.admit(ctx, f.SHA256); err != nil {
+			return nil, err
+		}
+	}
+	f.Name = f.SHA256 + "." + ext
 	return f, nil
 }
 

@@ -521,6 +521,17 @@ func (s *redisStore) put(ctx context.Context, e Entry, overwrite bool, keys ...s
 	return s.local.put(ctx, e, overwrite, keys...)
 }
 
+func (s *redisStore) putMany(ctx context.Context, puts []storePut) error {
+	if !s.dry {
+		for _, p := range puts {
+			if err := s.putShared(p.ctx, p.Entry, p.Overwrite, p.Keys...); err != nil {
+				return err
+			}
+		}
+	}
+	return s.local.putMany(ctx, puts)
+}
+
 func (s *redisStore) putShared(ctx context.Context, e Entry, overwrite bool, keys ...string) error {
 	t := taskOf(ctx)
 	if e.Status == StatusDownloaded {

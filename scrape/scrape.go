@@ -241,6 +241,7 @@ type classRun struct {
 	mu                     sync.Mutex // index and shas
 	slots                  *slots
 	shas                   map[string]bool
+	commits                *groupCommit // files, index lines and archive entries, in groups
 }
 
 func (r *run) class(ctx context.Context, cl Class) (ClassSummary, error) {
@@ -291,6 +292,7 @@ func (r *run) class(ctx context.Context, cl Class) (ClassSummary, error) {
 	if len(jobs) == 0 {
 		r.rep.Logf("%s: no source has a query for this class", cl.Name)
 	}
+	c.commits = newGroupCommit(ctx, c, r.st)
 	if !c.slots.full() {
 		stop := context.AfterFunc(ctx, c.slots.wake)
 		var wg sync.WaitGroup
@@ -301,6 +303,7 @@ func (r *run) class(ctx context.Context, cl Class) (ClassSummary, error) {
 		wg.Wait()
 		stop()
 	}
+	c.commits.close()
 	var fatal error
 	for _, j := range jobs {
 		if len(j.sum.Failures) == 0 {
@@ -508,24 +511,38 @@ func (j *job) worker(ctx context.Context, fr frontier) {
 			j.fail(err, errors.As(err, &se))
 			return
 		}
-		err = j.handle(tctx, &p, t)
-		fr.done(tctx, err)
-		if err != nil {
-			j.fail(err, true)
-			return
-		}
-		if ctx.Err() == nil {
-			if err := j.settle(ctx, &p); err != nil {
+		done := func(err error) {
+			fr.done(tctx, err)
+			if err != nil {
 				j.fail(err, true)
 				return
 			}
+			if ctx.Err() == nil {
+				if err := j.settle(ctx, &p); err != nil {
+					j.fail(err, true)
+				}
+			}
 		}
+		it, err := j.handle(tctx, &p, t)
+		if it == nil {
+			done(err)
+			continue
+		}
+		// The file is downloaded and durable under its temp name: the
+		// class's group commit records it, and this worker goes on to
+		// the next candidate meanwhile (a shared crawl waits: its
+		// candidate's reservation is acknowledged in order).
+		it.after = done
+		_, shared := j.r.st.(*redisStore)
+		j.c.commits.submit(it, !shared)
 	}
 }
 
 // handle decides about one candidate and fetches it. Only archive, index
-// and disk failures are returned.
-func (j *job) handle(ctx context.Context, p *Post, t ticket) error {
+// and disk failures are returned. A downloaded file comes back as a
+// commit item for the class's group commit, which then does the rest
+// (the slot, the counts, the claims' release).
+func (j *job) handle(ctx context.Context, p *Post, t ticket) (*commitItem, error) {
 	st, src := j.r.st, j.src
 	reserved := false
 	defer func() {
@@ -545,11 +562,11 @@ func (j *job) handle(ctx context.Context, p *Post, t ticket) error {
 	}
 	if reason := j.r.filters.Check(p); reason != "" {
 		j.count(func(s *SourceSummary) { s.Filtered[reason]++ })
-		return nil
+		return nil, nil
 	}
 	if reason := j.r.filters.CheckCharacters(p, j.sum.Query, j.c.name); reason != "" {
 		j.count(func(s *SourceSummary) { s.Filtered[reason]++ })
-		return nil
+		return nil, nil
 	}
 	postKey := PostKey(src.Name, p.ID)
 	keys := []string{postKey}
@@ -558,26 +575,32 @@ func (j *job) handle(ctx context.Context, p *Post, t ticket) error {
 	}
 	known, err := st.has(ctx, keys...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if known {
 		j.count(func(s *SourceSummary) { s.Known++ })
-		return nil
+		return nil, nil
 	}
 	var claimed []string
-	defer func() {
+	handedOff := false // to the commit item, which releases the claims and the slot
+	release := func() {
 		for _, k := range claimed {
 			st.release(ctx, k)
+		}
+	}
+	defer func() {
+		if !handedOff {
+			release()
 		}
 	}()
 	for _, k := range keys {
 		ok, err := st.claim(ctx, k)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if !ok {
 			j.count(func(s *SourceSummary) { s.Known++ })
-			return nil
+			return nil, nil
 		}
 		claimed = append(claimed, k)
 	}
@@ -587,35 +610,35 @@ func (j *job) handle(ctx context.Context, p *Post, t ticket) error {
 		if known {
 			j.count(func(s *SourceSummary) { s.Known++ })
 		}
-		return err
+		return nil, err
 	}
 	reserved = true // reserve passes t over itself when it refuses
 	if !j.c.slots.reserve(ctx, t) {
-		return nil
+		return nil, nil
 	}
 	committed := false
 	defer func() {
-		if !committed {
+		if !committed && !handedOff {
 			j.c.slots.unreserve()
 		}
 	}()
 	if res, ok := src.ad.(Resolver); ok && p.FileURL == "" {
 		if err := res.Resolve(ctx, p); err != nil {
 			j.failed(ctx, p, err)
-			return nil
+			return nil, nil
 		}
 		p.Tags = normalizeTags(p.Tags)
 		fileURL = p.FileURL
 		if reason := j.r.filters.Check(p); reason != "" {
 			j.count(func(s *SourceSummary) { s.Filtered[reason]++ })
-			return nil
+			return nil, nil
 		}
 	}
 	if j.r.o.dryRun {
 		j.count(func(s *SourceSummary) { s.Planned = append(s.Planned, Planned{PostID: p.ID, URL: fileURL}) })
 		j.c.slots.commit()
 		committed = true
-		return nil
+		return nil, nil
 	}
 	hdr := http.Header{"User-Agent": {src.ua}}
 	if src.Kind == "zerochan" {
@@ -648,58 +671,68 @@ func (j *job) handle(ctx context.Context, p *Post, t ticket) error {
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
-		return nil
+		return nil, nil
 	case errors.Is(err, errDuplicate):
 		j.count(func(s *SourceSummary) { s.Filtered["duplicate"]++ })
-		return st.put(ctx, Entry{Status: StatusDuplicate, Class: j.c.slug}, false, keys...)
+		handedOff = true
+		return j.refused(ctx, StatusDuplicate, keys, release), nil
 	case errors.As(err, &fe):
 		j.count(func(s *SourceSummary) { s.Filtered[fe.reason]++ })
-		return st.put(ctx, Entry{Status: StatusFiltered, Class: j.c.slug}, false, keys...)
+		handedOff = true
+		return j.refused(ctx, StatusFiltered, keys, release), nil
 	default:
 		j.failed(ctx, p, err)
-		return nil
+		return nil, nil
 	}
 	rec := manifests.RawRecord{
-		SHA256: f.SHA256, File: f.SHA256 + "." + f.Ext, Source: src.Name, PostID: p.ID, URL: fileURL,
+		SHA256: f.SHA256, File: f.Name, Source: src.Name, PostID: p.ID, URL: fileURL,
 		MD5: f.MD5, Width: f.Width, Height: f.Height, Rating: p.Rating, Tags: p.Tags,
 		FetchedAt: time.Now().UTC().Truncate(time.Second),
 	}
 	if rec.Width == 0 && fileURL == p.FileURL {
 		rec.Width, rec.Height = p.Width, p.Height
 	}
-	j.c.mu.Lock()
-	dup := j.c.shas[f.SHA256]
-	if !dup {
-		err = manifests.AppendRawIndex(j.c.index, rec)
-		if err == nil {
-			j.c.shas[f.SHA256] = true
-		}
-	}
-	j.c.mu.Unlock()
-	if err != nil {
-		return fmt.Errorf("%s: %w", j.c.index, err)
-	}
-	if err := st.put(ctx, Entry{Status: StatusDownloaded, Class: j.c.slug, SHA256: f.SHA256}, false, append(keys, SHA256Key(f.SHA256), MD5Key(f.MD5))...); err != nil {
-		return err
-	}
-	if dup {
-		j.count(func(s *SourceSummary) { s.Filtered["duplicate"]++ })
-		return nil
-	}
-	if err := st.addFetched(ctx, j.c.slug); err != nil {
-		return err
-	}
-	j.c.slots.commit()
-	committed = true
-	j.task.Add(1)
-	j.mu.Lock()
-	j.sum.Downloaded++
-	j.fails = 0
-	if p.MD5 != "" && fileURL == p.FileURL && !src.NoVerify {
-		j.md5ok++
-	}
-	j.mu.Unlock()
-	return nil
+	verified := p.MD5 != "" && fileURL == p.FileURL && !src.NoVerify
+	handedOff = true
+	// The file, its index line and its archive entry, in that order, in
+	// the class's next group commit; then the slot and the counts.
+	return &commitItem{ctx: ctx, f: f, rec: rec,
+		put: Put{Entry: Entry{Status: StatusDownloaded, Class: j.c.slug, SHA256: f.SHA256}, Keys: append(keys, SHA256Key(f.SHA256), MD5Key(f.MD5))},
+		then: func(r commitResult) error {
+			defer release()
+			if r.err == nil && !r.dup {
+				r.err = st.addFetched(ctx, j.c.slug)
+			}
+			if r.err != nil || r.dup {
+				j.c.slots.unreserve()
+				if r.dup {
+					j.count(func(s *SourceSummary) { s.Filtered["duplicate"]++ })
+				}
+				return r.err
+			}
+			j.c.slots.commit()
+			j.task.Add(1)
+			j.mu.Lock()
+			j.sum.Downloaded++
+			j.fails = 0
+			if verified {
+				j.md5ok++
+			}
+			j.mu.Unlock()
+			return nil
+		}}, nil
+}
+
+// refused is the commit item of a downloaded file that is not kept (a
+// duplicate, or filtered): its archive entry, then the slot and claims
+// freed.
+func (j *job) refused(ctx context.Context, status string, keys []string, release func()) *commitItem {
+	return &commitItem{ctx: ctx, put: Put{Entry: Entry{Status: status, Class: j.c.slug}, Keys: keys},
+		then: func(r commitResult) error {
+			release()
+			j.c.slots.unreserve()
+			return r.err
+		}}
 }
 
 // failed counts a failed file; a source whose files keep failing stops.

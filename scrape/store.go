@@ -16,6 +16,9 @@ var errExhausted = errors.New("no more candidates")
 type store interface {
 	has(ctx context.Context, keys ...string) (bool, error)
 	put(ctx context.Context, e Entry, overwrite bool, keys ...string) error
+	// putMany records several puts together (a group commit: one local
+	// transaction), each with its candidate's context.
+	putMany(ctx context.Context, puts []storePut) error
 	// markSHA gives the keys linked to a content (post, md5) a status.
 	markSHA(ctx context.Context, sha, status string) error
 	// claim takes an exclusive, expiring right to fetch key.
@@ -39,6 +42,13 @@ type frontier interface {
 	done(ctx context.Context, err error)
 }
 
+// storePut is one archive put of a group commit, with the context of its
+// candidate (a shared crawl's reservation travels in it).
+type storePut struct {
+	ctx context.Context
+	Put
+}
+
 type localStore struct {
 	arc    *Archive
 	mu     sync.Mutex
@@ -55,6 +65,14 @@ func (s *localStore) has(ctx context.Context, keys ...string) (bool, error) {
 
 func (s *localStore) put(ctx context.Context, e Entry, overwrite bool, keys ...string) error {
 	return s.arc.Put(ctx, e, overwrite, keys...)
+}
+
+func (s *localStore) putMany(ctx context.Context, puts []storePut) error {
+	all := make([]Put, len(puts))
+	for i, p := range puts {
+		all[i] = p.Put
+	}
+	return s.arc.PutMany(ctx, all...)
 }
 
 func (s *localStore) markSHA(ctx context.Context, sha, status string) error {

@@ -4,6 +4,8 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// newCompareCommand defines "chara compare"; its action needs libtorch and is in
+// cmd_compare_torch.go (the light build runs chara-torch instead: torch.go).
 func newCompareCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "compare",

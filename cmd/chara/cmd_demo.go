@@ -6,6 +6,8 @@ import (
 	"github.com/chara-dev/chara/internal/demosite"
 )
 
+// newDemoCommand defines "chara demo"; its action needs libtorch and is in
+// cmd_demo_torch.go (the light build runs chara-torch instead: torch.go).
 func newDemoCommand() *cli.Command {
 	d := demosite.DefaultSizes
 	return &cli.Command{

@@ -4,6 +4,8 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// newEvaluateCommand defines "chara evaluate"; its action needs libtorch and is in
+// cmd_evaluate_torch.go (the light build runs chara-torch instead: torch.go).
 func newEvaluateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "evaluate",

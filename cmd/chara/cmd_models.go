@@ -4,6 +4,8 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// newModelsCommand defines "chara models"; its action needs libtorch and is in
+// cmd_models_torch.go (the light build runs chara-torch instead: torch.go).
 func newModelsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "models",

@@ -4,6 +4,8 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// newPredictCommand defines "chara predict"; its action needs libtorch and is in
+// cmd_predict_torch.go (the light build runs chara-torch instead: torch.go).
 func newPredictCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "predict",

@@ -4,6 +4,8 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// newRunCommand defines "chara run"; its action needs libtorch and is in
+// cmd_run_torch.go (the light build runs chara-torch instead: torch.go).
 func newRunCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "run",

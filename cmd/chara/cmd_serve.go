@@ -9,6 +9,8 @@ import (
 // (cmd_serve_torch.go fails to compile when the two differ).
 const serveMaxUploadMB = 10
 
+// newServeCommand defines "chara serve"; its action needs libtorch and is in
+// cmd_serve_torch.go (the light build runs chara-torch instead: torch.go).
 func newServeCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",

@@ -4,6 +4,8 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// newSuspectsCommand defines "chara suspects"; its action needs libtorch and is in
+// cmd_suspects_torch.go (the light build runs chara-torch instead: torch.go).
 func newSuspectsCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "suspects",

@@ -7,6 +7,8 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// newTrainCommand defines "chara train"; its action needs libtorch and is in
+// cmd_train_torch.go (the light build runs chara-torch instead: torch.go).
 func newTrainCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "train",

@@ -4,6 +4,8 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
+// newWeightsCommand defines "chara weights"; its action needs libtorch and is in
+// cmd_weights_torch.go (the light build runs chara-torch instead: torch.go).
 func newWeightsCommand() *cli.Command {
 	dirFlag := &cli.StringFlag{Name: "dir", EnvVars: []string{"CHARA_WEIGHTS_DIR"}, Usage: "cache `DIR` (default $XDG_CACHE_HOME/chara/weights or ~/.cache/chara/weights)"}
 	return &cli.Command{

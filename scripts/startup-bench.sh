@@ -9,7 +9,10 @@
 # /usr/bin/time -f %M (GNU time, KB). "classes list" runs in a fresh
 # workspace written by "chara init". "weights list" is a libtorch command:
 # bin/chara hands it to bin/chara-torch (execve), so its row is the cost of
-# that hop.
+# that hop. "curate" and "dataset verify" run in a small demo workspace
+# (chara demo --per-class 24, one epoch of cnn): curate decides again (its
+# hash cache spares the decoding), dataset verify reads every image of the
+# dataset (16 per class).
 set -euo pipefail
 export LC_ALL=C
 bin="$(cd "${1:-bin}" && pwd)"
@@ -21,6 +24,9 @@ done
 ws="$(mktemp -d)"
 trap 'rm -rf "$ws"' EXIT
 "$bin/chara" --workspace "$ws" init >/dev/null
+demo="$ws/demo"
+"$bin/chara" demo --dir "$demo" --per-class 24 --candidates 24 --images 16 --epochs 1 --models cnn >/dev/null 2>&1 ||
+  { echo "startup-bench: chara demo failed" >&2; exit 1; }
 
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
@@ -36,14 +42,15 @@ one() {
 
 printf '| command | bin/chara s | bin/chara MiB | bin/chara-torch s | bin/chara-torch MiB | chara-torch / chara time |\n'
 printf '| --- | --- | --- | --- | --- | --- |\n'
-for args in "version" "--help" "classes list" "weights list"; do
-  # shellcheck disable=SC2086
+for args in "version" "--help" "classes list" "weights list" "curate" "dataset verify"; do
   read -r -a a <<<"$args"
+  w="$ws"
+  case "$args" in curate | "dataset verify") w="$demo" ;; esac
   lt=() lm=() ft=() fm=()
   for ((i = 0; i < n; i++)); do
-    read -r s k < <(one "$bin/chara" --workspace "$ws" "${a[@]}")
+    read -r s k < <(one "$bin/chara" --workspace "$w" "${a[@]}")
     lt+=("$s") lm+=("$k")
-    read -r s k < <(one "$bin/chara-torch" --workspace "$ws" "${a[@]}")
+    read -r s k < <(one "$bin/chara-torch" --workspace "$w" "${a[@]}")
     ft+=("$s") fm+=("$k")
   done
   l=$(printf '%s\n' "${lt[@]}" | median) f=$(printf '%s\n' "${ft[@]}" | median)

@@ -192,6 +192,8 @@ func TestLightBinary(t *testing.T) {
 	})
 
 	ws := filepath.Join(t.TempDir(), "ws")
+	// The workspace is named: found from the folder, it could be a parent's.
+	in := func(args ...string) []string { return append([]string{"--workspace", ws}, args...) }
 	t.Run("runs the stages without libtorch", func(t *testing.T) {
 		r := runBin(t, light, dir, env, "version")
 		if r.code != 0 || !strings.HasPrefix(r.stdout, "chara ") || !strings.Contains(r.stdout, "no chara-torch") {
@@ -200,7 +202,7 @@ func TestLightBinary(t *testing.T) {
 		if err := os.MkdirAll(ws, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if r := runBin(t, light, ws, env, "init"); r.code != 0 {
+		if r := runBin(t, light, ws, env, in("init")...); r.code != 0 {
 			t.Fatalf("init: exit %d: %s", r.code, r.stderr)
 		}
 		imgs := filepath.Join(t.TempDir(), "imgs")
@@ -210,13 +212,13 @@ func TestLightBinary(t *testing.T) {
 		for i := 0; i < 3; i++ {
 			writeTestJPEG(t, filepath.Join(imgs, strconv.Itoa(i)+".jpg"), i)
 		}
-		if r := runBin(t, light, ws, env, "import", imgs, "--class", "Nakano Miku"); r.code != 0 {
+		if r := runBin(t, light, ws, env, in("import", imgs, "--class", "Nakano Miku")...); r.code != 0 {
 			t.Fatalf("import: exit %d: %s", r.code, r.stderr)
 		}
-		if r := runBin(t, light, ws, env, "curate", "--json"); r.code != 0 {
+		if r := runBin(t, light, ws, env, in("curate", "--json")...); r.code != 0 {
 			t.Fatalf("curate: exit %d: %s", r.code, r.stderr)
 		}
-		r = runBin(t, light, ws, env, "classes", "list", "--json")
+		r = runBin(t, light, ws, env, in("classes", "list", "--json")...)
 		var classes []classJSON
 		if err := json.Unmarshal([]byte(r.stdout), &classes); r.code != 0 || err != nil {
 			t.Fatalf("classes list: exit %d, %v: %s %s", r.code, err, r.stdout, r.stderr)
@@ -233,7 +235,7 @@ func TestLightBinary(t *testing.T) {
 	})
 
 	t.Run("says what is missing without chara-torch", func(t *testing.T) {
-		r := runBin(t, light, ws, env, "train", "--epochs", "1")
+		r := runBin(t, light, ws, env, in("train", "--epochs", "1")...)
 		if r.code != exitNoTorch || !strings.Contains(r.stderr, "train needs libtorch") || !strings.Contains(r.stderr, "chara-torch") ||
 			!strings.Contains(r.stderr, "make build") {
 			t.Errorf("train: exit %d (want %d), stderr %q", r.code, exitNoTorch, r.stderr)
@@ -241,7 +243,7 @@ func TestLightBinary(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(ws, "runs")); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("train without chara-torch left runs/: %v", err)
 		}
-		r = runBin(t, light, ws, env, "doctor")
+		r = runBin(t, light, ws, env, in("doctor")...)
 		if r.code != 0 || !strings.Contains(r.stdout, "libtorch   not available: no chara-torch") {
 			t.Errorf("doctor: exit %d: %q %q", r.code, r.stdout, r.stderr)
 		}
@@ -260,7 +262,7 @@ func TestLightBinary(t *testing.T) {
 		pidFile := filepath.Join(t.TempDir(), "pid")
 		tenv := append(env, fullCharaEnv+"=1", fullCharaPIDEnv+"="+pidFile)
 		// chara-torch's own usage error and exit code, in the same process.
-		r := runBin(t, light, ws, tenv, "evaluate")
+		r := runBin(t, light, ws, tenv, in("evaluate")...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, "evaluate: give a RUN") {
 			t.Errorf("evaluate: exit %d (want %d), stderr %q", r.code, exitUsage, r.stderr)
 		}
@@ -268,16 +270,16 @@ func TestLightBinary(t *testing.T) {
 			t.Errorf("chara-torch ran as pid %q (%v), want the light chara's %d (execve)", b, err, r.pid)
 		}
 		// libtorch at work: a model built in chara-torch.
-		r = runBin(t, light, ws, tenv, "models", "cnn", "--classes", "3")
+		r = runBin(t, light, ws, tenv, in("models", "cnn", "--classes", "3")...)
 		if r.code != 0 || !strings.Contains(r.stdout, "Trainable params") {
 			t.Errorf("models cnn: exit %d: %q %q", r.code, r.stdout, r.stderr)
 		}
-		r = runBin(t, light, ws, tenv, "doctor", "--json")
+		r = runBin(t, light, ws, tenv, in("doctor", "--json")...)
 		var rep doctorReport
 		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != 0 || rep.Libtorch == "" || rep.TorchBinary != torch {
 			t.Errorf("doctor --json: exit %d, %v: %s %s", r.code, err, r.stdout, r.stderr)
 		}
-		if r := runBin(t, light, ws, tenv, "version"); !strings.Contains(r.stdout, torch) {
+		if r := runBin(t, light, ws, tenv, in("version")...); !strings.Contains(r.stdout, torch) {
 			t.Errorf("version does not name %s: %q", torch, r.stdout)
 		}
 		// CHARA_TORCH names it from elsewhere.
@@ -285,12 +287,12 @@ func TestLightBinary(t *testing.T) {
 		if err := os.Link(light, alone); err != nil {
 			t.Fatal(err)
 		}
-		r = runBin(t, alone, ws, append(tenv, "CHARA_TORCH="+torch), "evaluate")
+		r = runBin(t, alone, ws, append(tenv, "CHARA_TORCH="+torch), in("evaluate")...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, "evaluate: give a RUN") {
 			t.Errorf("evaluate with CHARA_TORCH: exit %d, stderr %q", r.code, r.stderr)
 		}
 		// A light binary installed as chara-torch stops instead of looping.
-		r = runBin(t, alone, ws, append(env, "CHARA_TORCH="+alone), "evaluate")
+		r = runBin(t, alone, ws, append(env, "CHARA_TORCH="+alone), in("evaluate")...)
 		if r.code != exitFailure || !strings.Contains(r.stderr, "built without libtorch too") {
 			t.Errorf("evaluate with CHARA_TORCH=the light chara: exit %d, stderr %q", r.code, r.stderr)
 		}

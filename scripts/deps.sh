@@ -5,12 +5,20 @@
 #
 #   scripts/deps.sh         everything (CI, make test)
 #   scripts/deps.sh build   only what building chara and running the demo need
+#   scripts/deps.sh bench   only the tools benchmarks compare with (gallery-dl;
+#                           never needed by the build or the tests)
 set -euo pipefail
 what="${1:-all}"
-case "$what" in all|build) ;; *) echo "usage: scripts/deps.sh [all|build]" >&2; exit 2 ;; esac
+case "$what" in all|build|bench) ;; *) echo "usage: scripts/deps.sh [all|build|bench]" >&2; exit 2 ;; esac
 
 need=()
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+if [ "$what" = bench ]; then
+  # scripts/bench-scrape-vs-gallerydl.sh: Debian's gallery-dl.
+  command -v gallery-dl >/dev/null 2>&1 || need+=(gallery-dl)
+fi
+if [ "$what" != bench ]; then
 
 if [ -z "${LIBTORCH:-}" ] && [ ! -f /usr/include/torch/csrc/api/include/torch/torch.h ]; then
   need+=(libtorch-dev)
@@ -35,6 +43,8 @@ if [ "$what" = all ]; then
       have_pkg "$p" || need+=("$p")
     done
   fi
+fi
+
 fi
 
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -2,24 +2,26 @@
 // local Danbooru-shaped site, side by side in one run (BENCHMARKS.md,
 // "Performance (issue 19)"):
 //
-//	go run ./scrape/internal/scrapebench -chara bin/chara [-posts 300] [-pairs 5] [-gallery-dl gallery-dl]
+//	go run ./scrape/internal/scrapebench -chara bin/chara [-posts 300] [-pairs 5] [-baseline OLD/chara] [-gallery-dl gallery-dl]
 //
-// scripts/bench-scrape-vs-gallerydl.sh builds bin/chara and runs it.
+// scripts/bench-scrape-vs-gallerydl.sh runs it with bin/chara.
 //
 // The site is the demo's (internal/demosite: the fake booru of
 // internal/booru speaking Danbooru's /posts.json, with the demo corpus's
 // planted near-duplicates, broken files and off-topic pictures) with one
 // character and -posts posts, served from this process on 127.0.0.1. Each
-// pair runs both tools as child processes, each into a fresh directory,
-// with no delay between requests, the first of the pair alternating: chara
-// first in even pairs, gallery-dl first in odd ones. Both list the same
-// tag with 200 posts a page. It prints every wall time, the medians and the
-// ratio of the medians (gallery-dl's over chara's: at or above 1, chara is
-// at least as fast), and what each saved: file counts and which files
-// (by content) only one of them has.
+// round runs every tool once as a child process, each into a fresh
+// directory, with no delay between requests, each tool first in turn
+// (with two tools: alternating pairs). Both list the same tag with 200
+// posts a page. -baseline adds another chara binary (the code before a
+// change). It prints every wall time and peak RSS (GNU time's %M, where
+// /usr/bin/time exists), the medians and the ratio of the medians
+// (gallery-dl's over chara's: at or above 1, chara is at least as fast),
+// and what each saved: file counts, which files (by content) only one of
+// them has, and what both saved that does not decode.
 //
 // Without gallery-dl it says so and exits 0 (Debian: apt-get install
-// gallery-dl).
+// gallery-dl, or scripts/deps.sh bench).
 package main
 
 import (
@@ -40,6 +42,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -53,9 +56,10 @@ func main() {
 	chara := flag.String("chara", "bin/chara", "the chara binary")
 	gdl := flag.String("gallery-dl", "gallery-dl", "the gallery-dl command")
 	posts := flag.Int("posts", 300, "posts on the site (one character)")
-	pairs := flag.Int("pairs", 5, "alternating pairs")
+	pairs := flag.Int("pairs", 5, "rounds, each tool once per round, each first in turn (alternating pairs without -baseline)")
 	seed := flag.Int64("seed", 1, "seed of the generated site")
 	keep := flag.String("keep", "", "keep the last pair's output in this directory (default: a temp dir, removed)")
+	baseline := flag.String("baseline", "", "another chara binary (the code before a change) run in each round as \"chara-baseline\"")
 	only := flag.String("only", "", "run only this tool (chara or gallery-dl), pairs times: for profiling")
 	serve := flag.String("serve", "", "only serve the site and write a chara workspace for it in this directory, until interrupted: for profiling")
 	flag.Parse()
@@ -66,13 +70,13 @@ func main() {
 		}
 		return
 	}
-	if err := run(*chara, *gdl, *posts, *pairs, *seed, *keep, *only); err != nil {
+	if err := run(*chara, *baseline, *gdl, *posts, *pairs, *seed, *keep, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "scrapebench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(charaBin, gdl string, posts, pairs int, seed int64, keep, only string) error {
+func run(charaBin, baseline, gdl string, posts, pairs int, seed int64, keep, only string) error {
 	if only != "chara" {
 		p, err := exec.LookPath(gdl)
 		if err != nil {
@@ -90,6 +94,13 @@ func run(charaBin, gdl string, posts, pairs int, seed int64, keep, only string) 
 			return fmt.Errorf("chara binary: %w (make build)", err)
 		}
 		charaBin = p
+	}
+	if baseline != "" {
+		p, err := filepath.Abs(baseline)
+		if err != nil {
+			return err
+		}
+		baseline = p
 	}
 	ctx := context.Background()
 	ch := synth.Characters()[0]
@@ -113,14 +124,19 @@ func run(charaBin, gdl string, posts, pairs int, seed int64, keep, only string) 
 	tools := map[string]func(dir string) (time.Duration, error){
 		"chara":      func(dir string) (time.Duration, error) { return runChara(ctx, charaBin, dir, base, ch, posts) },
 		"gallery-dl": func(dir string) (time.Duration, error) { return runGalleryDL(ctx, gdl, dir, base, ch.Tag) },
+		"chara-baseline": func(dir string) (time.Duration, error) {
+			return runChara(ctx, baseline, dir, base, ch, posts)
+		},
 	}
-	times := map[string][]time.Duration{}
+	names := []string{"chara", "gallery-dl"}
+	if baseline != "" {
+		names = append(names, "chara-baseline")
+	}
+	times, rss := map[string][]time.Duration{}, map[string][]time.Duration{}
 	files := map[string]map[string]saved{} // tool -> sha256 -> file, of the last run
 	for i := 0; i < pairs; i++ {
-		order := []string{"chara", "gallery-dl"}
-		if i%2 == 1 {
-			order[0], order[1] = order[1], order[0]
-		}
+		// Each tool goes first in turn: with two, they alternate.
+		order := append(append([]string(nil), names[i%len(names):]...), names[:i%len(names)]...)
 		if only != "" {
 			order = []string{only}
 		}
@@ -141,19 +157,26 @@ func run(charaBin, gdl string, posts, pairs int, seed int64, keep, only string) 
 				return err
 			}
 			times[tool] = append(times[tool], el)
+			rss[tool] = append(rss[tool], time.Duration(lastRSS)) // KiB, sorted as durations
 			files[tool] = got
-			fmt.Printf("pair %d  %-10s  %6.3f s  %d files\n", i+1, tool, el.Seconds(), len(got))
+			fmt.Printf("pair %d  %-14s  %6.3f s  %4d MiB  %d files, %d contents\n", i+1, tool, el.Seconds(), lastRSS>>10, count(got), len(got))
 		}
 	}
 	med := map[string]time.Duration{}
-	for tool, ts := range times {
-		med[tool] = median(ts)
-		fmt.Printf("median %-10s %6.3f s over %d runs\n", tool, med[tool].Seconds(), len(ts))
+	for _, tool := range names {
+		if ts := times[tool]; len(ts) > 0 {
+			med[tool] = median(ts)
+			fmt.Printf("median %-14s %6.3f s, peak RSS %d MiB, over %d runs\n", tool, med[tool].Seconds(), int64(median(rss[tool]))>>10, len(ts))
+		}
 	}
 	if only != "" {
 		return nil
 	}
 	fmt.Printf("ratio (gallery-dl median / chara median): %.2fx\n", med["gallery-dl"].Seconds()/med["chara"].Seconds())
+	if baseline != "" {
+		fmt.Printf("ratio (gallery-dl median / chara-baseline median): %.2fx\n", med["gallery-dl"].Seconds()/med["chara-baseline"].Seconds())
+		fmt.Printf("ratio (chara-baseline median / chara median): %.2fx\n", med["chara-baseline"].Seconds()/med["chara"].Seconds())
+	}
 	compare(files["chara"], files["gallery-dl"])
 	return nil
 }
@@ -221,7 +244,20 @@ func runGalleryDL(ctx context.Context, bin, dir, base, tag string) (time.Duratio
 		"Danbooru:"+base+"/posts?tags="+tag)
 }
 
+// lastRSS is the peak resident set of the last command timed, in KiB, as
+// GNU time reports it (0 without /usr/bin/time). The child's own
+// getrusage is no measure: a child started from this (large) process
+// counts its parent's pages until it execs.
+var lastRSS int64
+
 func timed(ctx context.Context, dir, bin string, args ...string) (time.Duration, error) {
+	name, rssFile := filepath.Base(bin), ""
+	if _, err := os.Stat("/usr/bin/time"); err == nil {
+		rssFile = filepath.Join(os.TempDir(), fmt.Sprintf("scrapebench-rss-%d", os.Getpid()))
+		defer os.Remove(rssFile)
+		args = append([]string{"-f", "%M", "-o", rssFile, bin}, args...)
+		bin = "/usr/bin/time"
+	}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
 	var out strings.Builder
@@ -229,8 +265,12 @@ func timed(ctx context.Context, dir, bin string, args ...string) (time.Duration,
 	t0 := time.Now()
 	err := cmd.Run()
 	el := time.Since(t0)
+	lastRSS = 0
+	if b, rerr := os.ReadFile(rssFile); rssFile != "" && rerr == nil {
+		lastRSS, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	}
 	if err != nil {
-		return el, fmt.Errorf("%s: %w\n%s", filepath.Base(bin), err, tail(out.String(), 2000))
+		return el, fmt.Errorf("%s: %w\n%s", name, err, tail(out.String(), 2000))
 	}
 	return el, nil
 }
@@ -243,8 +283,12 @@ func tail(s string, n int) string {
 }
 
 // saved is one file a tool kept: its path relative to the tool's
-// directory and what its bytes are.
-type saved struct{ name, kind string }
+// directory, what its bytes are, and how many files of the tool have the
+// same bytes.
+type saved struct {
+	name, kind string
+	copies     int
+}
 
 // images lists the saved files under dir by content (sha256), leaving out
 // chara's workspace files.
@@ -267,7 +311,13 @@ func images(dir string) (map[string]saved, error) {
 			return err
 		}
 		s := sha256.Sum256(b)
-		out[hex.EncodeToString(s[:])] = saved{rel, kind(b)}
+		k := hex.EncodeToString(s[:])
+		f := out[k]
+		if f.copies == 0 {
+			f = saved{name: rel, kind: kind(b)}
+		}
+		f.copies++
+		out[k] = f
 		return nil
 	})
 	return out, err
@@ -293,7 +343,16 @@ func kind(b []byte) string {
 	return string(f)
 }
 
-// compare prints which contents only one tool saved, and what they are.
+func count(fs map[string]saved) int {
+	n := 0
+	for _, f := range fs {
+		n += f.copies
+	}
+	return n
+}
+
+// compare prints which contents only one tool saved, and what they are,
+// and what both saved that is not a whole image.
 func compare(chara, gdl map[string]saved) {
 	both := 0
 	var onlyC, onlyG []saved
@@ -318,6 +377,28 @@ func compare(chara, gdl map[string]saved) {
 	}
 	for _, f := range onlyG {
 		fmt.Printf("  only gallery-dl: %s (%s)\n", f.name, f.kind)
+	}
+	for tool, fs := range map[string]map[string]saved{"chara": chara, "gallery-dl": gdl} {
+		var same []string
+		for _, f := range fs {
+			if f.copies > 1 {
+				same = append(same, fmt.Sprintf("%s x%d", f.name, f.copies))
+			}
+		}
+		sort.Strings(same)
+		for _, n := range same {
+			fmt.Printf("  %s saved the same bytes under several names: %s\n", tool, n)
+		}
+	}
+	var bad []string
+	for s, f := range chara {
+		if _, ok := gdl[s]; ok && f.kind != "jpeg" && f.kind != "png" && f.kind != "gif" && f.kind != "webp" {
+			bad = append(bad, f.name+" ("+f.kind+")")
+		}
+	}
+	sort.Strings(bad)
+	for _, n := range bad {
+		fmt.Printf("  both saved: %s\n", n)
 	}
 }
 

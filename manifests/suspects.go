@@ -29,8 +29,9 @@ type Suspect struct {
 	OtherProb      float64 `json:"other_prob"`
 	Issue          bool    `json:"issue"`             // a label issue by confident learning
 	Suggest        string  `json:"suggest,omitempty"` // the class it likely belongs to
+	AUM            float64 `json:"aum"`               // area under the margin of the models that trained on it
 	Outlier        float64 `json:"outlier"`           // distance to its class's neighbours over the class's usual
-	Score          float64 `json:"score"`
+	Score          float64 `json:"score"`             // highest percentile over the views (1: most suspect)
 }
 
 // SuspectsPath is curated/_suspects.json inside the workspace.

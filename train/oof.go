@@ -2,9 +2,13 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 
+	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
+	"github.com/sugarme/gotch/ts"
 
 	"github.com/chara-dev/chara/internal/progress"
 	"github.com/chara-dev/chara/internal/recipe"
@@ -23,10 +27,23 @@ type OutOfFold struct {
 	Rows    []manifests.SplitRow
 	Labels  []int
 	Probs   [][]float64
-	// Features are the backbone features (a frozen effnet-b0 with
-	// pretrained weights), else small thumbnails of the images (pixel
-	// space), for the outlier score.
+	// Features are the frozen effnet-b0 backbone's features (with
+	// pretrained weights), for the outlier score; nil for cnn and cnn2,
+	// whose outlier score uses FoldFeatures.
 	Features [][]float32
+	// Fold is each image's fold, and FoldFeatures[f][i] image i's
+	// penultimate-layer activations in the model trained without fold f
+	// (cnn and cnn2), for an outlier score in the feature space of a model
+	// that did not see the image.
+	Fold         []int
+	FoldFeatures [][][]float32
+	// AUM is each image's area under the margin (Pleiss et al., 2020): its
+	// logit margin z_label - max_{c!=label} z_c averaged over the training
+	// of the models that trained on it (read in evaluation mode after each
+	// epoch for cnn and cnn2, at each step of the frozen effnet-b0 head).
+	// Images the models can only memorise, not learn from the rest of
+	// their class, keep a low or negative margin for most of training.
+	AUM []float64
 	// Method says how the probabilities were made, e.g.
 	// "effnet-b0 frozen features + linear head, 5 folds".
 	Method string
@@ -145,7 +162,7 @@ func OutOfFoldProbs(ctx context.Context, workspace string, folds int, opts ...Op
 				out.Features = append(out.Features, f.row(i))
 			}
 		}
-		out.Probs, err = suspects.OutOfFoldHead(out.Features, out.Labels, classes, folds, seed, suspects.HeadOptions{})
+		out.Probs, out.AUM, err = suspects.OutOfFoldHead(out.Features, out.Labels, classes, folds, seed, suspects.HeadOptions{})
 		if err != nil {
 			return nil, err
 		}
@@ -156,39 +173,49 @@ func OutOfFoldProbs(ctx context.Context, workspace string, folds int, opts ...Op
 	all := concatSplits(data)
 	fold := suspects.Folds(out.Labels, folds, seed)
 	out.Probs = make([][]float64, len(out.Labels))
+	out.Fold = fold
+	out.FoldFeatures = make([][][]float32, folds)
+	out.AUM = make([]float64, len(out.Labels))
 	task := o.reporter.Start(fmt.Sprintf("suspects: %s, %d folds", o.Model, folds), int64(folds*o.Epochs))
 	defer task.Done()
 	for f := 0; f < folds; f++ {
-		var tr, ho []int
+		var tr []int
 		for i, k := range fold {
-			if k == f {
-				ho = append(ho, i)
-			} else {
+			if k != f {
 				tr = append(tr, i)
 			}
 		}
-		probs, err := foldProbs(ctx, th, build, o, all.subset(tr), all.subset(ho), seed+uint64(f), task)
+		r, err := foldModel(ctx, th, build, o, all.subset(tr), all, seed+uint64(f), task)
 		if err != nil {
 			return nil, fmt.Errorf("fold %d: %w", f+1, err)
 		}
-		for j, i := range ho {
-			out.Probs[i] = probs[j]
+		out.FoldFeatures[f] = r.emb
+		for i, k := range fold {
+			if k == f {
+				out.Probs[i] = softmax(r.logits[i])
+			} else {
+				out.AUM[i] += r.margin[i] / float64(o.Epochs*(folds-1))
+			}
 		}
-	}
-	// Without a pretrained backbone the outlier score works in pixel space:
-	// each image as a 12x9 thumbnail of its model input.
-	out.Features = make([][]float32, all.N)
-	for i := range out.Features {
-		out.Features[i] = thumbnail(all.image(i), all.H, all.W, 12, 9)
 	}
 	out.Method = fmt.Sprintf("%s trained %d epochs, %d folds", o.Model, o.Epochs, folds)
 	return out, nil
 }
 
-// foldProbs trains a fresh model on tr and returns its probabilities on ho
-// (in ho's order).
-func foldProbs(ctx context.Context, th *torchrt.Thread, build func() (models.Model, *recipe.Recipe, *session, error), o options, tr, ho *splitData, seed uint64, task progress.Task) ([][]float64, error) {
-	probs := make([][]float64, ho.N)
+// foldResult is what one fold's model says about every image of the
+// dataset (in all's order).
+type foldResult struct {
+	logits [][]float64 // after the last epoch
+	emb    [][]float32 // penultimate activations after the last epoch
+	// margin sums, over the epochs, the logit margin z_label - max_{c!=label}
+	// z_c of each image (training images: the area under the margin).
+	margin []float64
+}
+
+// foldModel trains a fresh model on tr and reads its logits and
+// penultimate-layer activations of every image of all after each epoch.
+func foldModel(ctx context.Context, th *torchrt.Thread, build func() (models.Model, *recipe.Recipe, *session, error), o options, tr, all *splitData, seed uint64, task progress.Task) (*foldResult, error) {
+	res := &foldResult{logits: make([][]float64, all.N), emb: make([][]float32, all.N), margin: make([]float64, all.N)}
 	err := th.Do(ctx, func() error {
 		torchrt.ManualSeed(int64(seed))
 		m, _, s, err := build()
@@ -196,8 +223,56 @@ func foldProbs(ctx context.Context, th *torchrt.Thread, build func() (models.Mod
 			return err
 		}
 		defer s.close()
+		em, ok := m.(models.Embedder)
+		if !ok {
+			return fmt.Errorf("%s: no penultimate layer to read", o.Model)
+		}
 		if s.opt, err = newAdam(m.VarStore(), nn.DefaultAdamConfig(), o.LR, trainableParams(m.VarStore(), nil)); err != nil {
 			return err
+		}
+		score := func(last bool) error {
+			l := newLoader(ctx, &imageSource{d: all}, o.BatchSize, false, false, 0)
+			defer l.close()
+			return torchrt.NoGrad(func() error {
+				for {
+					b, err := l.next(ctx)
+					if err != nil {
+						return err
+					}
+					if b == nil {
+						return nil
+					}
+					x, y, err := s.inputs(b)
+					if err != nil {
+						l.release(b)
+						return err
+					}
+					y.MustDrop()
+					var hv [][]float32
+					var herr error
+					if last {
+						hv, herr = tensorRows(em.Embed(x), b.n)
+					}
+					zv, zerr := tensorRows(m.ForwardT(x, false), b.n)
+					x.MustDrop()
+					if herr == nil && zerr == nil {
+						for j, i := range b.idx[:b.n] {
+							if last {
+								res.emb[i] = hv[j]
+							}
+							res.logits[i] = make([]float64, len(zv[j]))
+							for c, v := range zv[j] {
+								res.logits[i][c] = float64(v)
+							}
+							res.margin[i] += suspects.LogitMargin(res.logits[i], int(all.Labels[i]))
+						}
+					}
+					l.release(b)
+					if err := errors.Join(herr, zerr); err != nil {
+						return err
+					}
+				}
+			})
 		}
 		for e := 1; e <= o.Epochs; e++ {
 			l := newLoader(ctx, &imageSource{d: tr, augment: o.Augment}, o.BatchSize, true, true, seed*1000+uint64(e))
@@ -206,20 +281,65 @@ func foldProbs(ctx context.Context, th *torchrt.Thread, build func() (models.Mod
 			if err != nil {
 				return err
 			}
+			if err := score(e == o.Epochs); err != nil {
+				return err
+			}
 			task.Add(1)
-		}
-		l := newLoader(ctx, &imageSource{d: ho}, o.BatchSize, false, false, 0)
-		defer l.close()
-		em, err := evaluate(ctx, s, l)
-		if err != nil {
-			return err
-		}
-		for j, i := range em.Idx {
-			probs[i] = em.Probs[j]
 		}
 		return nil
 	})
-	return probs, err
+	return res, err
+}
+
+// tensorRows reads a [n, D] float tensor into n rows and drops it.
+func tensorRows(t *ts.Tensor, n int) ([][]float32, error) {
+	defer t.MustDrop()
+	c, err := t.To(gotch.CPU, false)
+	if err != nil {
+		return nil, err
+	}
+	defer c.MustDrop()
+	f, err := c.Totype(gotch.Float, false)
+	if err != nil {
+		return nil, err
+	}
+	defer f.MustDrop()
+	sz := f.MustSize()
+	if len(sz) != 2 || sz[0] != int64(n) {
+		return nil, fmt.Errorf("activations have shape %v, want [%d, D]", sz, n)
+	}
+	d := int(sz[1])
+	flat := make([]float32, n*d)
+	if err := f.CopyData(flat, uint(n*d)); err != nil {
+		return nil, err
+	}
+	rows := make([][]float32, n)
+	for j := range rows {
+		rows[j] = flat[j*d : (j+1)*d : (j+1)*d]
+	}
+	return rows, nil
+}
+
+func softmax(z []float64) []float64 {
+	p := make([]float64, len(z))
+	mx := math.Inf(-1)
+	for _, v := range z {
+		mx = math.Max(mx, v)
+	}
+	var s float64
+	for i, v := range z {
+		p[i] = math.Exp(v - mx)
+		s += p[i]
+	}
+	for i := range p {
+		p[i] /= s
+	}
+	return p
+}
+
+// SuspectsInput is what suspects.Rank takes from o.
+func (o *OutOfFold) SuspectsInput() suspects.Input {
+	return suspects.Input{Labels: o.Labels, Probs: o.Probs, AUM: o.AUM, Features: o.Features, Fold: o.Fold, FoldFeatures: o.FoldFeatures}
 }
 
 // concatSplits joins the train, val and test splits into one.
@@ -247,30 +367,4 @@ func (d *splitData) subset(idx []int) *splitData {
 		s.Paths = append(s.Paths, d.Paths[i])
 	}
 	return s
-}
-
-// thumbnail averages a CHW uint8 image of h x w into th x tw cells per
-// channel, scaled to [0, 1].
-func thumbnail(img []uint8, h, w, th, tw int) []float32 {
-	out := make([]float32, 3*th*tw)
-	for c := 0; c < 3; c++ {
-		plane := img[c*h*w : (c+1)*h*w]
-		for ty := 0; ty < th; ty++ {
-			y0, y1 := ty*h/th, (ty+1)*h/th
-			for tx := 0; tx < tw; tx++ {
-				x0, x1 := tx*w/tw, (tx+1)*w/tw
-				var s, n float32
-				for y := y0; y < y1; y++ {
-					for x := x0; x < x1; x++ {
-						s += float32(plane[y*w+x])
-						n++
-					}
-				}
-				if n > 0 {
-					out[(c*th+ty)*tw+tx] = s / n / 255
-				}
-			}
-		}
-	}
-	return out
 }

@@ -33,10 +33,15 @@ func TestOutOfFoldFindsSwappedLabels(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(oof.Rows) != 24 || len(oof.Probs) != 24 || len(oof.Features) != 24 {
-		t.Fatalf("%d rows, %d probs, %d features; want 24", len(oof.Rows), len(oof.Probs), len(oof.Features))
+	if len(oof.Rows) != 24 || len(oof.Probs) != 24 || len(oof.AUM) != 24 || len(oof.Fold) != 24 {
+		t.Fatalf("%d rows, %d probs, %d margins, %d folds; want 24", len(oof.Rows), len(oof.Probs), len(oof.AUM), len(oof.Fold))
 	}
-	items, err := suspects.Rank(suspects.Input{Labels: oof.Labels, Probs: oof.Probs, Features: oof.Features}, suspects.Options{})
+	// The outlier score's feature spaces: cnn's 50 penultimate units of
+	// every image, in each fold's model.
+	if len(oof.FoldFeatures) != 3 || len(oof.FoldFeatures[2]) != 24 || len(oof.FoldFeatures[2][23]) != 50 || oof.Features != nil {
+		t.Fatalf("%d fold feature spaces (%d rows); frozen features %d", len(oof.FoldFeatures), len(oof.FoldFeatures[0]), len(oof.Features))
+	}
+	items, err := suspects.Rank(oof.SuspectsInput(), suspects.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,14 +97,14 @@ func TestOutOfFoldFrozenFeatures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(oof.Method, "effnet-b0 frozen features") || len(oof.Features) != 42 || len(oof.Features[0]) != 1280 {
-		t.Fatalf("method %q, %d feature rows of %d", oof.Method, len(oof.Features), len(oof.Features[0]))
+	if !strings.Contains(oof.Method, "effnet-b0 frozen features") || len(oof.Features) != 42 || len(oof.Features[0]) != 1280 || len(oof.AUM) != 42 {
+		t.Fatalf("method %q, %d feature rows of %d, %d margins", oof.Method, len(oof.Features), len(oof.Features[0]), len(oof.AUM))
 	}
 	cached, _ := filepath.Glob(filepath.Join(ws, "datasets", "toy", "cache", "features-*"))
 	if len(cached) != 3 {
 		t.Errorf("feature caches %v, want one per split", cached)
 	}
-	items, err := suspects.Rank(suspects.Input{Labels: oof.Labels, Probs: oof.Probs, Features: oof.Features}, suspects.Options{})
+	items, err := suspects.Rank(oof.SuspectsInput(), suspects.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

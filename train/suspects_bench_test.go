@@ -2,7 +2,7 @@ package train
 
 import (
 	"context"
-	"fmt"
+	"encoding/json"
 	"image"
 	_ "image/png"
 	"math/rand/v2"
@@ -38,7 +38,10 @@ func benchInt(name string, def int) int {
 //
 //	go test ./train -run '^$' -bench BenchmarkSuspectsDemo -benchtime 1x
 //
-// SUSPECTS_PER_CLASS (default 38) and SUSPECTS_EPOCHS (default 8) resize it.
+// SUSPECTS_PER_CLASS (default 38) and SUSPECTS_EPOCHS (default 8) resize it;
+// SUSPECTS_SEED (default 1) is the training seed, SUSPECTS_MODEL (cnn) and
+// SUSPECTS_AUGMENT (set: on) change the fold models, and SUSPECTS_DEBUG
+// names a file for the ranking with each image's planted kind (JSON).
 func BenchmarkSuspectsDemo(b *testing.B) {
 	per := benchInt("SUSPECTS_PER_CLASS", 38)
 	epochs := benchInt("SUSPECTS_EPOCHS", 8)
@@ -89,12 +92,16 @@ func BenchmarkSuspectsDemo(b *testing.B) {
 		}
 		kindOfRow := func(i int) string { return kinds[i] }
 		b.ResetTimer()
-		oof, err := OutOfFoldProbs(context.Background(), ws, 5, WithDataset("demo"), WithModel("cnn"), WithEpochs(epochs),
-			WithBatchSize(16), WithLR(2e-3), WithDevice("cpu"), WithSeed(1))
+		model := "cnn"
+		if m := os.Getenv("SUSPECTS_MODEL"); m != "" {
+			model = m
+		}
+		oof, err := OutOfFoldProbs(context.Background(), ws, 5, WithDataset("demo"), WithModel(model), WithEpochs(epochs),
+			WithBatchSize(16), WithLR(2e-3), WithDevice("cpu"), WithSeed(int64(benchInt("SUSPECTS_SEED", 1))), WithAugment(os.Getenv("SUSPECTS_AUGMENT") != ""))
 		if err != nil {
 			b.Fatal(err)
 		}
-		items, err := suspects.Rank(suspects.Input{Labels: oof.Labels, Probs: oof.Probs, Features: oof.Features}, suspects.Options{})
+		items, err := suspects.Rank(oof.SuspectsInput(), suspects.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -135,11 +142,17 @@ func BenchmarkSuspectsDemo(b *testing.B) {
 		}
 		b.Logf("in the top 10%%: %d off-topic, %d swapped", found["off"], found["swap"])
 		if dbg := os.Getenv("SUSPECTS_DEBUG"); dbg != "" {
-			f, _ := os.Create(dbg)
-			defer f.Close()
-			for _, it := range items {
-				fmt.Fprintf(f, "rank %d kind %q self %.2f other %.2f issue %v outlier %.2f score %.2f", it.Rank, kinds[it.Index], it.SelfConf, it.OtherProb, it.Issue, it.Outlier, it.Score)
-				fmt.Fprintln(f)
+			// The ranking with each image's planted kind, for analysis.
+			rows := make([]map[string]any, len(items))
+			for k, it := range items {
+				rows[k] = map[string]any{"item": it, "kind": kinds[it.Index]}
+			}
+			raw, err := json.Marshal(rows)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := os.WriteFile(dbg, raw, 0o644); err != nil {
+				b.Fatal(err)
 			}
 		}
 		b.ReportMetric(100*share(ranked), "%planted-in-top10%")

@@ -71,7 +71,7 @@ func runSuspects(ctx context.Context, g *globalOptions, o suspectsOptions) error
 	if err != nil {
 		return err
 	}
-	items, err := suspects.Rank(suspects.Input{Labels: oof.Labels, Probs: oof.Probs, Features: oof.Features}, suspects.Options{})
+	items, err := suspects.Rank(oof.SuspectsInput(), suspects.Options{})
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func runSuspects(ctx context.Context, g *globalOptions, o suspectsOptions) error
 		r := oof.Rows[it.Index]
 		out.Items = append(out.Items, manifests.Suspect{Rank: it.Rank, SHA256: r.SHA256, Class: r.Class, Path: r.Path,
 			SelfConfidence: it.SelfConf, Other: name(it.Other), OtherProb: it.OtherProb, Issue: it.Issue,
-			Suggest: name(it.Suggest), Outlier: it.Outlier, Score: it.Score})
+			Suggest: name(it.Suggest), AUM: it.AUM, Outlier: it.Outlier, Score: it.Score})
 	}
 	path := manifests.SuspectsPath(g.Workspace)
 	if err := manifests.WriteSuspects(path, out); err != nil {
@@ -108,8 +108,8 @@ func runSuspects(ctx context.Context, g *globalOptions, o suspectsOptions) error
 		if sug == "" {
 			sug = "-"
 		}
-		fmt.Fprintf(g.Stdout, "%4d  %-20.20s p=%.2f  other %-20.20s p=%.2f  suggest %-16.16s outlier %.2f  %s\n",
-			it.Rank, it.Class, it.SelfConfidence, it.Other, it.OtherProb, sug, it.Outlier, it.Path)
+		fmt.Fprintf(g.Stdout, "%4d  %-20.20s p=%.2f  other %-20.20s p=%.2f  suggest %-16.16s aum %5.2f  outlier %.2f  %s\n",
+			it.Rank, it.Class, it.SelfConfidence, it.Other, it.OtherProb, sug, it.AUM, it.Outlier, it.Path)
 	}
 	if len(out.Items) > 0 {
 		fmt.Fprintln(g.Stdout, "review them with: chara review (suspects first), then chara run to retrain")

@@ -261,6 +261,22 @@ func (m *base) ForwardT(x *ts.Tensor, train bool) *ts.Tensor {
 
 func (m *base) summaryLayers() []layer { return m.layers }
 
+// Embedder is a model that exposes its penultimate layer: the activations
+// its last layer (the classifier's final Linear) reads.
+type Embedder interface {
+	Model
+	// Embed returns the penultimate activations [N, D] of a normalised
+	// batch, in evaluation mode.
+	Embed(x *ts.Tensor) *ts.Tensor
+}
+
+// Embed implements Embedder: every layer but the last.
+func (m *base) Embed(x *ts.Tensor) *ts.Tensor {
+	y := run(m.layers[:len(m.layers)-1], x, false, nil)
+	runtime.KeepAlive(m.reg)
+	return y
+}
+
 // relu and friends as layer functions.
 func reluT(x *ts.Tensor, _ bool) *ts.Tensor { return x.MustRelu(false) }
 

@@ -24,6 +24,12 @@ type Head struct {
 // FitHead trains a Head on feats and labels (classes classes) with
 // full-batch Adam on the mean cross-entropy.
 func FitHead(feats [][]float32, labels []int, classes int, o HeadOptions) (*Head, error) {
+	return fitHead(feats, labels, classes, o, nil)
+}
+
+// fitHead is FitHead; when aum is not nil it also adds each image's logit
+// margin, averaged over the steps, to aum[i].
+func fitHead(feats [][]float32, labels []int, classes int, o HeadOptions, aum []float64) (*Head, error) {
 	n := len(feats)
 	if n == 0 || len(labels) != n {
 		return nil, fmt.Errorf("%w: %d feature rows, %d labels", ErrInput, n, len(labels))
@@ -81,6 +87,9 @@ func FitHead(feats [][]float32, labels []int, classes int, o HeadOptions) (*Head
 		clear(g)
 		for i := range x {
 			h.logits(x[i], p)
+			if aum != nil {
+				aum[i] += LogitMargin(p, labels[i]) / float64(o.Epochs)
+			}
 			softmaxInPlace(p)
 			p[labels[i]] -= 1
 			for c := 0; c < classes; c++ {
@@ -152,29 +161,49 @@ func softmaxInPlace(p []float64) {
 	}
 }
 
-// OutOfFoldHead returns out-of-fold probabilities of a Head fitted k times,
-// each time on the images outside one fold (Folds, stratified).
-func OutOfFoldHead(feats [][]float32, labels []int, classes, k int, seed uint64, o HeadOptions) ([][]float64, error) {
+// LogitMargin is z_label - max_{c!=label} z_c, the margin whose average
+// over training is the area under the margin.
+func LogitMargin(z []float64, label int) float64 {
+	other := math.Inf(-1)
+	for c, v := range z {
+		if c != label {
+			other = math.Max(other, v)
+		}
+	}
+	return z[label] - other
+}
+
+// OutOfFoldHead fits a Head k times, each time on the images outside one
+// fold (Folds, stratified), and returns every image's out-of-fold
+// probabilities and its area under the margin: its logit margin averaged
+// over the training steps of the k-1 heads that trained on it.
+func OutOfFoldHead(feats [][]float32, labels []int, classes, k int, seed uint64, o HeadOptions) (probs [][]float64, aum []float64, err error) {
 	if k < 2 {
-		return nil, fmt.Errorf("%w: need at least 2 folds, got %d", ErrInput, k)
+		return nil, nil, fmt.Errorf("%w: need at least 2 folds, got %d", ErrInput, k)
 	}
 	fold := Folds(labels, k, seed)
-	probs := make([][]float64, len(labels))
+	probs = make([][]float64, len(labels))
+	aum = make([]float64, len(labels))
 	for f := 0; f < k; f++ {
 		var tf [][]float32
-		var tl []int
+		var tl, ti []int
 		for i := range labels {
 			if fold[i] != f {
 				tf = append(tf, feats[i])
 				tl = append(tl, labels[i])
+				ti = append(ti, i)
 			}
 		}
 		if len(tf) == 0 {
-			return nil, fmt.Errorf("%w: fold %d leaves nothing to train on", ErrInput, f)
+			return nil, nil, fmt.Errorf("%w: fold %d leaves nothing to train on", ErrInput, f)
 		}
-		h, err := FitHead(tf, tl, classes, o)
+		m := make([]float64, len(tf))
+		h, err := fitHead(tf, tl, classes, o, m)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		for j, i := range ti {
+			aum[i] += m[j] / float64(k-1)
 		}
 		for i := range labels {
 			if fold[i] == f {
@@ -182,5 +211,5 @@ func OutOfFoldHead(feats [][]float32, labels []int, classes, k int, seed uint64,
 			}
 		}
 	}
-	return probs, nil
+	return probs, aum, nil
 }

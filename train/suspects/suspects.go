@@ -1,23 +1,34 @@
 // Package suspects ranks a dataset's images by how likely their label is
-// wrong or the picture off-topic, from out-of-fold predicted probabilities
-// and features, as confident learning does (Northcutt, Jiang and Chuang,
-// "Confident Learning: Estimating Uncertainty in Dataset Labels", 2021):
+// wrong or the picture off-topic. Each image is looked at from up to three
+// views, each of which detects a different kind of problem:
 //
-//   - the threshold of class j is the mean self-confidence p(j|x) over the
-//     images labelled j;
-//   - an image labelled i lies off the diagonal of the confident joint when
-//     some other class j has p(j|x) >= t_j (the largest such j is its
-//     suggested class);
-//   - the off-diagonal images are label issues, ranked by normalised margin
-//     p(i|x) - max_{j!=i} p(j|x), lowest first; the rest follow by
-//     self-confidence, lowest first.
+//   - self-confidence: the out-of-fold probability of its given label, from
+//     the model that did not train on it (confident learning's label
+//     quality score: Northcutt, Jiang and Chuang, "Confident Learning:
+//     Estimating Uncertainty in Dataset Labels", 2021). Low when the
+//     picture shows another class: swapped labels, other characters.
+//   - area under the margin (AUM): the logit margin of its label averaged
+//     over the training of the models that did train on it (Pleiss et al.,
+//     "Identifying Mislabeled Data using the Area Under the Margin
+//     Ranking", 2020). Low when those models could only memorise it, not
+//     learn it from the rest of its class: off-topic pictures, and wrong
+//     labels again.
+//   - outlier score: the mean distance to its class's k nearest images in
+//     feature space (of a frozen backbone, or of the model that did not
+//     train on it), over the class's median. High when the picture looks
+//     like none of its class.
 //
-// An outlier score (mean distance to the k nearest images of the same
-// class in feature space, over the class's median of that distance) ranks
-// off-topic pictures that the classifier cannot place: they rise within
-// each tier when their score is high.
+// The views are fused by rank: an image's score is its highest percentile
+// over the views (1: the most suspect image of the dataset by some view),
+// so a problem only one view sees still ranks high; ties go to the mean
+// percentile. Raw scores of different views are not comparable, their
+// ranks are. Confident learning's confident joint is reported alongside:
+// an image labelled i is a label issue when another class j has p(j|x) at
+// or above j's threshold (the mean self-confidence of the images labelled
+// j), and the likeliest such j is its suggested class.
 //
-// The package is pure Go: probabilities and features come from train.
+// The package is pure Go: probabilities, margins and features come from
+// train.
 package suspects
 
 import (
@@ -31,9 +42,15 @@ import (
 type Input struct {
 	Labels []int       // given label of each image
 	Probs  [][]float64 // out-of-fold probabilities, one row per image
+	// AUM is optional: each image's area under the margin.
+	AUM []float64
 	// Features are optional: one vector per image (any dimension, all the
-	// same) for the outlier score.
+	// same) for the outlier score, e.g. frozen backbone features.
 	Features [][]float32
+	// FoldFeatures, with Fold, are the alternative: per-fold feature
+	// spaces (see FoldOutlierScores). They take precedence over Features.
+	Fold         []int
+	FoldFeatures [][][]float32
 }
 
 // Item is one image's verdict.
@@ -46,8 +63,9 @@ type Item struct {
 	Margin    float64 `json:"margin"`  // self-confidence - other_prob
 	Issue     bool    `json:"issue"`   // off the confident joint's diagonal
 	Suggest   int     `json:"suggest"` // the class confident learning suggests (-1: none)
+	AUM       float64 `json:"aum"`     // area under the margin (0: not given)
 	Outlier   float64 `json:"outlier"` // kNN distance over the class median (0: no features)
-	Score     float64 `json:"score"`   // the ranking key, higher is more suspect
+	Score     float64 `json:"score"`   // highest percentile over the views, in (0, 1]
 	Rank      int     `json:"rank"`    // 1-based
 }
 
@@ -55,15 +73,7 @@ type Item struct {
 type Options struct {
 	// Neighbours is k of the outlier score (default 5).
 	Neighbours int
-	// OutlierWeight is how much the outlier score adds to an image's
-	// suspicion (default 0.5).
-	OutlierWeight float64
 }
-
-// maxOutlierLog caps the outlier term (log of the score): with the default
-// weight an outlier adds at most 1.5, so a confident outlier can pass a
-// label issue of high margin but not one the model is sure of.
-const maxOutlierLog = 3
 
 // ErrInput is returned for inconsistent input.
 var ErrInput = errors.New("suspects: bad input")
@@ -112,21 +122,27 @@ func Rank(in Input, o Options) ([]Item, error) {
 	if in.Features != nil && len(in.Features) != n {
 		return nil, fmt.Errorf("%w: %d feature rows for %d labels", ErrInput, len(in.Features), n)
 	}
+	if in.AUM != nil && len(in.AUM) != n {
+		return nil, fmt.Errorf("%w: %d margins for %d labels", ErrInput, len(in.AUM), n)
+	}
 	if o.Neighbours <= 0 {
 		o.Neighbours = 5
 	}
-	if o.OutlierWeight == 0 {
-		o.OutlierWeight = 0.5
-	}
 	t := Thresholds(in.Labels, in.Probs, classes)
 	var out []float64
-	if in.Features != nil {
-		var err error
+	var err error
+	switch {
+	case in.FoldFeatures != nil:
+		if out, _, err = FoldOutlierScores(in.Labels, in.Fold, in.FoldFeatures, o.Neighbours); err != nil {
+			return nil, err
+		}
+	case in.Features != nil:
 		if out, err = OutlierScores(in.Labels, in.Features, o.Neighbours); err != nil {
 			return nil, err
 		}
 	}
 	items := make([]Item, n)
+	self := make([]float64, n)
 	for i, p := range in.Probs {
 		l := in.Labels[i]
 		it := Item{Index: i, Label: l, SelfConf: p[l], Other: -1, Suggest: -1}
@@ -152,29 +168,68 @@ func Rank(in Input, o Options) ([]Item, error) {
 		if out != nil {
 			it.Outlier = out[i]
 		}
-		// Score: issues first (tier 2), then by low margin; the outlier
-		// score lifts an image within its tier and can lift a strong
-		// outlier over the tier boundary.
-		s := -it.Margin // in [-1, 1]
-		if it.Issue {
-			s += 2
+		if in.AUM != nil {
+			it.AUM = in.AUM[i]
 		}
-		if out != nil {
-			s += o.OutlierWeight * math.Min(maxOutlierLog, math.Max(0, math.Log(math.Max(it.Outlier, 1e-9))))
-		}
-		it.Score = s
+		self[i] = -it.SelfConf
 		items[i] = it
 	}
-	sort.SliceStable(items, func(a, b int) bool {
-		if items[a].Score != items[b].Score {
-			return items[a].Score > items[b].Score
+	views := [][]float64{Percentiles(self)}
+	if in.AUM != nil {
+		neg := make([]float64, n)
+		for i, a := range in.AUM {
+			neg[i] = -a
 		}
-		return items[a].Index < items[b].Index
+		views = append(views, Percentiles(neg))
+	}
+	if out != nil {
+		views = append(views, Percentiles(out))
+	}
+	mean := make([]float64, n)
+	for i := range items {
+		for _, v := range views {
+			items[i].Score = math.Max(items[i].Score, v[i])
+			mean[i] += v[i] / float64(len(views))
+		}
+	}
+	sort.SliceStable(items, func(a, b int) bool {
+		x, y := items[a], items[b]
+		if x.Score != y.Score {
+			return x.Score > y.Score
+		}
+		if mean[x.Index] != mean[y.Index] {
+			return mean[x.Index] > mean[y.Index]
+		}
+		return x.Index < y.Index
 	})
 	for k := range items {
 		items[k].Rank = k + 1
 	}
 	return items, nil
+}
+
+// Percentiles returns each value's rank among v as a fraction in (0, 1]:
+// 1 for the largest, ties sharing their mean rank.
+func Percentiles(v []float64) []float64 {
+	n := len(v)
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return v[idx[a]] < v[idx[b]] })
+	p := make([]float64, n)
+	for lo := 0; lo < n; {
+		hi := lo + 1
+		for hi < n && v[idx[hi]] == v[idx[lo]] {
+			hi++
+		}
+		r := float64(lo+hi+1) / 2 // mean 1-based rank of the tie
+		for _, i := range idx[lo:hi] {
+			p[i] = r / float64(n)
+		}
+		lo = hi
+	}
+	return p
 }
 
 // OutlierScores returns, for each image, the mean Euclidean distance to

@@ -54,11 +54,11 @@ func clusters(classes, n, dim, swapped, outliers int, seed uint64) ([][]float32,
 
 func TestSwappedLabelsAndOutliersRankFirst(t *testing.T) {
 	feats, labels, planted := clusters(4, 40, 16, 8, 4, 1)
-	probs, err := OutOfFoldHead(feats, labels, 4, 5, 1, HeadOptions{Epochs: 150})
+	probs, aum, err := OutOfFoldHead(feats, labels, 4, 5, 1, HeadOptions{Epochs: 150})
 	if err != nil {
 		t.Fatal(err)
 	}
-	items, err := Rank(Input{Labels: labels, Probs: probs, Features: feats}, Options{})
+	items, err := Rank(Input{Labels: labels, Probs: probs, AUM: aum, Features: feats}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,5 +137,157 @@ func TestFoldsStratified(t *testing.T) {
 				t.Errorf("class %d fold %d: %d images, want 5", c, k, count[[2]int{c, k}])
 			}
 		}
+	}
+}
+
+// Off-topic pictures resemble each other more than any class, and are
+// filed under every class: a cluster of its own with mixed labels. They
+// and the swapped labels must fill the top of the ranking.
+func TestOffTopicClusterAndSwapsRankFirst(t *testing.T) {
+	feats, labels, planted := clusters(4, 40, 16, 8, 0, 2)
+	rng := rand.New(rand.NewPCG(3, 3))
+	centre := make([]float64, 16)
+	for d := range centre {
+		centre[d] = rng.NormFloat64() * 3
+	}
+	for o := 0; o < 8; o++ {
+		f := make([]float32, 16)
+		for d := range f {
+			f[d] = float32(centre[d] + 1.5*rng.NormFloat64())
+		}
+		planted[len(labels)] = true
+		feats = append(feats, f)
+		labels = append(labels, o%4)
+	}
+	probs, aum, err := OutOfFoldHead(feats, labels, 4, 5, 1, HeadOptions{Epochs: 150})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := Rank(Input{Labels: labels, Probs: probs, AUM: aum, Features: feats}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := len(planted) + len(planted)/4
+	var off, swapped int
+	for _, it := range items[:top] {
+		switch {
+		case it.Index >= 160:
+			off++
+		case planted[it.Index]:
+			swapped++
+		}
+	}
+	if off < 7 || swapped < 7 {
+		t.Errorf("top %d of %d: %d of 8 off-topic, %d of 8 swapped", top, len(items), off, swapped)
+	}
+	// The planted problems have the lowest areas under the margin.
+	var clean, bad float64
+	for i, a := range aum {
+		if planted[i] {
+			bad += a / 16
+		} else {
+			clean += a / float64(len(aum)-16)
+		}
+	}
+	if bad >= clean {
+		t.Errorf("mean AUM %.3f of planted images, %.3f of clean ones", bad, clean)
+	}
+}
+
+// A problem that only one view sees ranks above every image that no view
+// finds suspect: the views are fused by their highest rank, not summed.
+func TestRankFusesViewsByHighestRank(t *testing.T) {
+	const n = 40
+	labels := make([]int, n)
+	probs := make([][]float64, n)
+	aum := make([]float64, n)
+	feats := make([][]float32, n)
+	rng := rand.New(rand.NewPCG(4, 4))
+	for i := range labels {
+		labels[i] = i % 2
+		p := 0.85 + 0.1*rng.Float64()
+		probs[i] = []float64{p, 1 - p}
+		if labels[i] == 1 {
+			probs[i] = []float64{1 - p, p}
+		}
+		aum[i] = 2 + rng.Float64()
+		feats[i] = []float32{float32(labels[i]*10) + 0.3*float32(rng.NormFloat64()), 0.3 * float32(rng.NormFloat64())}
+	}
+	probs[4] = []float64{0.3, 0.7} // labelled 0, the model says 1
+	aum[7] = -1                    // never learnt
+	feats[10] = []float32{0, 8}    // far from class 0's images
+	items, err := Rank(Input{Labels: labels, Probs: probs, AUM: aum, Features: feats}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]bool{}
+	for _, it := range items[:3] {
+		got[it.Index] = true
+		if it.Score != 1 {
+			t.Errorf("image %d: score %.3f, want 1 (top of one view)", it.Index, it.Score)
+		}
+	}
+	if !got[4] || !got[7] || !got[10] {
+		t.Errorf("top 3 %v, want images 4, 7 and 10", items[:3])
+	}
+	if items[3].Score >= 1 {
+		t.Errorf("4th image scores %.3f", items[3].Score)
+	}
+}
+
+func TestPercentiles(t *testing.T) {
+	p := Percentiles([]float64{3, 1, 2, 2})
+	want := []float64{1, 0.25, 0.625, 0.625}
+	for i := range want {
+		if math.Abs(p[i]-want[i]) > 1e-12 {
+			t.Fatalf("percentiles %v, want %v", p, want)
+		}
+	}
+}
+
+// In each fold's feature space, a held-out image is compared with the
+// images that model trained on: one far from its class scores highest,
+// one that sits on another class has rel above 1.
+func TestFoldOutlierScores(t *testing.T) {
+	const n = 60
+	labels := make([]int, n)
+	fold := make([]int, n)
+	rng := rand.New(rand.NewPCG(5, 5))
+	space := func() [][]float32 {
+		s := make([][]float32, n)
+		for i := range s {
+			c := float32(labels[i])
+			s[i] = []float32{1 + 0.05*float32(rng.NormFloat64()), c + 0.05*float32(rng.NormFloat64()), 1 - c}
+		}
+		return s
+	}
+	for i := range labels {
+		labels[i] = i % 2
+		fold[i] = i % 3
+	}
+	spaces := [][][]float32{space(), space(), space()}
+	// Image 0 (class 0, fold 0): off towards nothing in fold 0's space;
+	// image 2 (class 0, fold 2): on class 1 in fold 2's space.
+	spaces[0][0] = []float32{-1, 0.3, -1}
+	spaces[2][2] = []float32{1, 1, 0}
+	// In the spaces of models that trained on them they look typical:
+	// only the held-out view counts.
+	own, rel, err := FoldOutlierScores(labels, fold, spaces, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range own {
+		if i != 0 && own[i] >= own[0] {
+			t.Errorf("image %d: own %.2f >= %.2f of the far image", i, own[i], own[0])
+		}
+		if i != 0 && i != 2 && rel[i] >= 1 {
+			t.Errorf("image %d: rel %.2f", i, rel[i])
+		}
+	}
+	if rel[2] <= 1 {
+		t.Errorf("image on the other class: rel %.2f, want > 1", rel[2])
+	}
+	if _, _, err := FoldOutlierScores(labels, fold[:3], spaces, 3); err == nil {
+		t.Error("fold count mismatch accepted")
 	}
 }

@@ -76,14 +76,13 @@ func OutOfFoldProbs(ctx context.Context, workspace string, folds int, opts ...Op
 	if o.Model == "effnet-b0" && o.Weights == "" {
 		return nil, fmt.Errorf("%w: effnet-b0 needs pretrained weights here (else pick cnn or cnn2)", ErrOptions)
 	}
-	ds, err := manifests.ReadDataset(manifests.DatasetDir(workspace, o.Dataset))
-	if err != nil {
-		return nil, fmt.Errorf("dataset %s: %w", o.Dataset, err)
-	}
-	dev, err := ParseDevice(o.Device)
+	p, err := prepareModels(ctx, workspace, o)
 	if err != nil {
 		return nil, err
 	}
+	defer p.th.Close()
+	ds, data, th, build, m, s := p.ds, p.data, p.th, p.build, p.m, p.s
+	classes := len(ds.Classes)
 	out := &OutOfFold{Dataset: o.Dataset, Version: ds.Card.Version, Classes: ds.Classes}
 	for _, sp := range manifests.Splits {
 		for _, r := range ds.Rows[sp] {
@@ -92,55 +91,8 @@ func OutOfFoldProbs(ctx context.Context, workspace string, folds int, opts ...Op
 		}
 	}
 	if len(out.Rows) < 2*folds {
+		_ = th.Do(ctx, func() error { s.close(); return nil })
 		return nil, fmt.Errorf("dataset %s: %d images are too few for %d folds", o.Dataset, len(out.Rows), folds)
-	}
-	th := torchrt.NewThread(o.Threads)
-	defer th.Close()
-	classes := len(ds.Classes)
-	build := func() (models.Model, *recipe.Recipe, *session, error) {
-		var mopts []models.Option
-		if o.Model == "effnet-b0" {
-			mopts = append(mopts, models.WithInputSize(ds.Card.Recipe.Height, ds.Card.Recipe.Width))
-		}
-		m, err := models.New(o.Model, classes, dev, mopts...)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		spec := m.Spec()
-		rm, err := recipe.ForModel(ds.Card.Recipe, int(spec.Height), int(spec.Width), o.InputAdapt, spec.Mean, spec.Std)
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("dataset %s: %w", o.Dataset, err)
-		}
-		rc, err := recipe.New(rm, true)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		if o.Weights != "" {
-			if err := models.LoadTorchvisionWeights(m, o.Weights); err != nil {
-				return nil, nil, nil, fmt.Errorf("weights: %w", err)
-			}
-		}
-		s, err := newSession(m, dev, rc)
-		return m, rc, s, err
-	}
-	var (
-		m  models.Model
-		rc *recipe.Recipe
-		s  *session
-	)
-	if err := th.Do(ctx, func() error {
-		torchrt.ManualSeed(o.Seed)
-		var err error
-		m, rc, s, err = build()
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	data := map[manifests.Split]*splitData{}
-	for _, sp := range manifests.Splits {
-		if data[sp], err = loadSplit(ctx, ds, sp, rc); err != nil {
-			return nil, err
-		}
 	}
 	seed := uint64(o.Seed)
 	if o.Model == "effnet-b0" {
@@ -200,6 +152,80 @@ func OutOfFoldProbs(ctx context.Context, workspace string, folds int, opts ...Op
 	}
 	out.Method = fmt.Sprintf("%s trained %d epochs, %d folds", o.Model, o.Epochs, folds)
 	return out, nil
+}
+
+// prepared is a dataset loaded for models built per fold.
+type prepared struct {
+	ds    *manifests.Dataset
+	data  map[manifests.Split]*splitData
+	th    *torchrt.Thread
+	build func() (models.Model, *recipe.Recipe, *session, error)
+	m     models.Model // a first model, seeded with the options' seed
+	s     *session     // its session (the caller closes it)
+}
+
+// prepareModels reads the options' dataset, decodes its splits for the
+// model and returns a builder of fresh models; the caller closes p.th.
+func prepareModels(ctx context.Context, workspace string, o options) (*prepared, error) {
+	ds, err := manifests.ReadDataset(manifests.DatasetDir(workspace, o.Dataset))
+	if err != nil {
+		return nil, fmt.Errorf("dataset %s: %w", o.Dataset, err)
+	}
+	dev, err := ParseDevice(o.Device)
+	if err != nil {
+		return nil, err
+	}
+	th := torchrt.NewThread(o.Threads)
+	classes := len(ds.Classes)
+	build := func() (models.Model, *recipe.Recipe, *session, error) {
+		var mopts []models.Option
+		if o.Model == "effnet-b0" {
+			mopts = append(mopts, models.WithInputSize(ds.Card.Recipe.Height, ds.Card.Recipe.Width))
+		}
+		m, err := models.New(o.Model, classes, dev, mopts...)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		spec := m.Spec()
+		rm, err := recipe.ForModel(ds.Card.Recipe, int(spec.Height), int(spec.Width), o.InputAdapt, spec.Mean, spec.Std)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("dataset %s: %w", o.Dataset, err)
+		}
+		rc, err := recipe.New(rm, true)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if o.Weights != "" {
+			if err := models.LoadTorchvisionWeights(m, o.Weights); err != nil {
+				return nil, nil, nil, fmt.Errorf("weights: %w", err)
+			}
+		}
+		s, err := newSession(m, dev, rc)
+		return m, rc, s, err
+	}
+	var (
+		m  models.Model
+		rc *recipe.Recipe
+		s  *session
+	)
+	if err := th.Do(ctx, func() error {
+		torchrt.ManualSeed(o.Seed)
+		var err error
+		m, rc, s, err = build()
+		return err
+	}); err != nil {
+		th.Close()
+		return nil, err
+	}
+	data := map[manifests.Split]*splitData{}
+	for _, sp := range manifests.Splits {
+		if data[sp], err = loadSplit(ctx, ds, sp, rc); err != nil {
+			_ = th.Do(context.Background(), func() error { s.close(); return nil })
+			th.Close()
+			return nil, err
+		}
+	}
+	return &prepared{ds: ds, data: data, th: th, build: build, m: m, s: s}, nil
 }
 
 // foldResult is what one fold's model says about every image of the

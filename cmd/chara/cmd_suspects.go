@@ -12,11 +12,10 @@ func newSuspectsCommand() *cli.Command {
 		Usage: "rank a dataset's images by how likely their label is wrong or the picture off-topic",
 		Description: "Out-of-fold probabilities (k-fold over every image of the dataset) from a linear head on frozen " +
 			"effnet-b0 features when ImageNet weights are configured (train.weights or --weights), else from cnn " +
-			"(or --model cnn2) trained k times. Images are ranked as confident learning ranks label issues " +
-			"(per-class thresholds at the mean self-confidence; the confident joint's off-diagonal images are label issues), " +
-			"ranked by fusing three views by their highest percentile: the out-of-fold self-confidence, the area under " +
-			"the margin of the models that trained on the image, and an outlier score (distance to the class's nearest " +
-			"images in feature space). The ranking goes " +
+			"(or --model cnn2) trained k times. Images are ranked by three views fused by their highest percentile: " +
+			"the out-of-fold self-confidence, the area under the margin of the models that trained on the image, and " +
+			"an outlier score (distance to the class's nearest images in feature space). Confident learning flags label " +
+			"issues (per-class thresholds at the mean self-confidence) and suggests their class. The ranking goes " +
 			"to curated/_suspects.json; chara review shows it first (/suspects), and chara run retrains on the decisions.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dataset", Aliases: []string{"d"}, Value: "default", Usage: "dataset `NAME` (datasets/NAME)"},

@@ -247,6 +247,13 @@ func TestLightBinary(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, "libtorch   not available: no chara-torch") {
 			t.Errorf("doctor: exit %d: %q %q", r.code, r.stdout, r.stderr)
 		}
+		// A chara-torch that answers nothing is a failure, named.
+		if f, err := exec.LookPath("false"); err == nil {
+			r = runBin(t, light, ws, append(env, "CHARA_TORCH="+f), in("doctor")...)
+			if r.code != exitFailure || !strings.Contains(r.stdout, f+" did not answer") {
+				t.Errorf("doctor with CHARA_TORCH=%s: exit %d: %q %q", f, r.code, r.stdout, r.stderr)
+			}
+		}
 	})
 
 	t.Run("hands libtorch commands to chara-torch", func(t *testing.T) {

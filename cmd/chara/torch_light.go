@@ -137,12 +137,14 @@ func doctorTorch(ctx context.Context, g *globalOptions, r *doctorReport, torchOn
 	out, runErr := cmd.Output()
 	var t doctorReport
 	if err := json.Unmarshal(out, &t); err != nil {
-		msg := strings.TrimSpace(stderr.String())
 		if runErr != nil {
 			err = runErr
 		}
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			err = fmt.Errorf("%w: %s", err, msg)
+		}
 		r.torchAbsent = fmt.Sprintf("%s did not answer: %v", path, err)
-		return fmt.Errorf("doctor: %s doctor --torch-only: %v %s", path, err, msg)
+		return fmt.Errorf("doctor: %s doctor --torch-only: %w", path, err)
 	}
 	r.Libtorch, r.LibtorchHeader, r.TorchThreads = t.Libtorch, t.LibtorchHeader, t.TorchThreads
 	r.CUDA, r.CuDNN, r.TorchBinary = t.CUDA, t.CuDNN, path

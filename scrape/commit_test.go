@@ -3,12 +3,15 @@ package scrape
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -172,4 +175,49 @@ func TestKillInsideCommitGroup(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSlowSiteCommitsEachFileAtOnce: a group is what waits when the
+// committer is free, so a file from a slow site is recorded (file, index
+// line, archive entry) while the next download is still under way, not
+// when a group fills up.
+func TestSlowSiteCommitsEachFileAtOnce(t *testing.T) {
+	b := booru.New(makePosts(1, 3, "nakano_miku"))
+	gate := make(chan struct{})
+	var files atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/data/") && files.Add(1) >= 2 {
+			select { // later files wait until the test has seen the first recorded
+			case <-gate:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		b.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	ws := t.TempDir()
+	done := make(chan *Summary, 1)
+	go func() {
+		sum, err := New(ws, baseOpts(Source{Kind: "danbooru", URL: ts.URL, Limit: 10, Parallelism: 1}, "nakano_miku", 3)...).Run(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		done <- sum
+	}()
+	index := manifests.RawIndexPath(ws, "nakano_miku")
+	deadline := time.Now().Add(10 * time.Second)
+	for indexLines(index) < 1 {
+		if time.Now().After(deadline) {
+			close(gate)
+			t.Fatal("the first file was not recorded while the second download waited")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	close(gate)
+	sum := <-done
+	if s := src0(t, sum); s.Downloaded != 3 {
+		t.Fatalf("downloaded %d, want 3", s.Downloaded)
+	}
+	checkRaw(t, ws, "nakano_miku")
 }

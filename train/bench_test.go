@@ -44,7 +44,8 @@ var (
 	benchDevice = flag.String("chara.device", "cpu", "BenchmarkTrainStep: device (cpu, cuda, cuda:N)")
 	benchBatch  = flag.Int("chara.batch", 32, "BenchmarkTrainStep: batch size")
 	benchAMP    = flag.Bool("chara.amp", false, "BenchmarkTrainStep: bf16 autocast (CUDA); PyTorch is then timed with torch.autocast too")
-	benchNSteps = flag.Int("chara.steps", 0, "BenchmarkTrainStep: timed steps (0: 6 for effnet-b0, 60 for cnn on the CPU; 40 on a GPU)")
+	benchNSteps = flag.Int("chara.steps", 0, "BenchmarkTrainStep: timed steps (0: 6 for effnet-b0, 60 for the CNNs on the CPU; 40 on a GPU)")
+	benchTorch  = flag.Bool("chara.pytorch", true, "BenchmarkTrainStep: time PyTorch too (false: ours alone, for profiling)")
 )
 
 // benchSteps is how many timed steps a model gets (after warm-up).
@@ -79,12 +80,15 @@ func BenchmarkTrainStep(b *testing.B) {
 	for _, c := range []struct {
 		model string
 		h, w  int
-	}{{"effnet-b0", 300, 150}, {"cnn", 100, 75}} {
+	}{{"effnet-b0", 300, 150}, {"cnn", 100, 75}, {"cnn2", 100, 75}} {
 		b.Run(c.model, func(b *testing.B) {
 			// With -benchtime Nx, N alternating pairs; the medians are
 			// reported (this VM's speed drifts by tens of percent).
 			var ours, theirs, ratios, cl []float64
-			py := testutil.TorchPython()
+			py := ""
+			if *benchTorch {
+				py = testutil.TorchPython()
+			}
 			mode := "fp32"
 			if *benchAMP {
 				mode = "bf16"

@@ -156,6 +156,7 @@ func Run(ctx context.Context, workspace string, opts ...Option) (_ *manifests.Ru
 			if r.s != nil {
 				r.s.close()
 			}
+			torchrt.ReleaseMemory()
 			return nil
 		})
 	}()

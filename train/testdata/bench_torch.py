@@ -3,8 +3,11 @@
 usage: bench_torch.py MODEL HEIGHT WIDTH BATCH THREADS WARMUP STEPS [DEVICE [MODE]]
 
 MODEL is effnet-b0 (torchvision efficientnet_b0 with chara's head: Dropout
-0.2, Linear 1280->128, ReLU, Dropout 0.2, Linear 128->15) or cnn (the
-reference CNN). DEVICE is cpu (default) or cuda[:N]; MODE is fp32
+0.2, Linear 1280->128, ReLU, Dropout 0.2, Linear 128->15), cnn (the
+reference CNN) or cnn2 (the improved CNN: dropout 0.25 after each conv
+block, three hidden Linear 50 + ReLU whose weights carry an L2 penalty of
+1e-3 times their sum of squares, added to the loss as Keras's
+kernel_regularizer does). DEVICE is cpu (default) or cuda[:N]; MODE is fp32
 (default), bf16 (forward under torch.autocast in bfloat16, as chara's
 --amp) or bf16-cl (bf16 and channels-last memory format, the fastest
 PyTorch setting). One step is what chara's trainStep does: the uint8 batch
@@ -34,7 +37,22 @@ def build(name, classes, h, w):
             torch.nn.Conv2d(10, 10, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
             torch.nn.Flatten(), torch.nn.Linear(flat, 50), torch.nn.ReLU(),
             torch.nn.Linear(50, classes))
+    if name == "cnn2":
+        flat = 15 * (((h - 2) // 2 - 2) // 2) * (((w - 2) // 2 - 2) // 2)
+        return torch.nn.Sequential(
+            torch.nn.Conv2d(3, 15, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Dropout(0.25),
+            torch.nn.Conv2d(15, 15, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Dropout(0.25),
+            torch.nn.Flatten(), torch.nn.Linear(flat, 50), torch.nn.ReLU(),
+            torch.nn.Linear(50, 50), torch.nn.ReLU(), torch.nn.Linear(50, 50), torch.nn.ReLU(),
+            torch.nn.Linear(50, classes))
     raise SystemExit("unknown model " + name)
+
+
+def l2_weights(name, m):
+    """The weights cnn2's L2 penalty covers (its three hidden Linear layers)."""
+    if name != "cnn2":
+        return []
+    return [l.weight for l in m if isinstance(l, torch.nn.Linear)][:3]
 
 
 def main(name, h, w, batch, threads, warmup, steps, device="cpu", mode="fp32"):
@@ -53,6 +71,7 @@ def main(name, h, w, batch, threads, warmup, steps, device="cpu", mode="fp32"):
     std = torch.tensor([0.229, 0.224, 0.225], device=dev).view(1, 3, 1, 1)
     scale, shift = 1 / (255 * std), -mean / std
     loss_fn = torch.nn.CrossEntropyLoss()
+    l2 = l2_weights(name, m)
 
     def step():
         x = x8.to(dev).float().mul(scale).add(shift).contiguous(memory_format=fmt)
@@ -60,6 +79,8 @@ def main(name, h, w, batch, threads, warmup, steps, device="cpu", mode="fp32"):
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=mode != "fp32"):
             logits = m(x)
         loss = loss_fn(logits.float(), y)
+        if l2:
+            loss = loss + 1e-3 * sum(w.square().sum() for w in l2)
         opt.zero_grad()
         loss.backward()
         logits.argmax(1).cpu()

@@ -18,6 +18,8 @@ import (
 	"testing"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/chara-dev/chara/manifests"
 )
 
 // fullCharaEnv makes this test binary the full chara (main's run): the
@@ -234,6 +236,23 @@ func TestLightBinary(t *testing.T) {
 		}
 	})
 
+	sws := filepath.Join(t.TempDir(), "sws")
+	t.Run("scrapes, curates and builds a dataset without libtorch", func(t *testing.T) {
+		startSite(t, sws) // the demo site on 127.0.0.1 (run_test.go)
+		for _, args := range [][]string{{"scrape"}, {"curate"}, {"dataset", "build"}, {"dataset", "verify"}} {
+			if r := runBin(t, light, sws, env, append([]string{"--workspace", sws}, args...)...); r.code != 0 {
+				t.Fatalf("%v: exit %d: %s", args, r.code, r.stderr)
+			}
+		}
+		ds, err := manifests.ReadDataset(manifests.DatasetDir(sws, "default"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds.Classes) != 2 || len(ds.Rows[manifests.Train]) == 0 {
+			t.Errorf("dataset: %d classes, %d training rows; want 2 and some", len(ds.Classes), len(ds.Rows[manifests.Train]))
+		}
+	})
+
 	t.Run("says what is missing without chara-torch", func(t *testing.T) {
 		r := runBin(t, light, ws, env, in("train", "--epochs", "1")...)
 		if r.code != exitNoTorch || !strings.Contains(r.stderr, "train needs libtorch") || !strings.Contains(r.stderr, "chara-torch") ||
@@ -288,6 +307,12 @@ func TestLightBinary(t *testing.T) {
 		}
 		if r := runBin(t, light, ws, tenv, in("version")...); !strings.Contains(r.stdout, torch) {
 			t.Errorf("version does not name %s: %q", torch, r.stdout)
+		}
+		// Training on the dataset the light binary built.
+		r = runBin(t, light, sws, tenv, "--workspace", sws, "train", "--model", "cnn", "--epochs", "1", "--name", "light", "--json")
+		var card manifests.RunCard
+		if err := json.Unmarshal([]byte(r.stdout), &card); r.code != 0 || err != nil || card.Name != "light" || card.Epochs != 1 {
+			t.Errorf("train through the light chara: exit %d, %v: %s %s", r.code, err, r.stdout, r.stderr)
 		}
 		// CHARA_TORCH names it from elsewhere.
 		alone := filepath.Join(t.TempDir(), "chara")

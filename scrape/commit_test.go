@@ -78,7 +78,7 @@ func TestKillInsideCommitGroup(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			const total = 40
 			b := booru.New(makePosts(1, total, "nakano_miku"))
-			ts := start(t, b)
+			ts, settled := startTracked(t, b)
 			ws := t.TempDir()
 			out := filepath.Join(t.TempDir(), "killed")
 			cmd := testutil.StartHelper(t, "TestCommitGroupHelper", "CHARA_GROUP_KILL="+mode, "CHARA_GROUP_OUT="+out,
@@ -138,6 +138,7 @@ func TestKillInsideCommitGroup(t *testing.T) {
 					t.Fatalf("killed at %q: %d of %d indexed posts archived, want all but the group's %d", why, archived, len(first), n)
 				}
 			}
+			settled() // every request the killed run sent has been counted
 			before := b.FileRequests()
 
 			sum := runScrape(t, ws, baseOpts(Source{Kind: "danbooru", URL: ts.URL, Limit: 50, Parallelism: 4}, "nakano_miku", total)...)

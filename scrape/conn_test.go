@@ -10,7 +10,7 @@ import (
 	"github.com/chara-dev/chara/internal/booru"
 )
 
-// TestConnectionsAreReused: pages and files share keep-alive connections,
+// TestConnectionsAreReused: pages and files reuse keep-alive connections,
 // refused and failed bodies included (read and closed), so a scrape opens
 // about one connection per concurrent request, not one per file.
 func TestConnectionsAreReused(t *testing.T) {
@@ -33,9 +33,14 @@ func TestConnectionsAreReused(t *testing.T) {
 	if s.Downloaded != total-5 || s.Failed != 5 {
 		t.Fatalf("downloaded %d, failed %d: want %d and 5 (%+v)", s.Downloaded, s.Failed, total-5, s)
 	}
-	// par downloads and one page request at a time; a little slack for a
-	// connection the transport dials while another is being returned.
-	if n := conns.Load(); n > par+3 {
-		t.Errorf("%d connections for %d files and %d pages, want at most %d", n, total, s.Pages, par+3)
+	// par downloads and one page request at a time need par+1; the
+	// transport also dials when a request starts just before the previous
+	// response's connection is back in the pool (more often on a busy
+	// machine), so the bound is a quarter of the requests (64 without
+	// keep-alives; 4 here when quiet).
+	n, reqs := conns.Load(), int64(total+s.Pages)
+	t.Logf("%d connections for %d requests", n, reqs)
+	if n > reqs/4 {
+		t.Errorf("%d connections for %d files and %d pages, want at most %d", n, total, s.Pages, reqs/4)
 	}
 }

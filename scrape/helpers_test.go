@@ -5,10 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -140,4 +143,42 @@ func totalFileRequests(b *booru.Server) int {
 		n += v
 	}
 	return n
+}
+
+// startTracked serves b like start and returns a function that waits
+// (up to 10s) until no connection to it is open: once a killed client's
+// connections are all closed, every request it sent has been counted.
+func startTracked(t *testing.T, b *booru.Server) (*httptest.Server, func()) {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(b)
+	var mu sync.Mutex
+	open := map[net.Conn]bool{}
+	ts.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch s {
+		case http.StateNew:
+			open[c] = true
+		case http.StateClosed, http.StateHijacked:
+			delete(open, c)
+		}
+	}
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return ts, func() {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			mu.Lock()
+			n := len(open)
+			mu.Unlock()
+			if n == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d connections still open 10s after the client died", n)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
 }

@@ -78,7 +78,7 @@ func TestKilledRunResumes(t *testing.T) {
 	const total, par = 60, 4
 	b := booru.New(makePosts(1, total, "nakano_miku"),
 		booru.WithFaults(booru.Fault{Kind: booru.Slow, On: booru.Files, Delay: 40 * time.Millisecond}))
-	ts := start(t, b)
+	ts, settled := startTracked(t, b)
 	ws := t.TempDir()
 	index := manifests.RawIndexPath(ws, "nakano_miku")
 
@@ -105,6 +105,7 @@ func TestKilledRunResumes(t *testing.T) {
 	if len(first) >= total {
 		t.Fatalf("the helper finished (%d files) before it was killed", len(first))
 	}
+	settled()      // every request the killed run sent has been counted
 	requested := 0 // by the killed run
 	for _, n := range b.FileRequests() {
 		requested += n

@@ -22,6 +22,7 @@ import (
 	"github.com/chara-dev/chara/internal/recipe"
 	"github.com/chara-dev/chara/internal/testutil"
 	"github.com/chara-dev/chara/manifests"
+	"github.com/chara-dev/chara/train/models"
 	"github.com/chara-dev/chara/train/torchrt"
 )
 
@@ -476,5 +477,72 @@ func TestCompare(t *testing.T) {
 	}
 	if _, err := Compare(ws, "nope"); err == nil {
 		t.Error("missing run accepted")
+	}
+}
+
+// Steps read back every few steps (as on a GPU) give the same epoch loss
+// and accuracy as steps read one by one, and a non-finite loss in one of
+// them is reported with the window it was read in.
+func TestStepReadsEveryFewSteps(t *testing.T) {
+	th := torchrt.NewThread(2)
+	defer th.Close()
+	run := func(every int, nanAt int) (stepTotals, error) {
+		var tot stepTotals
+		err := th.Do(context.Background(), func() error {
+			torchrt.ManualSeed(5)
+			m, err := models.New("cnn", 3, gotch.CPU)
+			if err != nil {
+				return err
+			}
+			s, err := newSession(m, gotch.CPU, benchRecipe(t, m))
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			s.readEvery = every
+			s.forceNaN = [2]int{1, nanAt}
+			if s.opt, err = newAdam(m.VarStore(), nn.DefaultAdamConfig(), 1e-3, trainableParams(m.VarStore(), nil)); err != nil {
+				return err
+			}
+			n, h, w := 4, 100, 75
+			bt := &batch{n: n, x: make([]uint8, n*3*h*w), y: []int64{0, 1, 2, 1}, idx: make([]int, n)}
+			for i := range bt.x {
+				bt.x[i] = uint8(i * 7)
+			}
+			if err := s.beginEpoch(); err != nil {
+				return err
+			}
+			for k := 1; k <= 7; k++ {
+				if err := s.trainStep(bt, 1, k); err != nil {
+					return err
+				}
+			}
+			if err := s.readSteps(1, 7); err != nil {
+				return err
+			}
+			tot = s.tot
+			return nil
+		})
+		return tot, err
+	}
+	one, err := run(1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	three, err := run(3, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.n != 28 || three.n != 28 || one.correct != three.correct || math.Abs(one.lossSum-three.lossSum) > 1e-9*math.Abs(one.lossSum) {
+		t.Fatalf("read every step %+v, every 3 steps %+v", one, three)
+	}
+	_, err = run(3, 5)
+	var nf *NonFiniteError
+	if !errors.As(err, &nf) || nf.From != 4 || nf.Batch != 6 || !strings.Contains(err.Error(), "batches 4-6") {
+		t.Fatalf("NaN in batch 5, read every 3: %v, want batches 4-6", err)
+	}
+	_, err = run(1, 5)
+	if !errors.As(err, &nf) || nf.From != 5 || nf.Batch != 5 || !strings.Contains(err.Error(), "batch 5 ") {
+		t.Fatalf("NaN in batch 5, read every step: %v, want batch 5", err)
 	}
 }

@@ -84,7 +84,7 @@ func BenchmarkTrainStep(b *testing.B) {
 		b.Run(c.model, func(b *testing.B) {
 			// With -benchtime Nx, N alternating pairs; the medians are
 			// reported (this VM's speed drifts by tens of percent).
-			var ours, theirs, ratios, cl []float64
+			var ours, theirs, ratios, cl, clRatios []float64
 			py := ""
 			if *benchTorch {
 				py = testutil.TorchPython()
@@ -94,16 +94,18 @@ func BenchmarkTrainStep(b *testing.B) {
 				mode = "bf16"
 			}
 			for i := 0; i < b.N; i++ {
-				o := ourStepRate(b, c.model, c.h, c.w)
+				o, every := ourStepRate(b, c.model, c.h, c.w)
 				ours = append(ours, o)
 				if py == "" {
 					continue
 				}
-				t := pytorchStepRate(b, py, c.model, c.h, c.w, mode)
+				t := pytorchStepRate(b, py, c.model, c.h, c.w, mode, every)
 				theirs = append(theirs, t)
 				ratios = append(ratios, o/t)
 				if *benchAMP {
-					cl = append(cl, pytorchStepRate(b, py, c.model, c.h, c.w, "bf16-cl"))
+					r := pytorchStepRate(b, py, c.model, c.h, c.w, "bf16-cl", every)
+					cl = append(cl, r)
+					clRatios = append(clRatios, o/r)
 				}
 			}
 			b.ReportMetric(median(ours), "img/s")
@@ -113,6 +115,7 @@ func BenchmarkTrainStep(b *testing.B) {
 			}
 			if len(cl) > 0 {
 				b.ReportMetric(median(cl), "pytorch-bf16-cl-img/s")
+				b.ReportMetric(median(clRatios), "ratio-vs-bf16-cl")
 			}
 		})
 	}
@@ -130,10 +133,11 @@ func median(v []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func ourStepRate(b *testing.B, model string, h, w int) float64 {
+// ourStepRate is chara's training steps per second; readEvery is how many
+// steps its loss and accuracy are read back after (stepReadEvery).
+func ourStepRate(b *testing.B, model string, h, w int) (rate float64, readEvery int) {
 	th := torchrt.NewThread(benchThreads)
 	defer th.Close()
-	var rate float64
 	dev, err := ParseDevice(*benchDevice)
 	if err != nil {
 		b.Fatal(err)
@@ -169,32 +173,43 @@ func ourStepRate(b *testing.B, model string, h, w int) float64 {
 			bt.y[i] = int64(i % 15)
 		}
 		steps, warm := benchSteps(model), benchWarmups()
+		if err := s.beginEpoch(); err != nil {
+			return err
+		}
+		var start time.Time
 		for i := 0; i < warm+steps; i++ {
 			if i == warm {
+				// Read what the warm-up queued (on a GPU: wait for it).
+				if err := s.readSteps(1, i); err != nil {
+					return err
+				}
 				b.ResetTimer()
+				start = time.Now()
 			}
-			start := time.Now()
-			if _, _, err := s.trainStep(bt, 1, i+1); err != nil {
+			if err := s.trainStep(bt, 1, i+1); err != nil {
 				return err
 			}
-			if i >= warm {
-				rate += time.Since(start).Seconds()
-			}
+		}
+		if err := s.readSteps(1, warm+steps); err != nil {
+			return err
 		}
 		b.StopTimer()
-		rate = float64(steps*n) / rate
+		rate = float64(steps*n) / time.Since(start).Seconds()
+		readEvery = s.readEvery
 		return nil
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return rate
+	return rate, readEvery
 }
 
-func pytorchStepRate(b *testing.B, py, model string, h, w int, mode string) float64 {
+// pytorchStepRate is bench_torch.py's steps per second, reading its loss
+// and accuracy back every readEvery steps as ours does.
+func pytorchStepRate(b *testing.B, py, model string, h, w int, mode string, readEvery int) float64 {
 	out, err := exec.Command(py, filepath.Join("testdata", "bench_torch.py"), model, strconv.Itoa(h), strconv.Itoa(w),
 		strconv.Itoa(*benchBatch), strconv.Itoa(benchThreads), strconv.Itoa(benchWarmups()), strconv.Itoa(benchSteps(model)),
-		*benchDevice, mode).CombinedOutput()
+		*benchDevice, mode, strconv.Itoa(readEvery)).CombinedOutput()
 	if err != nil {
 		b.Fatalf("bench_torch.py: %v\n%s", err, out)
 	}

@@ -22,14 +22,21 @@ import (
 // the best checkpoint is kept.
 var ErrNonFinite = errors.New("non-finite training loss")
 
-// NonFiniteError says where the loss stopped being finite.
+// NonFiniteError says where the loss stopped being finite: in batch Batch,
+// or (on a GPU, whose losses are read every few steps) in one of the
+// batches From to Batch.
 type NonFiniteError struct {
 	Epoch, Batch int
+	From         int // first batch of the window read with Batch (= Batch on the CPU)
 	Loss         float64
 }
 
 func (e *NonFiniteError) Error() string {
-	return fmt.Sprintf("training loss is %v at epoch %d, batch %d (learning rate too high?); stopped, the best checkpoint is kept", e.Loss, e.Epoch, e.Batch)
+	at := fmt.Sprintf("batch %d", e.Batch)
+	if e.From > 0 && e.From < e.Batch {
+		at = fmt.Sprintf("batches %d-%d", e.From, e.Batch)
+	}
+	return fmt.Sprintf("training loss is %v at epoch %d, %s (learning rate too high?); stopped, the best checkpoint is kept", e.Loss, e.Epoch, at)
 }
 
 func (e *NonFiniteError) Unwrap() error { return ErrNonFinite }
@@ -49,14 +56,49 @@ type session struct {
 	frozen       bool       // batches carry features; only the head runs
 	opt          *adam
 
+	// Training steps' loss and accuracy, summed on the device and read back
+	// every readEvery steps (stepReadEvery): pending steps (pendingN
+	// samples, from batch pendingFrom) are not read yet; tot is what was.
+	stats       *torchrt.StepStats
+	readEvery   int
+	pending     int
+	pendingN    int
+	pendingFrom int
+	tot         stepTotals
+
 	forceNaN [2]int // test hook: (epoch, batch)
+}
+
+// stepTotals is what the reads of an epoch's training steps gave so far.
+type stepTotals struct {
+	lossSum float64 // sum of loss * batch size
+	correct int
+	n       int
+}
+
+// gpuReadEvery is how many training steps a GPU runs between two reads of
+// their losses and accuracy back to the host. Each read waits for every
+// kernel queued before it, and the host then queues the next step's kernels
+// while the GPU idles; without reads the host stays ahead (small batches
+// gain most). On the CPU every step is read (a read costs nothing there),
+// so that a non-finite loss stops the run before the optimizer uses its
+// gradients; on a GPU the steps of the window it is found in have updated
+// the weights, which the run then discards (it keeps its best checkpoint).
+const gpuReadEvery = 8
+
+// stepReadEvery is how many training steps run between two reads on dev.
+func stepReadEvery(dev gotch.Device) int {
+	if dev == gotch.CPU {
+		return 1
+	}
+	return gpuReadEvery
 }
 
 // newSession runs model m on dev, normalising batches as the run's recipe
 // says.
 func newSession(m models.Model, dev gotch.Device, rc *recipe.Recipe) (*session, error) {
 	h, w := rc.InputSize()
-	s := &session{m: m, dev: dev, h: h, w: w}
+	s := &session{m: m, dev: dev, h: h, w: w, readEvery: stepReadEvery(dev)}
 	if fm, ok := m.(models.Backboned); ok {
 		s.fm = fm
 	}
@@ -97,6 +139,9 @@ func (s *session) setAMP(on bool) error {
 func (s *session) close() {
 	s.scale.MustDrop()
 	s.shift.MustDrop()
+	if s.stats != nil {
+		s.stats.Drop()
+	}
 	if s.opt != nil {
 		s.opt.drop()
 	}
@@ -135,11 +180,7 @@ func (s *session) inputs(b *batch) (x, y *ts.Tensor, err error) {
 			return nil, nil, err
 		}
 	}
-	yb := unsafe.Slice((*byte)(unsafe.Pointer(&b.y[0])), 8*b.n)
-	if y, err = ts.OfDataSize(yb, []int64{n}, gotch.Int64); err == nil {
-		y, err = toDevice(y, s.dev)
-	}
-	if err != nil {
+	if y, err = torchrt.Labels(b.y[:b.n], s.dev); err != nil {
 		x.MustDrop()
 		return nil, nil, err
 	}
@@ -228,8 +269,16 @@ func argmax(logits *ts.Tensor) ([]int64, error) {
 func trainOneEpoch(ctx context.Context, s *session, l *loader, epoch int, task progress.Task) (epochMetrics, error) {
 	start := time.Now()
 	var m epochMetrics
-	var lossSum float64
-	correct := 0
+	if err := s.beginEpoch(); err != nil {
+		return m, err
+	}
+	status := func() {
+		if t := s.tot; t.n > 0 {
+			el := time.Since(start).Seconds()
+			task.SetStatus(fmt.Sprintf("loss %.4f acc %.3f %.1f img/s", t.lossSum/float64(t.n), float64(t.correct)/float64(t.n), float64(t.n)/el))
+		}
+	}
+	last := 0
 	for k := 1; ; k++ {
 		if err := ctx.Err(); err != nil {
 			return m, err
@@ -241,92 +290,128 @@ func trainOneEpoch(ctx context.Context, s *session, l *loader, epoch int, task p
 		if b == nil {
 			break
 		}
-		loss, preds, err := s.trainStep(b, epoch, k)
+		err = s.trainStep(b, epoch, k)
+		l.release(b)
 		if err != nil {
-			l.release(b)
 			return m, err
 		}
-		for j, p := range preds {
-			if p == b.y[j] {
-				correct++
-			}
-		}
-		lossSum += loss * float64(b.n)
-		m.N += b.n
-		l.release(b)
+		last = k
 		task.Add(1)
-		el := time.Since(start).Seconds()
-		task.SetStatus(fmt.Sprintf("loss %.4f acc %.3f %.1f img/s", lossSum/float64(m.N), float64(correct)/float64(m.N), float64(m.N)/el))
+		if s.pending == 0 {
+			status()
+		}
 	}
-	if m.N > 0 {
-		m.Loss = lossSum / float64(m.N)
-		m.Acc = float64(correct) / float64(m.N)
+	if err := s.readSteps(epoch, last); err != nil {
+		return m, err
+	}
+	status()
+	if t := s.tot; t.n > 0 {
+		m.N = t.n
+		m.Loss = t.lossSum / float64(t.n)
+		m.Acc = float64(t.correct) / float64(t.n)
 	}
 	m.Seconds = time.Since(start).Seconds()
 	return m, nil
 }
 
-// forwardLoss runs the model on a batch and returns the logits and the mean
-// cross-entropy against the batch's labels; the caller drops both.
-func (s *session) forwardLoss(b *batch, train bool) (logits, loss *ts.Tensor, err error) {
-	logits, y, err := s.forward(b, train)
-	if err != nil {
-		return nil, nil, err
+// beginEpoch zeroes the training steps' sums.
+func (s *session) beginEpoch() error {
+	if s.stats == nil {
+		st, err := torchrt.NewStepStats(s.dev)
+		if err != nil {
+			return err
+		}
+		s.stats = st
+	} else if _, _, err := s.stats.Take(); err != nil {
+		return err
 	}
-	defer y.MustDrop()
-	if loss, err = crossEntropy(logits, y); err != nil {
-		logits.MustDrop()
-		return nil, nil, err
-	}
-	return logits, loss, nil
+	s.pending, s.pendingN, s.pendingFrom, s.tot = 0, 0, 0, stepTotals{}
+	return nil
 }
 
-// trainStep is one optimisation step; every tensor it makes is dropped
-// before it returns.
-func (s *session) trainStep(b *batch, epoch, k int) (float64, []int64, error) {
-	logits, loss, err := s.forwardLoss(b, true)
+// readSteps reads the pending steps' sums back to the host (the last of
+// them is batch k of epoch) and fails if their loss is not finite.
+func (s *session) readSteps(epoch, k int) error {
+	if s.pending == 0 {
+		return nil
+	}
+	sum, correct, err := s.stats.Take()
 	if err != nil {
-		return 0, nil, err
+		return err
+	}
+	from, n := s.pendingFrom, s.pendingN
+	s.pending, s.pendingN = 0, 0
+	if s.forceNaN[0] == epoch && s.forceNaN[1] >= from && s.forceNaN[1] <= k {
+		sum = math.NaN()
+	}
+	if math.IsNaN(sum) || math.IsInf(sum, 0) {
+		return &NonFiniteError{Epoch: epoch, Batch: k, From: from, Loss: sum / float64(n)}
+	}
+	s.tot.lossSum += sum
+	s.tot.correct += correct
+	s.tot.n += n
+	return nil
+}
+
+// forwardLoss runs the model on a batch and returns the logits, the mean
+// cross-entropy against the batch's labels and the labels; the caller
+// drops all three.
+func (s *session) forwardLoss(b *batch, train bool) (logits, loss, y *ts.Tensor, err error) {
+	logits, y, err = s.forward(b, train)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if loss, err = crossEntropy(logits, y); err != nil {
+		logits.MustDrop()
+		y.MustDrop()
+		return nil, nil, nil, err
+	}
+	return logits, loss, y, nil
+}
+
+// trainStep is one optimisation step on batch k of epoch; every tensor it
+// makes is dropped before it returns. Its loss and accuracy are added to
+// s.stats on the device, and read back every s.readEvery steps.
+func (s *session) trainStep(b *batch, epoch, k int) error {
+	logits, loss, y, err := s.forwardLoss(b, true)
+	if err != nil {
+		return err
 	}
 	defer logits.MustDrop()
+	defer y.MustDrop()
 	if r, ok := s.m.(models.Regularized); ok && !s.frozen {
 		if p := r.L2Penalty(); p != nil {
 			total, err := loss.Add(p, true)
 			p.MustDrop()
 			if err != nil {
-				return 0, nil, err
+				return err
 			}
 			loss = total
 		}
 	}
 	defer loss.MustDrop()
-	// Backward and argmax are queued before the first read back to the
-	// host, so that on a GPU the whole step runs without a stall; a
-	// non-finite loss is caught before the optimizer touches the weights.
 	if err := s.opt.zeroGrad(); err != nil {
-		return 0, nil, err
+		return err
 	}
 	if err := loss.Backward(); err != nil {
-		return 0, nil, err
+		return err
 	}
-	preds, err := argmax(logits)
-	if err != nil {
-		return 0, nil, err
+	if err := s.stats.Add(loss, logits, y, b.n); err != nil {
+		return err
 	}
-	lv, err := scalar(loss)
-	if err != nil {
-		return 0, nil, err
+	if s.pending == 0 {
+		s.pendingFrom = k
 	}
-	if s.forceNaN == [2]int{epoch, k} {
-		lv = math.NaN()
+	s.pending++
+	s.pendingN += b.n
+	if s.pending >= s.readEvery {
+		// On the CPU (every step read) a non-finite loss is caught here,
+		// before the optimizer touches the weights.
+		if err := s.readSteps(epoch, k); err != nil {
+			return err
+		}
 	}
-	if math.IsNaN(lv) || math.IsInf(lv, 0) {
-		return 0, nil, &NonFiniteError{Epoch: epoch, Batch: k, Loss: lv}
-	}
-	if err := s.opt.stepOnce(); err != nil {
-		return 0, nil, err
-	}
-	return lv, preds, nil
+	return s.opt.stepOnce()
 }
 
 // evaluate runs the model in evaluation mode without gradients over l's
@@ -382,10 +467,11 @@ func evaluate(ctx context.Context, s *session, l *loader) (epochMetrics, error) 
 // evalStep returns the batch's mean loss, predicted labels and class
 // probabilities (row-major, batch x classes).
 func (s *session) evalStep(b *batch) (float64, []int64, []float64, error) {
-	logits, loss, err := s.forwardLoss(b, false)
+	logits, loss, y, err := s.forwardLoss(b, false)
 	if err != nil {
 		return 0, nil, nil, err
 	}
+	y.MustDrop()
 	defer logits.MustDrop()
 	lv, err := scalar(loss)
 	loss.MustDrop()

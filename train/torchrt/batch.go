@@ -15,9 +15,10 @@ import (
 
 // ImageBatch turns n uint8 images (NCHW, pix holds at least n*c*h*w
 // bytes) into a float tensor on dev, pix * scale + shift (scale and shift
-// broadcast, on dev), in channels-last memory format if asked. It reads pix
-// straight from Go memory in one libtorch call: no host copy before the
-// transfer. Call it on the Thread.
+// broadcast, on dev), in channels-last memory format if asked, in one
+// libtorch call. On the CPU it reads pix straight from Go memory (no host
+// copy); to a GPU pix is copied into page-locked memory and sent without
+// waiting for the GPU's queue. Call it on the Thread.
 func ImageBatch(pix []uint8, n, c, h, w int, dev gotch.Device, scale, shift *ts.Tensor, channelsLast bool) (*ts.Tensor, error) {
 	if n <= 0 || len(pix) < n*c*h*w {
 		return nil, fmt.Errorf("image batch: %d bytes for %d images of %dx%dx%d", len(pix), n, c, h, w)
@@ -32,6 +33,21 @@ func ImageBatch(pix []uint8, n, c, h, w int, dev gotch.Device, scale, shift *ts.
 	runtime.KeepAlive(scale)
 	runtime.KeepAlive(shift)
 	if err := cError("image batch", msg); err != nil {
+		return nil, err
+	}
+	return ts.FromCtensor(out), nil
+}
+
+// Labels copies y to a new int64 tensor on dev. To a GPU the copy goes
+// through page-locked memory and does not wait for the GPU's queue. Call it
+// on the Thread.
+func Labels(y []int64, dev gotch.Device) (*ts.Tensor, error) {
+	if len(y) == 0 {
+		return nil, fmt.Errorf("labels: none")
+	}
+	var out unsafe.Pointer
+	msg := C.chara_labels((*C.int64_t)(unsafe.Pointer(&y[0])), C.int64_t(len(y)), C.int(dev.CInt()), &out)
+	if err := cError("labels", msg); err != nil {
 		return nil, err
 	}
 	return ts.FromCtensor(out), nil

@@ -89,3 +89,21 @@ func TestChannelsLastKeepsValues(t *testing.T) {
 		t.Error("bias changed")
 	}
 }
+
+func TestLabelsCopiesGoMemory(t *testing.T) {
+	lockThread(t)
+	y := []int64{3, 0, 14, 7}
+	l, err := Labels(y, gotch.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.MustDrop()
+	y[0] = 99 // the tensor must not alias y
+	got := l.Int64Values()
+	if l.DType() != gotch.Int64 || len(got) != 4 || got[0] != 3 || got[1] != 0 || got[2] != 14 || got[3] != 7 {
+		t.Fatalf("labels %v (%v), want [3 0 14 7]", got, l.DType())
+	}
+	if _, err := Labels(nil, gotch.CPU); err == nil {
+		t.Fatal("no labels: no error")
+	}
+}

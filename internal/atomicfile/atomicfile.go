@@ -83,7 +83,18 @@ func SyncDir(dir string) error {
 // CleanTemp removes temporary files left in dir by an interrupted Write.
 // It returns how many it removed.
 func CleanTemp(dir string) (int, error) {
-	matches, err := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
+	return removeGlob(filepath.Join(dir, ".*.tmp-*"))
+}
+
+// CleanTempOf removes the temporary files an interrupted Write of path
+// left, and no other: for a folder where other writers may be at work
+// (a workspace's root). It returns how many it removed.
+func CleanTempOf(path string) (int, error) {
+	return removeGlob(filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*"))
+}
+
+func removeGlob(pattern string) (int, error) {
+	matches, err := filepath.Glob(pattern)
 	if err != nil {
 		return 0, err
 	}

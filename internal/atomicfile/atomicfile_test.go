@@ -67,3 +67,26 @@ func TestCleanTemp(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// CleanTempOf removes only the named file's temp files: another writer's
+// in the same folder stays.
+func TestCleanTempOf(t *testing.T) {
+	dir := t.TempDir()
+	mine := filepath.Join(dir, ".report.md.tmp-123")
+	other := filepath.Join(dir, ".chara.yaml.tmp-456")
+	for _, p := range []string{mine, other} {
+		if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := CleanTempOf(filepath.Join(dir, "report.md"))
+	if err != nil || n != 1 {
+		t.Fatalf("n=%d err=%v, want 1 removed", n, err)
+	}
+	if _, err := os.Stat(mine); !os.IsNotExist(err) {
+		t.Errorf("%s left: %v", mine, err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another file's temp went: %v", err)
+	}
+}

@@ -143,5 +143,10 @@ func WriteReport(w io.Writer, ws string, cfg *config.Config, dataset string) err
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
 	}
+	// A kill inside the last run's write of report.md left its temp file
+	// in the workspace's root, which no other cleaning reaches.
+	if _, err := atomicfile.CleanTempOf(manifests.ReportPath(ws)); err != nil {
+		return err
+	}
 	return atomicfile.WriteFile(manifests.ReportPath(ws), []byte(b.String()), 0o644)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/sugarme/gotch"
 	"github.com/sugarme/gotch/nn"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/chara-dev/chara/internal/progress"
 	"github.com/chara-dev/chara/internal/recipe"
+	"github.com/chara-dev/chara/internal/softmax"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/models"
 	"github.com/chara-dev/chara/train/suspects"
@@ -144,7 +144,7 @@ func OutOfFoldProbs(ctx context.Context, workspace string, folds int, opts ...Op
 		out.FoldFeatures[f] = r.emb
 		for i, k := range fold {
 			if k == f {
-				out.Probs[i] = softmax(r.logits[i])
+				out.Probs[i] = softmax.Of(r.logits[i])
 			} else {
 				out.AUM[i] += r.margin[i] / float64(o.Epochs*(folds-1))
 			}
@@ -344,23 +344,6 @@ func tensorRows(t *ts.Tensor, n int) ([][]float32, error) {
 		rows[j] = flat[j*d : (j+1)*d : (j+1)*d]
 	}
 	return rows, nil
-}
-
-func softmax(z []float64) []float64 {
-	p := make([]float64, len(z))
-	mx := math.Inf(-1)
-	for _, v := range z {
-		mx = math.Max(mx, v)
-	}
-	var s float64
-	for i, v := range z {
-		p[i] = math.Exp(v - mx)
-		s += p[i]
-	}
-	for i := range p {
-		p[i] /= s
-	}
-	return p
 }
 
 // SuspectsInput is what suspects.Rank takes from o.

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/chara-dev/chara/internal/progress"
+	"github.com/chara-dev/chara/internal/softmax"
 	"github.com/chara-dev/chara/internal/synth"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/openset"
@@ -356,7 +357,7 @@ func BenchmarkOpenSetScores(b *testing.B) {
 					z = append(z, v)
 				}
 			}
-			probs := softmax(z)
+			probs := softmax.Of(z)
 			msp, _ := openset.Score(openset.MaxProb, probs)
 			ent, _ := openset.Score(openset.NegEntropy, probs)
 			mx := math.Inf(-1)

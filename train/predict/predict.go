@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -26,6 +25,7 @@ import (
 	"github.com/sugarme/gotch/ts"
 
 	"github.com/chara-dev/chara/internal/recipe"
+	"github.com/chara-dev/chara/internal/softmax"
 	"github.com/chara-dev/chara/manifests"
 	"github.com/chara-dev/chara/train/models"
 	"github.com/chara-dev/chara/train/torchrt"
@@ -410,25 +410,7 @@ func (p *Predictor) forward(batch []*request) ([][]float64, error) {
 	}
 	out := make([][]float64, n)
 	for i := range out {
-		out[i] = Softmax(logits[i*classes : (i+1)*classes])
+		out[i] = softmax.Of(logits[i*classes : (i+1)*classes])
 	}
 	return out, nil
-}
-
-// Softmax of logits, in float64, numerically stable.
-func Softmax(logits []float32) []float64 {
-	m := math.Inf(-1)
-	for _, v := range logits {
-		m = math.Max(m, float64(v))
-	}
-	out := make([]float64, len(logits))
-	var sum float64
-	for i, v := range logits {
-		out[i] = math.Exp(float64(v) - m)
-		sum += out[i]
-	}
-	for i := range out {
-		out[i] /= sum
-	}
-	return out
 }

@@ -3,6 +3,8 @@ package suspects
 import (
 	"fmt"
 	"math"
+
+	"github.com/chara-dev/chara/internal/softmax"
 )
 
 // HeadOptions tune FitHead.
@@ -90,7 +92,7 @@ func fitHead(feats [][]float32, labels []int, classes int, o HeadOptions, aum []
 			if aum != nil {
 				aum[i] += LogitMargin(p, labels[i]) / float64(o.Epochs)
 			}
-			softmaxInPlace(p)
+			softmax.InPlace(p)
 			p[labels[i]] -= 1
 			for c := 0; c < classes; c++ {
 				gc := p[c] / float64(n)
@@ -142,23 +144,8 @@ func (h *Head) logits(x []float64, out []float64) {
 func (h *Head) Probs(f []float32) []float64 {
 	p := make([]float64, h.classes)
 	h.logits(h.standardise(f), p)
-	softmaxInPlace(p)
+	softmax.InPlace(p)
 	return p
-}
-
-func softmaxInPlace(p []float64) {
-	mx := math.Inf(-1)
-	for _, v := range p {
-		mx = math.Max(mx, v)
-	}
-	var s float64
-	for i, v := range p {
-		p[i] = math.Exp(v - mx)
-		s += p[i]
-	}
-	for i := range p {
-		p[i] /= s
-	}
 }
 
 // LogitMargin is z_label - max_{c!=label} z_c, the margin whose average

@@ -5,12 +5,23 @@
 #
 #   scripts/gpu-check.sh BUNDLE OUTDIR
 #
-# Each step runs even when one before it failed; everything goes to
-# OUTDIR/gpu-check.log. Steps: machine facts; the C++ ABI and every libtorch
-# symbol the binaries need, against the real libraries; chara doctor;
-# BenchmarkTrainStep on the GPU (fp32, then bf16 autocast) with PyTorch
-# timed in the same run; a short training run with --device cuda --amp on
-# the bundled demo dataset.
+# One prepared run of about 12 minutes (each step has its own time limit,
+# so that a hang costs only its step). Each step runs even when one before
+# it failed; everything goes to OUTDIR/gpu-check.log. Steps:
+#  1. machine facts; the C++ ABI and every libtorch symbol the binaries
+#     need, against the real libraries; chara doctor;
+#  2. BenchmarkTrainStep, batch 128: fp32 for effnet-b0, cnn and cnn2, then
+#     effnet-b0 with bf16 autocast (--amp) against PyTorch's bf16 and its
+#     fastest bf16 channels-last step (metric ratio-vs-bf16-cl), PyTorch
+#     timed in the same run;
+#  3. the first --amp epoch's set-up cost, split: BenchmarkSetupCost at
+#     batch 32 (seconds of the first, second and steady steps, of the first
+#     steps of a partial last batch and of evaluation) with cuDNN's
+#     algorithm search off and on, and with channels-last off; fp32 too;
+#  4. BenchmarkEpoch (whole epochs as chara train runs them): --amp at batch
+#     32 and batch 128, first and second epoch rates;
+#  5. a short chara train with --device cuda --amp on the bundled demo
+#     dataset (metrics.csv has each epoch's seconds).
 set -uo pipefail
 export LC_ALL=C
 bundle="$(cd "$1" && pwd)"
@@ -47,11 +58,29 @@ LD_BIND_NOW=1 "$bundle/chara" --version && echo "all symbols bound (LD_BIND_NOW)
 step "chara doctor"
 "$bundle/chara" doctor
 
-step "BenchmarkTrainStep, CUDA, batch 128, fp32"
-(cd train && "$bundle/train.test" -test.run XXX -test.bench 'TrainStep' -test.benchtime 1x -chara.device cuda -chara.batch 128 -chara.steps 60)
+tt() { # time limit (s), then train.test arguments; runs in train/
+  local limit="$1"; shift
+  (cd train && timeout -k 10 "$limit" "$bundle/train.test" -test.run XXX "$@") || echo "(exit $?)"
+}
 
-step "BenchmarkTrainStep, CUDA, batch 128, bf16 autocast"
-(cd train && "$bundle/train.test" -test.run XXX -test.bench 'TrainStep/effnet' -test.benchtime 1x -chara.device cuda -chara.batch 128 -chara.steps 60 -chara.amp)
+step "BenchmarkTrainStep, CUDA, batch 128, fp32"
+tt 240 -test.bench 'TrainStep' -test.benchtime 1x -chara.device cuda -chara.batch 128 -chara.steps 60
+
+step "BenchmarkTrainStep, CUDA, batch 128, bf16 autocast (vs PyTorch bf16 and bf16 channels-last)"
+tt 150 -test.bench 'TrainStep/effnet' -test.benchtime 1x -chara.device cuda -chara.batch 128 -chara.steps 60 -chara.amp
+
+step "BenchmarkSetupCost, effnet-b0, batch 32: --amp; cuDNN search off, on; channels-last off; fp32"
+for args in "-chara.amp" "-chara.amp -chara.cudnn-benchmark" "-chara.amp -chara.channels-last=false" "-chara.amp -chara.channels-last=false -chara.cudnn-benchmark" ""; do
+  echo "-- setup cost: ${args:-fp32}"
+  # shellcheck disable=SC2086
+  tt 60 -test.bench 'SetupCost' -test.benchtime 1x -chara.device cuda -chara.batch 32 $args
+done
+
+step "BenchmarkEpoch, effnet-b0 --amp, 1024 images: batch 32 vs batch 128"
+for bs in 32 128; do
+  echo "-- epoch: batch $bs"
+  tt 90 -test.bench 'Epoch$' -test.benchtime 1x -chara.device cuda -chara.batch "$bs" -chara.epoch-images 1024 -chara.amp
+done
 
 step "chara train on the GPU"
 if [ -d "$bundle/workspace" ]; then
@@ -59,14 +88,12 @@ if [ -d "$bundle/workspace" ]; then
   cp -r "$bundle/workspace/." "$ws/"
   train() { # run name, epochs, flags...
     local name="$1" epochs="$2"; shift 2
-    "$bundle/chara" --workspace "$ws" train --dataset default --device cuda --epochs "$epochs" --batch-size 32 --name "$name" "$@"
+    timeout -k 10 150 "$bundle/chara" --workspace "$ws" train --dataset default --device cuda --epochs "$epochs" --batch-size 32 --name "$name" "$@"
     cp "$ws/runs/$name/metrics.csv" "$out/$name-metrics.csv" 2>/dev/null
   }
-  train gpu-effnet-amp 30 --model effnet-b0 --amp
-  train gpu-effnet-augment 10 --model effnet-b0 --amp --augment
-  train gpu-effnet-freeze 6 --model effnet-b0 --freeze --finetune-after 3
-  train gpu-cnn2 30 --model cnn2 --amp
-  "$bundle/chara" --workspace "$ws" compare gpu-effnet-amp gpu-effnet-augment gpu-effnet-freeze gpu-cnn2
+  train gpu-effnet-amp 10 --model effnet-b0 --amp
+  train gpu-cnn2-amp 10 --model cnn2 --amp
+  "$bundle/chara" --workspace "$ws" compare gpu-effnet-amp gpu-cnn2-amp
 fi
 step "done"
 sleep 1

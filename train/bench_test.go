@@ -45,6 +45,9 @@ var (
 	benchBatch  = flag.Int("chara.batch", 32, "BenchmarkTrainStep: batch size")
 	benchAMP    = flag.Bool("chara.amp", false, "BenchmarkTrainStep: bf16 autocast (CUDA); PyTorch is then timed with torch.autocast too")
 	benchNSteps = flag.Int("chara.steps", 0, "BenchmarkTrainStep: timed steps (0: 6 for effnet-b0, 60 for the CNNs on the CPU; 40 on a GPU)")
+	benchCuDNN  = flag.Bool("chara.cudnn-benchmark", false, "BenchmarkSetupCost, BenchmarkEpoch: cuDNN algorithm search on (torch.backends.cudnn.benchmark)")
+	benchCL     = flag.Bool("chara.channels-last", true, "BenchmarkSetupCost, BenchmarkEpoch: with -chara.amp on a GPU, weights and batches channels-last (false: default layout)")
+	benchImages = flag.Int("chara.epoch-images", 512, "BenchmarkEpoch: training images per epoch")
 	benchTorch  = flag.Bool("chara.pytorch", true, "BenchmarkTrainStep: time PyTorch too (false: ours alone, for profiling)")
 )
 
@@ -219,6 +222,153 @@ func pytorchStepRate(b *testing.B, py, model string, h, w int, mode string, read
 		b.Fatalf("bench_torch.py said %q", out)
 	}
 	return rate
+}
+
+// benchSession builds effnet-b0 (300x150, 15 classes) with Adam on the
+// benchmark's device, with -chara.amp and -chara.channels-last, and
+// -chara.cudnn-benchmark set for the process. It reports how long the
+// channels-last conversion of the weights took.
+func benchSession(b *testing.B) (*session, func()) {
+	dev, err := ParseDevice(*benchDevice)
+	if err != nil {
+		b.Fatal(err)
+	}
+	torchrt.SetCuDNNBenchmark(*benchCuDNN)
+	torchrt.ManualSeed(1)
+	m, err := models.New("effnet-b0", 15, dev, models.WithInputSize(300, 150))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := newSession(m, dev, benchRecipe(b, m))
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	if *benchCL {
+		err = s.setAMP(*benchAMP)
+	} else {
+		s.amp = *benchAMP
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(time.Since(start).Seconds(), "channels-last-weights-s")
+	if s.opt, err = newAdam(m.VarStore(), nn.DefaultAdamConfig(), 1e-3, trainableParams(m.VarStore(), nil)); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.beginEpoch(); err != nil {
+		b.Fatal(err)
+	}
+	return s, s.close
+}
+
+func benchBatchOf(n, h, w int) *batch {
+	bt := &batch{n: n, x: make([]uint8, n*3*h*w), y: make([]int64, n), idx: make([]int, n)}
+	for i := range bt.x {
+		bt.x[i] = uint8(i * 7)
+	}
+	for i := range bt.y {
+		bt.y[i] = int64(i % 15)
+	}
+	return bt
+}
+
+// BenchmarkSetupCost splits the first epoch's setup cost (effnet-b0,
+// 300x150, batch -chara.batch) into the seconds of single steps, each read
+// back (on a GPU: waited for): the first training step, the second, the
+// median of the next six (steady), the first and second step of a smaller
+// last batch (batch - 5: a new shape, so new convolution set-ups), and the
+// first and second evaluation step at each of the two sizes. Run it with
+// and without -chara.amp, -chara.cudnn-benchmark and -chara.channels-last
+// (scripts/gpu-check.sh does). On the CPU it runs too (no cuDNN there).
+func BenchmarkSetupCost(b *testing.B) {
+	th := torchrt.NewThread(benchThreads)
+	defer th.Close()
+	const h, w = 300, 150
+	for i := 0; i < b.N; i++ {
+		err := th.Do(context.Background(), func() error {
+			s, done := benchSession(b)
+			defer done()
+			full, part := benchBatchOf(*benchBatch, h, w), benchBatchOf(max(1, *benchBatch-5), h, w)
+			k := 0
+			trainOne := func(bt *batch) float64 {
+				start := time.Now()
+				k++
+				if err := s.trainStep(bt, 1, k); err != nil {
+					b.Fatal(err)
+				}
+				if err := s.readSteps(1, k); err != nil {
+					b.Fatal(err)
+				}
+				return time.Since(start).Seconds()
+			}
+			evalOne := func(bt *batch) float64 {
+				start := time.Now()
+				err := torchrt.NoGrad(func() error { _, _, _, err := s.evalStep(bt); return err })
+				if err != nil {
+					b.Fatal(err)
+				}
+				return time.Since(start).Seconds()
+			}
+			b.ReportMetric(trainOne(full), "train-first-s")
+			b.ReportMetric(trainOne(full), "train-second-s")
+			var steady []float64
+			for j := 0; j < 6; j++ {
+				steady = append(steady, trainOne(full))
+			}
+			b.ReportMetric(median(steady), "train-steady-s")
+			b.ReportMetric(trainOne(part), "train-partial-first-s")
+			b.ReportMetric(trainOne(part), "train-partial-second-s")
+			b.ReportMetric(evalOne(full), "eval-first-s")
+			b.ReportMetric(evalOne(full), "eval-second-s")
+			b.ReportMetric(evalOne(part), "eval-partial-first-s")
+			b.ReportMetric(evalOne(part), "eval-partial-second-s")
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEpoch times whole training epochs as chara train runs them
+// (loader, steps, reads) of effnet-b0 at 300x150 on -chara.epoch-images
+// synthetic images (15 classes) at batch -chara.batch, with -chara.amp,
+// -chara.cudnn-benchmark and -chara.channels-last: the first epoch (with
+// every set-up) and the second, in images per second. gpu-check.sh compares
+// batch 32 with batch 128.
+func BenchmarkEpoch(b *testing.B) {
+	th := torchrt.NewThread(benchThreads)
+	defer th.Close()
+	const h, w = 300, 150
+	n := *benchImages
+	d := &splitData{Split: manifests.Train, N: n, H: h, W: w, Labels: make([]int32, n)}
+	d.Pix = make([]uint8, n*d.imageSize())
+	for i := range d.Pix {
+		d.Pix[i] = uint8(i * 7)
+	}
+	for i := range d.Labels {
+		d.Labels[i] = int32(i % 15)
+	}
+	for i := 0; i < b.N; i++ {
+		err := th.Do(context.Background(), func() error {
+			s, done := benchSession(b)
+			defer done()
+			for e := 1; e <= 2; e++ {
+				l := newLoader(context.Background(), &imageSource{d: d}, *benchBatch, true, true, uint64(e))
+				m, err := trainOneEpoch(context.Background(), s, l, e, nopTask{})
+				l.close()
+				if err != nil {
+					return err
+				}
+				b.ReportMetric(float64(m.N)/m.Seconds, fmt.Sprintf("epoch%d-img/s", e))
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkLoader times the loader goroutine alone: batches of 32 at

@@ -25,6 +25,12 @@ void chara_set_num_threads(int n) {
 
 int chara_get_num_threads(void) { return at::get_num_threads(); }
 
+int chara_set_cudnn_benchmark(int on) {
+  bool prev = at::globalContext().benchmarkCuDNN();
+  at::globalContext().setBenchmarkCuDNN(on != 0);
+  return prev ? 1 : 0;
+}
+
 int chara_grad_set_enabled(int enabled) {
   bool prev = c10::GradMode::is_enabled();
   c10::GradMode::set_enabled(enabled != 0);

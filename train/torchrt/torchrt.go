@@ -27,6 +27,18 @@ func SetNumThreads(n int) { C.chara_set_num_threads(C.int(n)) }
 // NumThreads is libtorch's intra-op thread count.
 func NumThreads() int { return int(C.chara_get_num_threads()) }
 
+// SetCuDNNBenchmark turns cuDNN's algorithm search (torch.backends.cudnn.
+// benchmark: time the candidate algorithms for each new convolution shape,
+// then reuse the fastest) on or off for the process, and returns the
+// previous setting. libtorch's default is off (heuristics pick).
+func SetCuDNNBenchmark(on bool) (prev bool) {
+	v := 0
+	if on {
+		v = 1
+	}
+	return C.chara_set_cudnn_benchmark(C.int(v)) != 0
+}
+
 func goString(p *C.char) string {
 	defer C.free(unsafe.Pointer(p))
 	return C.GoString(p)

@@ -7,6 +7,8 @@ extern "C" {
 void chara_manual_seed(int64_t seed);
 void chara_set_num_threads(int n);
 int chara_get_num_threads(void);
+// torch.backends.cudnn.benchmark (process-wide); returns the previous value.
+int chara_set_cudnn_benchmark(int on);
 // Sets grad mode on this OS thread; returns the previous mode (0 or 1).
 int chara_grad_set_enabled(int enabled);
 // CUDA autocast in bf16 on this OS thread: enter returns the previous

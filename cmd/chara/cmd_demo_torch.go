@@ -59,7 +59,7 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 	}
 	rep.Logf("demo: workspace %s, site %s", o.Dir, baseURL)
 	start := time.Now()
-	if err := runRun(ctx, &dg, runOptions{Dataset: "default"}); err != nil {
+	if err := runRun(ctx, &dg, runOptions{Dataset: "default", train: trainForRun}); err != nil {
 		return err
 	}
 	if err := writeDemoCheck(&dg, corpus); err != nil {

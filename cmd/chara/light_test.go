@@ -253,6 +253,21 @@ func TestLightBinary(t *testing.T) {
 		}
 	})
 
+	t.Run("runs a chara run that trains nothing without libtorch", func(t *testing.T) {
+		r := runBin(t, light, sws, env, "--workspace", sws, "run", "--only", "dataset", "--force", "dataset")
+		if r.code != 0 || !strings.Contains(r.stdout, "# chara report") {
+			t.Fatalf("run --only dataset: exit %d: %q %q", r.code, r.stdout, r.stderr)
+		}
+		if _, err := os.Stat(manifests.ReportPath(sws)); err != nil {
+			t.Errorf("run --only dataset wrote no report: %v", err)
+		}
+		// One that trains needs chara-torch.
+		r = runBin(t, light, sws, env, "--workspace", sws, "run", "--from", "dataset")
+		if r.code != exitNoTorch || !strings.Contains(r.stderr, "run needs libtorch") {
+			t.Errorf("run --from dataset: exit %d (want %d), stderr %q", r.code, exitNoTorch, r.stderr)
+		}
+	})
+
 	t.Run("says what is missing without chara-torch", func(t *testing.T) {
 		r := runBin(t, light, ws, env, in("train", "--epochs", "1")...)
 		if r.code != exitNoTorch || !strings.Contains(r.stderr, "train needs libtorch") || !strings.Contains(r.stderr, "chara-torch") ||

@@ -35,15 +35,21 @@ func lockWriters(cmds []*cli.Command, parent string) {
 			if name == "scrape" && cc.Bool("status") {
 				return action(cc) // reads the shared crawl in Redis only: fine beside a running scrape
 			}
-			l, err := wslock.Acquire(manifests.LockPath(globals(cc).Workspace), name)
-			if err != nil {
-				return err
-			}
-			defer l.Release()
-			migrateLegacySlugs(globals(cc))
-			return action(cc)
+			return withWorkspaceLock(cc, name, action)
 		}
 	}
+}
+
+// withWorkspaceLock runs the writing command name's action under the
+// workspace lock.
+func withWorkspaceLock(cc *cli.Context, name string, action cli.ActionFunc) error {
+	l, err := wslock.Acquire(manifests.LockPath(globals(cc).Workspace), name)
+	if err != nil {
+		return err
+	}
+	defer l.Release()
+	migrateLegacySlugs(globals(cc))
+	return action(cc)
 }
 
 // migrateLegacySlugs moves the folders of classes named in a workspace made

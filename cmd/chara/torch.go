@@ -9,7 +9,8 @@ package main
 // it starts in milliseconds, needs no libtorch on the machine (a crawl
 // worker, a machine that exports an ImageFolder to train elsewhere), and
 // runs scrape, import, curate, review, dataset, classes, init, config,
-// collect, version, help and doctor's non-libtorch part itself.
+// collect, version, help, doctor's non-libtorch part and a chara run that
+// trains nothing (--only scrape, curate or dataset) itself.
 //
 // Both builds share every command's definition (name, usage, flags:
 // cmd_<name>.go), so "chara --help" and "chara train --help" read the

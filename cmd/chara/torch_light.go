@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/chara-dev/chara/internal/pipeline"
 )
 
 // The commands that need libtorch: in this build their actions run
@@ -30,7 +32,7 @@ var (
 	compareAction      = delegate("compare")
 	predictAction      = delegate("predict")
 	serveAction        = delegate("serve")
-	runAction          = delegate("run")
+	runAction          = lightRun()
 	demoAction         = delegate("demo")
 )
 
@@ -44,6 +46,21 @@ const (
 	// instead of starting itself again.
 	delegatedEnv = "CHARA_DELEGATED"
 )
+
+// lightRun is chara run's action here: a run that trains nothing (--only
+// scrape, curate or dataset) runs in this process, under the workspace
+// lock; one that trains goes to chara-torch, which takes the lock.
+func lightRun() cli.ActionFunc {
+	delegated["run"] = true
+	stages := runStagesAction(nil)
+	return func(c *cli.Context) error {
+		sel, err := pipeline.Select(c.String("from"), c.String("only"), c.StringSlice("force"))
+		if err != nil || sel["train"] {
+			return execTorch(c.Context, "run") // chara-torch reports a bad selection
+		}
+		return withWorkspaceLock(c, "run", stages)
+	}
+}
 
 func delegate(name string) cli.ActionFunc {
 	delegated[name] = true

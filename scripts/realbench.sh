@@ -27,6 +27,11 @@ pkgs=(gnome-icon-theme=3.12.0-5 freedroid-data=1.0.2+cvs040112-7 pingus-data=0.7
 py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 mkdir -p "$dir/debs" "$dir/pkgs"
+# One build at a time: two at once (the CI runs of two checkouts) rebuild
+# the same pkgs/ and sel/ under each other's reads and leave a bench/ with
+# files missing. flock (util-linux) waits for the other to finish.
+exec 9>"$dir/.lock"
+flock 9
 for spec in "${pkgs[@]}"; do
   name="${spec%%=*}" version="${spec#*=}"
   if [ "$(cat "$dir/pkgs/$name/.version" 2>/dev/null)" = "$version" ]; then continue; fi

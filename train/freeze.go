@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/sugarme/gotch"
+	"github.com/sugarme/gotch/ts"
 
 	"github.com/chara-dev/chara/internal/atomicfile"
 	"github.com/chara-dev/chara/manifests"
@@ -72,42 +73,24 @@ func splitFeatures(ctx context.Context, th *torchrt.Thread, s *session, ds *mani
 	l := newLoader(ctx, &imageSource{d: d}, batchSize, false, false, 0)
 	defer l.close()
 	err := th.Do(ctx, func() error {
-		return torchrt.NoGrad(func() error {
-			for {
-				b, err := l.next(ctx)
-				if err != nil {
-					return err
-				}
-				if b == nil {
-					return nil
-				}
-				x, y, err := s.inputs(b)
-				if err != nil {
-					return err
-				}
-				y.MustDrop()
-				feat := s.fm.Features(x, false)
-				x.MustDrop()
-				if feat.MustDevice() != gotch.CPU {
-					feat = feat.MustTo(gotch.CPU, true)
-				}
-				sz := feat.MustSize()
-				if len(sz) != 2 || sz[0] != int64(b.n) {
-					feat.MustDrop()
-					return fmt.Errorf("backbone features have shape %v, want [%d, F]", sz, b.n)
-				}
-				if f.Dim == 0 {
-					f.Dim = int(sz[1])
-					f.F = make([]float32, f.N*f.Dim)
-				}
-				lo := b.idx[0] * f.Dim
-				err = feat.CopyData(f.F[lo:lo+b.n*f.Dim], uint(b.n*f.Dim))
-				feat.MustDrop()
-				l.release(b)
-				if err != nil {
-					return err
-				}
+		return s.forEachInput(ctx, l, func(b *batch, x *ts.Tensor) error {
+			feat := s.fm.Features(x, false)
+			if feat.MustDevice() != gotch.CPU {
+				feat = feat.MustTo(gotch.CPU, true)
 			}
+			sz := feat.MustSize()
+			if len(sz) != 2 || sz[0] != int64(b.n) {
+				feat.MustDrop()
+				return fmt.Errorf("backbone features have shape %v, want [%d, F]", sz, b.n)
+			}
+			if f.Dim == 0 {
+				f.Dim = int(sz[1])
+				f.F = make([]float32, f.N*f.Dim)
+			}
+			lo := b.idx[0] * f.Dim
+			err := feat.CopyData(f.F[lo:lo+b.n*f.Dim], uint(b.n*f.Dim))
+			feat.MustDrop()
+			return err
 		})
 	})
 	if err != nil {

@@ -168,6 +168,31 @@ func toDevice(t *ts.Tensor, dev gotch.Device) (*ts.Tensor, error) {
 
 // inputs turns a prepared batch into a normalised float input on the
 // device (images) or a feature matrix, and the labels.
+// forEachInput runs fn, without gradients, on the model input of each of
+// l's batches in order; x is dropped and the batch released after fn.
+func (s *session) forEachInput(ctx context.Context, l *loader, fn func(b *batch, x *ts.Tensor) error) error {
+	return torchrt.NoGrad(func() error {
+		for {
+			b, err := l.next(ctx)
+			if err != nil || b == nil {
+				return err
+			}
+			x, y, err := s.inputs(b)
+			if err != nil {
+				l.release(b)
+				return err
+			}
+			y.MustDrop()
+			err = fn(b, x)
+			x.MustDrop()
+			l.release(b)
+			if err != nil {
+				return err
+			}
+		}
+	})
+}
+
 func (s *session) inputs(b *batch) (x, y *ts.Tensor, err error) {
 	n := int64(b.n)
 	if b.x != nil {

@@ -259,45 +259,27 @@ func foldModel(ctx context.Context, th *torchrt.Thread, build func() (models.Mod
 		score := func(last bool) error {
 			l := newLoader(ctx, &imageSource{d: all}, o.BatchSize, false, false, 0)
 			defer l.close()
-			return torchrt.NoGrad(func() error {
-				for {
-					b, err := l.next(ctx)
-					if err != nil {
-						return err
-					}
-					if b == nil {
-						return nil
-					}
-					x, y, err := s.inputs(b)
-					if err != nil {
-						l.release(b)
-						return err
-					}
-					y.MustDrop()
-					var hv [][]float32
-					var herr error
-					if last {
-						hv, herr = tensorRows(em.Embed(x), b.n)
-					}
-					zv, zerr := tensorRows(m.ForwardT(x, false), b.n)
-					x.MustDrop()
-					if herr == nil && zerr == nil {
-						for j, i := range b.idx[:b.n] {
-							if last {
-								res.emb[i] = hv[j]
-							}
-							res.logits[i] = make([]float64, len(zv[j]))
-							for c, v := range zv[j] {
-								res.logits[i][c] = float64(v)
-							}
-							res.margin[i] += suspects.LogitMargin(res.logits[i], int(all.Labels[i]))
-						}
-					}
-					l.release(b)
-					if err := errors.Join(herr, zerr); err != nil {
-						return err
-					}
+			return s.forEachInput(ctx, l, func(b *batch, x *ts.Tensor) error {
+				var hv [][]float32
+				var herr error
+				if last {
+					hv, herr = tensorRows(em.Embed(x), b.n)
 				}
+				zv, zerr := tensorRows(m.ForwardT(x, false), b.n)
+				if err := errors.Join(herr, zerr); err != nil {
+					return err
+				}
+				for j, i := range b.idx[:b.n] {
+					if last {
+						res.emb[i] = hv[j]
+					}
+					res.logits[i] = make([]float64, len(zv[j]))
+					for c, v := range zv[j] {
+						res.logits[i][c] = float64(v)
+					}
+					res.margin[i] += suspects.LogitMargin(res.logits[i], int(all.Labels[i]))
+				}
+				return nil
 			})
 		}
 		for e := 1; e <= o.Epochs; e++ {
